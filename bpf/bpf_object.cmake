@@ -1,0 +1,48 @@
+# bpf_object(NAME SOURCE [DEPENDS hdr...]) compiles SOURCE with clang for the
+# BPF target against a vmlinux.h dumped from the running kernel's BTF, then
+# has bpftool generate NAME.skel.h. Creates the INTERFACE target NAME_skel
+# whose include directory holds the skeleton.
+find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
+find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
+set(CAPSCOPE_VMLINUX_BTF /sys/kernel/btf/vmlinux CACHE FILEPATH
+    "BTF of the kernel the BPF objects are compiled against")
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
+  set(BPF_TARGET_ARCH x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64")
+  set(BPF_TARGET_ARCH arm64)
+else()
+  set(BPF_TARGET_ARCH ${CMAKE_SYSTEM_PROCESSOR})
+endif()
+
+set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpf)
+file(MAKE_DIRECTORY ${BPF_GEN_DIR})
+add_custom_command(
+  OUTPUT ${BPF_GEN_DIR}/vmlinux.h
+  COMMAND ${BPFTOOL} btf dump file ${CAPSCOPE_VMLINUX_BTF} format c
+          > ${BPF_GEN_DIR}/vmlinux.h
+  COMMENT "Dumping vmlinux.h from ${CAPSCOPE_VMLINUX_BTF}")
+
+function(bpf_object name source)
+  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  get_filename_component(src ${source} ABSOLUTE)
+  get_filename_component(srcdir ${src} DIRECTORY)
+  set(obj ${BPF_GEN_DIR}/${name}.bpf.o)
+  set(skel ${BPF_GEN_DIR}/${name}.skel.h)
+  add_custom_command(
+    OUTPUT ${obj}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+            -Wall -Wno-unused-function -I${BPF_GEN_DIR} -I${srcdir}
+            -c ${src} -o ${obj}
+    DEPENDS ${src} ${BPF_GEN_DIR}/vmlinux.h ${ARG_DEPENDS}
+    COMMENT "Compiling BPF object ${name}.bpf.o")
+  add_custom_command(
+    OUTPUT ${skel}
+    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name} > ${skel}
+    DEPENDS ${obj}
+    COMMENT "Generating BPF skeleton ${name}.skel.h")
+  add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  add_library(${name}_skel INTERFACE)
+  add_dependencies(${name}_skel ${name}_skel_gen)
+  target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR} ${srcdir})
+endfunction()

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+/* capscope.bpf.c - the kernel side: capability checks, task lineage, counts.
+ *
+ * Three attach modes see the same check and funnel into on_check():
+ *   tp_btf/cap_capable          the capability:cap_capable tracepoint (6.14+)
+ *   fexit/cap_capable           has `opts` (CAP_OPT_NOAUDIT) and the return
+ *   kprobe+kretprobe/cap_capable the oldest kernels
+ * User space enables exactly one of them with bpf_program__set_autoload().
+ *
+ * Hot path per check: one tasks lookup (is this task ours, past its exec
+ * gate, which scope?), one per-CPU counts lookup and an increment. Work that
+ * costs more (a kernel stack, a ring-buffer event) happens only for keys seen
+ * for the first time, or for capabilities whose class can be in doubt.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "capscope.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define CAP_OPT_NOAUDIT 0x2 /* include/linux/security.h: BIT(1) */
+
+/* Configuration, written by user space between open and load. */
+const volatile __u32 cfg_mode = CS_MODE_RECORD;
+const volatile __u32 cfg_self_tgid = 0;   /* capscope itself: never traced */
+const volatile __u32 cfg_host_mntns = 0;  /* host mount ns inode */
+const volatile __u64 cfg_doubt_caps = 0;  /* caps whose class needs a stack */
+const volatile __u32 cfg_trace_tgid = 0;  /* trace: only this process */
+const volatile __s32 cfg_trace_cap = -1;  /* trace: only this capability */
+const volatile __u32 cfg_trace_denied = 0;/* trace: only denied checks */
+const volatile __u32 cfg_trace_unique = 0;/* trace: only new keys */
+const volatile __u32 cfg_nranges = 0;
+const volatile struct cs_range cfg_ranges[CS_MAX_NOISE_RANGES] = {};
+
+/* tid -> scope and phase of every tracked task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_TASKS_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_task);
+} tasks SEC(".maps");
+
+/* Exact per-key counts, per CPU so the hot path needs no atomics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CS_COUNTS_MAX);
+	__type(key, struct cs_key);
+	__type(value, struct cs_count);
+} counts SEC(".maps");
+
+/* Keys already announced to user space: one first-seen event per key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_COUNTS_MAX);
+	__type(key, struct cs_key);
+	__type(value, __u8);
+} seen SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, CS_RINGBUF_BYTES);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* kprobe mode: arguments saved at entry, keyed by tid. */
+struct kprobe_args {
+	const struct cred *cred;
+	struct user_namespace *targ_ns;
+	__s32 cap;
+	__u32 opts;
+	__u32 cls; /* stack class taken at entry, CS_CLASS__COUNT if none */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct kprobe_args);
+} kprobe_pending SEC(".maps");
+
+/* Scratch for building a key's stack before reserving an event. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[CS_STACK_DEPTH]);
+} stack_scratch SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u32 mntns_of(struct task_struct *t)
+{
+	return BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+}
+
+/* The class of a stack: the first frame that lies in a noise call site
+ * decides (overcommit probe, NOAUDIT wrappers, exec transition). */
+static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
+{
+	for (int i = 0; i < CS_CLASSIFY_DEPTH + 4; i++) {
+		if (i >= frames)
+			break;
+		__u64 ip = stack[i];
+		for (int r = 0; r < CS_MAX_NOISE_RANGES; r++) {
+			if (r >= cfg_nranges)
+				break;
+			if (ip >= cfg_ranges[r].start && ip < cfg_ranges[r].end)
+				return cfg_ranges[r].cls;
+		}
+	}
+	return CS_CLASS_NEEDED;
+}
+
+static __always_inline __u32 current_syscall(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return CS_NO_SYSCALL;
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	return nr < 0 ? CS_NO_SYSCALL : (__u32)nr;
+}
+
+/* Borrowed credentials: the checked cred is not the task's own, and it
+ * grants what the task's real credentials lack (overlayfs acting with its
+ * mounter's creds). A narrowing override, such as access(2) makes, is still
+ * the task's own check. */
+static __always_inline bool borrowed(const struct cred *cred, int cap, int ret,
+				     __u32 *flags)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	const struct cred *real = BPF_CORE_READ(task, real_cred);
+	if (real == cred)
+		return false;
+	*flags |= CS_F_OVERRIDE;
+	if (ret != 0)
+		return false;
+	__u64 own = 0;
+	bpf_core_read(&own, sizeof(own), &real->cap_effective);
+	return cap >= 0 && cap < 64 && !(own & (1ULL << cap));
+}
+
+static __always_inline void emit(void *ctx, const struct cs_key *key,
+				 const struct cred *cred,
+				 struct user_namespace *targ_ns, int ret,
+				 __u32 flags, const __u64 *stack, int frames)
+{
+	struct cs_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(CS_STAT_LOST_EVENTS);
+		return;
+	}
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+
+	e->type = CS_EV_CHECK;
+	e->key = *key;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)ug;
+	e->euid = BPF_CORE_READ(cred, euid.val);
+	e->mntns = mntns_of(task);
+	e->pidns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
+	e->ret = ret;
+	e->cgroup = bpf_get_current_cgroup_id();
+	struct user_namespace *own_ns = BPF_CORE_READ(cred, user_ns);
+	if (targ_ns && own_ns != targ_ns)
+		flags |= CS_F_OTHER_USERNS;
+	e->flags = flags;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->filename[0] = 0;
+	if (stack && frames > 0) {
+		__builtin_memcpy(e->stack, stack, sizeof(e->stack));
+		e->stack_len = frames;
+	} else {
+		long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+		e->stack_len = n > 0 ? n / sizeof(__u64) : 0;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The one place every attach mode ends up. `opts` is known in fexit and
+ * kprobe modes; `stack_cls` is a class already taken from the stack (kprobe
+ * entry) or CS_CLASS__COUNT. */
+static __always_inline int on_check(void *ctx, const struct cred *cred,
+				    struct user_namespace *targ_ns, int cap,
+				    int ret, bool opts_known, __u32 opts,
+				    __u32 stack_cls)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct cs_key key = {};
+	__u32 cls = CS_CLASS_NEEDED;
+	bool trace = cfg_mode == CS_MODE_TRACE;
+
+	if (cap < 0 || cap > 63)
+		return 0;
+	if (trace) {
+		__u32 tgid = id >> 32;
+		if (tgid == cfg_self_tgid)
+			return 0;
+		if (cfg_trace_tgid && tgid != cfg_trace_tgid)
+			return 0;
+		if (cfg_trace_cap >= 0 && cap != cfg_trace_cap)
+			return 0;
+		if (cfg_trace_denied && ret == 0)
+			return 0;
+		key.scope = tgid;
+	} else {
+		struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
+		if (!t)
+			return 0;
+		key.scope = t->scope;
+		key.kind = t->kind;
+		if (t->phase != CS_PHASE_ACTIVE)
+			cls = CS_CLASS_SETUP;
+	}
+	key.cap = cap;
+	key.denied = ret != 0;
+	key.syscall = current_syscall();
+
+	__u32 flags = 0;
+	__u64 *stack = 0;
+	int frames = 0;
+	if (cls == CS_CLASS_NEEDED) {
+		if (opts_known && (opts & CAP_OPT_NOAUDIT))
+			cls = CS_CLASS_ADVISORY;
+		if (stack_cls < CS_CLASS__COUNT) {
+			if (stack_cls != CS_CLASS_NEEDED)
+				cls = stack_cls;
+		} else if (cfg_doubt_caps & (1ULL << cap)) {
+			__u32 zero = 0;
+			stack = bpf_map_lookup_elem(&stack_scratch, &zero);
+			if (stack) {
+				long n = bpf_get_stack(ctx, stack,
+						       CS_STACK_DEPTH * 8, 0);
+				if (n > 0) {
+					frames = n / 8;
+					__u32 c = class_of_stack(stack, frames);
+					if (c != CS_CLASS_NEEDED)
+						cls = c;
+				} else {
+					stat_inc(CS_STAT_STACK_FAIL);
+				}
+			}
+		}
+		if (cls == CS_CLASS_NEEDED && borrowed(cred, cap, ret, &flags))
+			cls = CS_CLASS_BORROWED;
+	}
+	key.cls = cls;
+
+	__u64 now = bpf_ktime_get_ns();
+	struct cs_count *c = bpf_map_lookup_elem(&counts, &key);
+	if (c) {
+		c->count++;
+		c->last_ns = now;
+		if (trace && !cfg_trace_unique)
+			emit(ctx, &key, cred, targ_ns, ret, flags, stack,
+			     frames);
+		return 0;
+	}
+	struct cs_count init = {.count = 1, .first_ns = now, .last_ns = now};
+	long err = bpf_map_update_elem(&counts, &key, &init, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Another program instance inserted it meanwhile. */
+		c = bpf_map_lookup_elem(&counts, &key);
+		if (c) {
+			c->count++;
+			c->last_ns = now;
+		}
+	} else if (err) {
+		stat_inc(CS_STAT_COUNTS_FULL);
+	}
+	__u8 one = 1;
+	if (bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST) == 0 ||
+	    (trace && !cfg_trace_unique))
+		emit(ctx, &key, cred, targ_ns, ret, flags, stack, frames);
+	return 0;
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(cap_tp, const struct cred *cred, struct user_namespace *targ_ns,
+	     const struct user_namespace *capable_ns, int cap, int ret)
+{
+	return on_check(ctx, cred, targ_ns, cap, ret, false, 0,
+			CS_CLASS__COUNT);
+}
+
+SEC("fexit/cap_capable")
+int BPF_PROG(cap_fexit, const struct cred *cred,
+	     struct user_namespace *targ_ns, int cap, unsigned int opts, int ret)
+{
+	return on_check(ctx, cred, targ_ns, cap, ret, true, opts,
+			CS_CLASS__COUNT);
+}
+
+SEC("kprobe/cap_capable")
+int BPF_KPROBE(cap_kprobe, const struct cred *cred,
+	       struct user_namespace *targ_ns, int cap, unsigned int opts)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct kprobe_args a = {.cred = cred,
+				.targ_ns = targ_ns,
+				.cap = cap,
+				.opts = opts,
+				.cls = CS_CLASS__COUNT};
+	if (cap >= 0 && cap < 64 && (cfg_doubt_caps & (1ULL << cap))) {
+		__u32 zero = 0;
+		__u64 *stack = bpf_map_lookup_elem(&stack_scratch, &zero);
+		if (stack) {
+			long n = bpf_get_stack(ctx, stack, CS_STACK_DEPTH * 8, 0);
+			a.cls = n > 0 ? class_of_stack(stack, n / 8)
+				      : CS_CLASS_NEEDED;
+		}
+	}
+	bpf_map_update_elem(&kprobe_pending, &tid, &a, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/cap_capable")
+int BPF_KRETPROBE(cap_kretprobe, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct kprobe_args *a = bpf_map_lookup_elem(&kprobe_pending, &tid);
+	if (!a)
+		return 0;
+	struct kprobe_args copy = *a;
+	bpf_map_delete_elem(&kprobe_pending, &tid);
+	return on_check(ctx, copy.cred, copy.targ_ns, copy.cap, ret, true,
+			copy.opts, copy.cls);
+}
+
+/* ---- task lineage ---------------------------------------------------- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	if (cfg_mode == CS_MODE_TRACE)
+		return 0;
+	__u32 ptid = parent->pid;
+	struct cs_task *pt = bpf_map_lookup_elem(&tasks, &ptid);
+	if (!pt)
+		return 0;
+	struct cs_task ct = *pt;
+	ct.tgid = child->tgid;
+	__u32 ctid = child->pid;
+	if (bpf_map_update_elem(&tasks, &ctid, &ct, BPF_ANY))
+		stat_inc(CS_STAT_TASKS_FULL);
+	return 0;
+}
+
+static __always_inline void emit_task_event(__u32 type,
+					    struct task_struct *task,
+					    const struct cs_task *st,
+					    struct linux_binprm *bprm)
+{
+	struct cs_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(CS_STAT_LOST_EVENTS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->key.scope = st->scope;
+	e->key.kind = st->kind;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = task->tgid;
+	e->tid = task->pid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	__u64 ug = bpf_get_current_uid_gid();
+	e->uid = (__u32)ug;
+	e->euid = BPF_CORE_READ(task, cred, euid.val);
+	e->mntns = mntns_of(task);
+	e->pidns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
+	e->cgroup = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	if (bprm) {
+		const char *fn = BPF_CORE_READ(bprm, filename);
+		bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fn);
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The exec gate. A registered task's first exec makes its checks the
+ * workload's. A task without a container scope that execs inside a
+ * non-host mount namespace opens one keyed by that namespace (how runc
+ * init's final exec and `podman exec` enter a container); a task that has
+ * one keeps it, even after a later `unshare -m`. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	if (cfg_mode == CS_MODE_TRACE)
+		return 0;
+	__u32 tid = task->pid;
+	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
+	__u32 mntns = mntns_of(task);
+	bool foreign_ns = cfg_host_mntns && mntns != cfg_host_mntns;
+
+	if (!t) {
+		if (cfg_mode != CS_MODE_DAEMON || !foreign_ns)
+			return 0;
+		struct cs_task nt = {.scope = mntns,
+				     .tgid = task->tgid,
+				     .phase = CS_PHASE_ACTIVE,
+				     .kind = CS_SCOPE_CONTAINER};
+		if (bpf_map_update_elem(&tasks, &tid, &nt, BPF_ANY)) {
+			stat_inc(CS_STAT_TASKS_FULL);
+			return 0;
+		}
+		emit_task_event(CS_EV_SCOPE, task, &nt, bprm);
+		return 0;
+	}
+	bool opened = false;
+	if (t->kind != CS_SCOPE_CONTAINER && foreign_ns) {
+		t->scope = mntns;
+		t->kind = CS_SCOPE_CONTAINER;
+		opened = true;
+	}
+	t->phase = CS_PHASE_ACTIVE;
+	emit_task_event(opened ? CS_EV_SCOPE : CS_EV_EXEC, task, t, bprm);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	if (cfg_mode == CS_MODE_TRACE)
+		return 0;
+	__u32 tid = task->pid;
+	bpf_map_delete_elem(&tasks, &tid);
+	return 0;
+}

@@ -1,0 +1,134 @@
+/* capscope.h - the one ABI header shared by the BPF programs and user space.
+ *
+ * Fixed-width types only, no pointers, no includes beyond the basic types, so
+ * both clang -target bpf and g++ see the same layout. User space locks the
+ * layout with static_asserts (userspace/loader/abi_check.cpp). Bump
+ * CS_ABI_VERSION on any change.
+ */
+#ifndef CAPSCOPE_ABI_H
+#define CAPSCOPE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define CS_ABI_VERSION 1
+
+/* Kernel stack frames carried by a first-seen event and examined to classify
+ * checks whose class can be in doubt. */
+#define CS_STACK_DEPTH 12
+/* Frames examined in the hot path for doubtful capabilities: the noise call
+ * sites sit at most this deep below the tracepoint. */
+#define CS_CLASSIFY_DEPTH 6
+/* Address ranges of noise call sites handed to the BPF side. */
+#define CS_MAX_NOISE_RANGES 16
+
+/* Sizes of the maps (entries). Overflow of any of them is counted in
+ * cs_stats and reported by user space. */
+#define CS_TASKS_MAX 65536  /* tracked tasks (threads) at one time */
+#define CS_COUNTS_MAX 16384 /* distinct (scope, cap, verdict, syscall, class) */
+#define CS_RINGBUF_BYTES (4u << 20)
+
+#define CS_NO_SYSCALL 0xffffffffu
+
+enum cs_mode {
+	CS_MODE_RECORD = 0, /* tasks registered by user space and their lineage */
+	CS_MODE_DAEMON = 1, /* every task that execs in a non-host mount ns */
+	CS_MODE_TRACE = 2,  /* every check on the host, streamed */
+};
+
+/* Where a task stands relative to its scope's exec gate. */
+enum cs_phase {
+	CS_PHASE_SETUP = 0,  /* registered, has not exec'd yet: checks are setup */
+	CS_PHASE_ACTIVE = 1, /* past the exec gate: checks are the workload's */
+};
+
+enum cs_scope_kind {
+	CS_SCOPE_COMMAND = 0,   /* the command under record */
+	CS_SCOPE_CONTAINER = 1, /* keyed by the mount ns inode of its exec gate */
+};
+
+/* The class of a check. Anything but CS_CLASS_NEEDED stays out of advice. */
+enum cs_class {
+	CS_CLASS_NEEDED = 0,     /* the workload's own check */
+	CS_CLASS_SETUP = 1,      /* before the task's exec gate */
+	CS_CLASS_OVERCOMMIT = 2, /* security_vm_enough_memory_mm probe */
+	CS_CLASS_EXEC = 3,       /* credential transition inside execve */
+	CS_CLASS_ADVISORY = 4,   /* other NOAUDIT call sites */
+	CS_CLASS_BORROWED = 5,   /* checked cred borrowed from someone else */
+	CS_CLASS__COUNT = 6,
+};
+
+enum cs_event_type {
+	CS_EV_CHECK = 1, /* first check of a new key (or every check in trace) */
+	CS_EV_EXEC = 2,  /* a tracked task exec'd */
+	CS_EV_SCOPE = 3, /* a tracked task opened a container scope */
+};
+
+/* Event flags */
+#define CS_F_OTHER_USERNS 0x1 /* checked against a user ns not the task's */
+#define CS_F_OVERRIDE 0x2     /* cred differs from the task's real_cred */
+
+/* Indexes into the per-CPU stats array. */
+enum cs_stat {
+	CS_STAT_LOST_EVENTS = 0, /* ring buffer full */
+	CS_STAT_TASKS_FULL = 1,  /* tasks map full: a task went untracked */
+	CS_STAT_COUNTS_FULL = 2, /* counts map full: a key went uncounted */
+	CS_STAT_CHECKS = 3,      /* checks attributed to a scope */
+	CS_STAT_STACK_FAIL = 4,  /* bpf_get_stack failed */
+	CS_STAT__COUNT = 5,
+};
+
+/* Aggregation key: 16 bytes. */
+struct cs_key {
+	__u64 scope;   /* 1 for the command scope, else mount ns inode */
+	__u32 syscall; /* syscall number in flight, CS_NO_SYSCALL outside one */
+	__u8 cap;
+	__u8 denied; /* 0 granted, 1 denied */
+	__u8 cls;    /* enum cs_class */
+	__u8 kind;   /* enum cs_scope_kind */
+};
+
+struct cs_count {
+	__u64 count;
+	__u64 first_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	__u64 last_ns;
+};
+
+struct cs_task {
+	__u64 scope;
+	__u32 tgid;
+	__u8 phase; /* enum cs_phase */
+	__u8 kind;  /* enum cs_scope_kind */
+	__u8 pad[2];
+};
+
+struct cs_range {
+	__u64 start;
+	__u64 end; /* exclusive */
+	__u32 cls;
+	__u32 pad;
+};
+
+struct cs_event {
+	__u32 type; /* enum cs_event_type */
+	__u32 flags;
+	struct cs_key key;
+	__u64 ts_ns;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 euid;
+	__u32 mntns;
+	__u32 pidns;
+	__s32 ret;
+	__u64 cgroup;
+	char comm[16];
+	__u32 stack_len; /* valid frames in stack[] */
+	__u32 pad;
+	__u64 stack[CS_STACK_DEPTH];
+	char filename[128]; /* CS_EV_EXEC: the exec'd path */
+};
+
+#endif
