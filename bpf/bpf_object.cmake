@@ -1,6 +1,6 @@
 # bpf_object(NAME SOURCE [DEPENDS hdr...]) compiles SOURCE with clang for the
 # BPF target against a vmlinux.h dumped from the running kernel's BTF, then
-# has bpftool generate NAME.skel.h. Creates the INTERFACE target NAME_skel
+# has bpftool generate NAME.skel.h (struct NAME_bpf). Creates the INTERFACE target NAME_skel
 # whose include directory holds the skeleton.
 find_program(BPF_CLANG NAMES clang clang-16 clang-15 clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /usr/local/sbin REQUIRED)
@@ -17,18 +17,22 @@ endif()
 
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpf)
 file(MAKE_DIRECTORY ${BPF_GEN_DIR})
-add_custom_command(
-  OUTPUT ${BPF_GEN_DIR}/vmlinux.h
-  COMMAND ${BPFTOOL} btf dump file ${CAPSCOPE_VMLINUX_BTF} format c
-          > ${BPF_GEN_DIR}/vmlinux.h
-  COMMENT "Dumping vmlinux.h from ${CAPSCOPE_VMLINUX_BTF}")
-
 function(bpf_object name source)
   cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
   get_filename_component(src ${source} ABSOLUTE)
   get_filename_component(srcdir ${src} DIRECTORY)
   set(obj ${BPF_GEN_DIR}/${name}.bpf.o)
   set(skel ${BPF_GEN_DIR}/${name}.skel.h)
+  # vmlinux.h: one per build, made in the directory of the first caller
+  # (custom command outputs are only visible within one directory).
+  if(NOT TARGET capscope_vmlinux_h)
+    add_custom_command(
+      OUTPUT ${BPF_GEN_DIR}/vmlinux.h
+      COMMAND ${BPFTOOL} btf dump file ${CAPSCOPE_VMLINUX_BTF} format c
+              > ${BPF_GEN_DIR}/vmlinux.h
+      COMMENT "Dumping vmlinux.h from ${CAPSCOPE_VMLINUX_BTF}")
+    add_custom_target(capscope_vmlinux_h DEPENDS ${BPF_GEN_DIR}/vmlinux.h)
+  endif()
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
@@ -38,7 +42,7 @@ function(bpf_object name source)
     COMMENT "Compiling BPF object ${name}.bpf.o")
   add_custom_command(
     OUTPUT ${skel}
-    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name} > ${skel}
+    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}
     DEPENDS ${obj}
     COMMENT "Generating BPF skeleton ${name}.skel.h")
   add_custom_target(${name}_skel_gen DEPENDS ${skel})

@@ -22,6 +22,7 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define CAP_OPT_NOAUDIT 0x2 /* include/linux/security.h: BIT(1) */
+#define EEXIST 17
 
 /* Configuration, written by user space between open and load. */
 const volatile __u32 cfg_mode = CS_MODE_RECORD;

@@ -1,0 +1,233 @@
+# shellcheck shell=bash
+# Library for the privileged test tier. Sourced by run.sh; every test runs in
+# its own bash process (see lib_run_one) with `set -eEuo pipefail`, its own
+# temp dir $TEST_TMP (removed afterwards) and a time limit.
+#
+# A test is a function test_NAME in tests/privileged/test_*.sh. It passes when
+# it returns; it fails through fail/assert_* (or any command failing); it is
+# skipped through skip. Never let a test pass without checking something.
+#
+# Environment (all optional):
+#   CAPSCOPE          the binary (default: build/userspace/cli/capscope)
+#   CAPSCOPE_HELPERS  helper programs (default: build/tests/helpers)
+#   CAPSCOPE_TIMEOUT  seconds allowed for one capscope run (default 60)
+#   TEST_KEEP_TMP=1   keep each test's temp dir for inspection
+
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$LIB_DIR/../.." && pwd)
+CAPSCOPE=${CAPSCOPE:-$REPO_ROOT/build/userspace/cli/capscope}
+CAPSCOPE_HELPERS=${CAPSCOPE_HELPERS:-$REPO_ROOT/build/tests/helpers}
+HELPERS=$CAPSCOPE_HELPERS
+CAPSCOPE_TIMEOUT=${CAPSCOPE_TIMEOUT:-60}
+export CAPSCOPE CAPSCOPE_HELPERS CAPSCOPE_TIMEOUT
+
+# Exit status of a test process that skipped (as automake's).
+LIB_SKIP_RC=77
+
+# --- outcome --------------------------------------------------------------
+
+# _lib_reason TEXT: record why the test ended (first reason wins).
+_lib_reason() {
+  if [[ -n "${RESULT_FILE:-}" && ! -s "$RESULT_FILE" ]]; then
+    printf '%s\n' "$*" >"$RESULT_FILE"
+  fi
+}
+
+# fail REASON: end the test as failed.
+fail() {
+  _lib_reason "$*"
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# skip REASON: end the test as skipped (a missing prerequisite, never a bug).
+skip() {
+  _lib_reason "$*"
+  echo "SKIP: $*" >&2
+  exit "$LIB_SKIP_RC"
+}
+
+# --- assertions -------------------------------------------------------------
+
+# assert_eq EXPECTED ACTUAL MSG
+assert_eq() {
+  local expected=$1 actual=$2 msg=${3:-values differ}
+  if [[ "$expected" != "$actual" ]]; then
+    fail "$msg: expected '$expected', got '$actual'"
+  fi
+}
+
+# assert_contains HAYSTACK NEEDLE MSG
+assert_contains() {
+  local haystack=$1 needle=$2 msg=${3:-text not found}
+  if [[ "$haystack" != *"$needle"* ]]; then
+    fail "$msg: '$needle' not in '$(_lib_abbrev "$haystack")'"
+  fi
+}
+
+# assert_not_contains HAYSTACK NEEDLE MSG
+assert_not_contains() {
+  local haystack=$1 needle=$2 msg=${3:-unexpected text}
+  if [[ "$haystack" == *"$needle"* ]]; then
+    fail "$msg: '$needle' found in '$(_lib_abbrev "$haystack")'"
+  fi
+}
+
+# _lib_abbrev TEXT: TEXT on one line, cut to 300 characters.
+_lib_abbrev() {
+  local s=${1//$'\n'/\\n}
+  ((${#s} > 300)) && s="${s:0:300}..."
+  printf '%s' "$s"
+}
+
+# --- prerequisites ----------------------------------------------------------
+
+require_root() {
+  ((EUID == 0)) || skip "not root (the privileged tier needs root to load BPF)"
+}
+
+require_capscope() {
+  [[ -e "$CAPSCOPE" ]] || skip "capscope binary not found at $CAPSCOPE (build it: cmake -S . -B build && cmake --build build)"
+  [[ -x "$CAPSCOPE" ]] || skip "capscope binary at $CAPSCOPE is not executable"
+}
+
+# require_helper NAME...: the test helper programs (tests/privileged/helpers).
+require_helper() {
+  local h
+  for h in "$@"; do
+    [[ -x "$HELPERS/$h" ]] || skip "test helper '$h' not built (expected $HELPERS/$h; tests/privileged is built by the main CMake build)"
+  done
+}
+
+# require_cmd NAME...: host commands.
+require_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 || skip "command '$c' not installed (scripts/setup.sh installs it)"
+  done
+}
+
+# port_in_use PORT: true when something listens on TCP PORT.
+port_in_use() {
+  [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]
+}
+
+# require_free_port PORT
+require_free_port() {
+  if port_in_use "$1"; then
+    skip "TCP port $1 is already in use on this host"
+  fi
+}
+
+# --- running capscope -------------------------------------------------------
+
+# run_capscope ARGS...: capscope with a time limit and no stdin.
+run_capscope() {
+  timeout -k 10 "$CAPSCOPE_TIMEOUT" "$CAPSCOPE" "$@" </dev/null
+}
+
+# record_docker [RECORD OPTIONS] -- CMD [ARGS...]
+# Runs `capscope record --format docker -o - ...`. Sets:
+#   REC_RC      capscope's exit status (the workload's; 124 = timed out)
+#   REC_ADVICE  the last line of stdout (the docker advice)
+#   REC_OUTPUT  stdout before that line (the workload's own output)
+#   REC_STDERR  stderr
+# Everything is also written to the test's log.
+# shellcheck disable=SC2034  # REC_* are read by the tests
+record_docker() {
+  local out="$TEST_TMP/.record.stdout" err="$TEST_TMP/.record.stderr"
+  REC_RC=0
+  run_capscope record --format docker -o - "$@" >"$out" 2>"$err" || REC_RC=$?
+  REC_ADVICE=$(tail -n 1 "$out")
+  REC_OUTPUT=$(sed '$d' "$out")
+  REC_STDERR=$(cat "$err")
+  {
+    echo "--- capscope record --format docker -o - $*  => exit $REC_RC"
+    echo "--- stdout:"
+    cat "$out"
+    echo "--- stderr:"
+    cat "$err"
+    echo "---"
+  } >&2
+}
+
+# expect_advice EXPECTED [RECORD OPTIONS] -- CMD [ARGS...]
+# record_docker, then assert that capscope and the workload exited 0 and that
+# the advice is exactly EXPECTED.
+expect_advice() {
+  local expected=$1
+  shift
+  record_docker "$@"
+  if ((REC_RC == 124 || REC_RC == 137)); then
+    fail "capscope record timed out after ${CAPSCOPE_TIMEOUT}s: $*"
+  fi
+  if ((REC_RC != 0)); then
+    fail "capscope record $* exited $REC_RC (stderr: $(_lib_abbrev "$REC_STDERR"))"
+  fi
+  assert_eq "$expected" "$REC_ADVICE" "docker advice for: $*"
+}
+
+# --- background processes ---------------------------------------------------
+
+_LIB_BG_PIDS=()
+
+# bg_track PID: kill PID (and wait for it) when the test ends, however it ends.
+bg_track() {
+  _LIB_BG_PIDS+=("$1")
+}
+
+# bg_stop PID: stop a tracked background process now.
+bg_stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# --- runner -----------------------------------------------------------------
+
+_lib_cleanup() {
+  local pid
+  for pid in "${_LIB_BG_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [[ -n "${TEST_TMP:-}" && -d "$TEST_TMP" ]]; then
+    if [[ "${TEST_KEEP_TMP:-0}" == 1 ]]; then
+      echo "kept $TEST_TMP" >&2
+    else
+      rm -rf "$TEST_TMP"
+    fi
+  fi
+}
+
+_lib_on_err() {
+  local rc=$1 where=$2 cmd=$3
+  # Only the test's own shell, not command substitutions or subshells.
+  [[ "$BASHPID" == "$_LIB_MAIN_PID" ]] || return 0
+  _lib_reason "command failed (exit $rc) at $where: $cmd"
+  echo "FAIL: command failed (exit $rc) at $where: $cmd" >&2
+  exit 1 # never 77 by accident, which would read as a skip
+}
+
+# lib_run_one FILE FUNC: run one test in this shell; exit 0 pass, 77 skip,
+# anything else fail. The reason goes to $RESULT_FILE.
+lib_run_one() {
+  local file=$1 func=$2
+  # shellcheck source=/dev/null
+  source "$file"
+  declare -F "$func" >/dev/null || fail "no function $func in $file"
+
+  require_root
+  require_capscope
+
+  TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/capscope-test.${func#test_}.XXXXXX")
+  export TEST_TMP
+  trap _lib_cleanup EXIT
+  # On the runner's time limit, still clean up (EXIT traps run on exit).
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+  _LIB_MAIN_PID=$BASHPID
+  trap '_lib_on_err $? "${BASH_SOURCE[0]##*/}:$LINENO" "$BASH_COMMAND"' ERR
+  set -eEuo pipefail
+  cd "$TEST_TMP"
+  "$func"
+}

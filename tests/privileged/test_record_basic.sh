@@ -1,0 +1,183 @@
+# shellcheck shell=bash
+# `capscope record` on real workloads. Every test asserts both the advice
+# (`--format docker -o -`, exactly one line) and that the workload's effect
+# really happened, so a tracer that prevented the act cannot pass.
+# The functions here run under lib.sh (see run.sh).
+
+# chown of a file to another user needs CHOWN.
+test_record_chown() {
+  local f="$TEST_TMP/file"
+  touch "$f"
+  expect_advice "--cap-drop=ALL --cap-add=CHOWN" -- chown 1000 "$f"
+  assert_eq "" "$REC_OUTPUT" "workload output"
+  assert_eq 1000 "$(stat -c %u "$f")" "owner of $f after chown"
+}
+
+# A negative nice value needs SYS_NICE.
+test_record_nice_negative() {
+  require_helper nice_neg
+  expect_advice "--cap-drop=ALL --cap-add=SYS_NICE" -- "$HELPERS/nice_neg"
+  assert_eq "nice -5" "$REC_OUTPUT" "nice_neg output"
+}
+
+# Binding a port below 1024 needs NET_BIND_SERVICE.
+test_record_bind_port_80() {
+  require_helper bind_port
+  require_free_port 80
+  expect_advice "--cap-drop=ALL --cap-add=NET_BIND_SERVICE" -- "$HELPERS/bind_port" 80
+  assert_eq "bound 80" "$REC_OUTPUT" "bind_port output"
+}
+
+# Creating a device node needs MKNOD.
+test_record_mknod() {
+  local node="$TEST_TMP/dev"
+  expect_advice "--cap-drop=ALL --cap-add=MKNOD" -- mknod "$node" c 1 3
+  [[ -c "$node" ]] || fail "$node is not a character device after mknod"
+  assert_eq "1:3" "$(stat -c '%Hr:%Lr' "$node")" "device numbers of $node"
+}
+
+# chroot needs SYS_CHROOT. The command run inside reads a file that exists
+# only in the new root, which proves the chroot happened.
+test_record_chroot() {
+  local rootfs="$TEST_TMP/rootfs" marker
+  bash "$REPO_ROOT/scripts/mkrootfs.sh" "$rootfs" >&2 || fail "scripts/mkrootfs.sh $rootfs failed"
+  marker="inside-rootfs-$$-$RANDOM"
+  echo "$marker" >"$rootfs/marker"
+  expect_advice "--cap-drop=ALL --cap-add=SYS_CHROOT" -- chroot "$rootfs" /bin/cat /marker
+  assert_eq "$marker" "$REC_OUTPUT" "output of cat /marker inside the chroot"
+}
+
+# A new UTS namespace and sethostname in it need SYS_ADMIN. The helper also
+# makes the fork's memory accounting run the overcommit probe (SYS_ADMIN,
+# noise): only the real use may count, and here there is one.
+test_record_clone_newuts() {
+  require_helper clone_newuts
+  local host_before host_after
+  host_before=$(uname -n)
+  expect_advice "--cap-drop=ALL --cap-add=SYS_ADMIN" -- "$HELPERS/clone_newuts"
+  assert_eq "hostname capscope-test in new UTS namespace" "$REC_OUTPUT" "clone_newuts output"
+  host_after=$(uname -n)
+  assert_eq "$host_before" "$host_after" "host's hostname (must not change)"
+}
+
+# An unprivileged user binding a high port needs nothing; capscope's own
+# switch to that user is not the workload's.
+test_record_user_unprivileged() {
+  require_helper bind_port
+  require_free_port 8000
+  # A copy that uid 1000 can surely run, wherever the checkout lives.
+  chmod 0755 "$TEST_TMP"
+  mkdir -p "$TEST_TMP/bin"
+  cp "$HELPERS/bind_port" "$TEST_TMP/bin/bind_port"
+  chmod 0755 "$TEST_TMP/bin" "$TEST_TMP/bin/bind_port"
+  expect_advice "--cap-drop=ALL" --user 1000:1000 -- "$TEST_TMP/bin/bind_port" 8000
+  assert_eq "bound 8000" "$REC_OUTPUT" "bind_port output as uid 1000"
+}
+
+# Only memory and processes: every check is the overcommit probe (noise).
+test_record_mem_churn() {
+  require_helper mem_churn
+  expect_advice "--cap-drop=ALL" -- "$HELPERS/mem_churn"
+  assert_eq "" "$REC_OUTPUT" "mem_churn output"
+}
+
+# A workload that daemonizes: the chown happens in a grandchild, 300 ms after
+# the first process exited. The session must last until the grandchild is
+# done, so the file is already owned by 1000 when capscope returns.
+test_record_daemonized_child() {
+  require_helper daemonize_then
+  local f="$TEST_TMP/file"
+  touch "$f"
+  expect_advice "--cap-drop=ALL --cap-add=CHOWN" -- "$HELPERS/daemonize_then" chown 1000 "$f"
+  assert_eq 1000 "$(stat -c %u "$f")" "owner of $f when capscope returned"
+}
+
+# Another process on the host keeps chowning while a workload that needs
+# nothing is recorded: the host's checks are not the workload's.
+test_record_ignores_host_activity() {
+  local f="$TEST_TMP/host-file" count="$TEST_TMP/host-count" loop before after
+  touch "$f"
+  : >"$count"
+  (
+    while :; do
+      chown 1000 "$f"
+      chown 0 "$f"
+      echo x >>"$count"
+    done
+  ) >/dev/null 2>&1 &
+  loop=$!
+  bg_track "$loop"
+  # Let the loop get going, so it surely overlaps the recording.
+  for _ in $(seq 50); do
+    [[ -s "$count" ]] && break
+    sleep 0.1
+  done
+  [[ -s "$count" ]] || fail "the host chown loop did not start"
+  before=$(wc -l <"$count")
+  expect_advice "--cap-drop=ALL" -- sleep 1
+  after=$(wc -l <"$count")
+  bg_stop "$loop"
+  ((after > before)) || fail "the host chown loop made no progress during the recording ($before -> $after)"
+  echo "host loop chowned during the recording: $((after - before)) round(s)" >&2
+}
+
+# A shell script that needs three capabilities: all three, sorted.
+test_record_script_three_caps() {
+  require_helper bind_port
+  require_free_port 80
+  local script="$TEST_TMP/workload.sh" f="$TEST_TMP/file" node="$TEST_TMP/node"
+  touch "$f"
+  cat >"$script" <<'SCRIPT'
+#!/bin/sh
+set -eu
+chown 1000 "$1"
+"$2" 80
+mknod "$3" c 1 3
+SCRIPT
+  chmod 0755 "$script"
+  expect_advice "--cap-drop=ALL --cap-add=CHOWN --cap-add=MKNOD --cap-add=NET_BIND_SERVICE" \
+    -- "$script" "$f" "$HELPERS/bind_port" "$node"
+  assert_eq "bound 80" "$REC_OUTPUT" "script output"
+  assert_eq 1000 "$(stat -c %u "$f")" "owner of $f"
+  [[ -c "$node" ]] || fail "$node is not a character device"
+}
+
+# The README's example workload: CHOWN and NET_BIND_SERVICE, nothing else.
+test_record_example_demo() {
+  require_free_port 80
+  local demo="$REPO_ROOT/examples/privileged-demo.sh"
+  [[ -x "$demo" ]] || fail "$demo missing or not executable"
+  expect_advice "--cap-drop=ALL --cap-add=CHOWN --cap-add=NET_BIND_SERVICE" -- "$demo"
+  assert_contains "$REC_OUTPUT" "listened on TCP port 80" "demo output"
+  assert_contains "$REC_OUTPUT" "chowned it to uid 1000" "demo output"
+}
+
+# `--format json` writes a profile that follows schema/profile.schema.json.
+test_record_json_profile_schema() {
+  local schema="$REPO_ROOT/schema/profile.schema.json" f="$TEST_TMP/file" profile="$TEST_TMP/p.json" rc=0
+  [[ -f "$schema" ]] || skip "no schema/profile.schema.json in the repository yet"
+  [[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 missing (apt-get install python3 python3-jsonschema)"
+  /usr/bin/python3 -c 'import jsonschema' 2>/dev/null || skip "python3-jsonschema not installed"
+  touch "$f"
+  run_capscope record --format json -o "$profile" -- chown 1000 "$f" >&2 || rc=$?
+  assert_eq 0 "$rc" "exit status of capscope record --format json"
+  assert_eq 1000 "$(stat -c %u "$f")" "owner of $f"
+  [[ -s "$profile" ]] || fail "no profile written to $profile"
+  cat "$profile" >&2
+  /usr/bin/python3 - "$schema" "$profile" <<'PY' || fail "profile does not validate against schema/profile.schema.json (see output)"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+doc = json.load(open(sys.argv[2]))
+cls = jsonschema.validators.validator_for(schema)
+cls.check_schema(schema)
+errors = sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.path))
+for e in errors:
+    print("schema error at /%s: %s" % ("/".join(map(str, e.path)), e.message), file=sys.stderr)
+if doc.get("schema") != "capscope.profile/v1":
+    print("schema field is %r, expected 'capscope.profile/v1'" % doc.get("schema"), file=sys.stderr)
+    sys.exit(1)
+sys.exit(1 if errors else 0)
+PY
+  assert_contains "$(cat "$profile")" "CHOWN" "profile of a chown"
+}

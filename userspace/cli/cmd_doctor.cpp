@@ -1,0 +1,78 @@
+// cmd_doctor.cpp - `capscope doctor`: what this kernel supports, which
+// attach mode will run and why the others were refused.
+#include <cstdio>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/noise.h"
+
+namespace capscope {
+
+static bool exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0;
+}
+
+int run_doctor(const DoctorConfig &c) {
+  std::printf("kernel      %s\n", kernel_release().c_str());
+  bool btf = exists("/sys/kernel/btf/vmlinux");
+  std::printf("BTF         %s\n",
+              btf ? "yes (/sys/kernel/btf/vmlinux)" : "MISSING");
+  bool tp = exists("/sys/kernel/tracing/events/capability/cap_capable") ||
+            exists("/sys/kernel/debug/tracing/events/capability/cap_capable");
+  std::printf("tracepoint  capability:cap_capable %s\n",
+              tp ? "present" : "absent (tracefs)");
+  Kallsyms ksyms = Kallsyms::load();
+  std::uint64_t s, e;
+  std::printf("kallsyms    %s\n",
+              ksyms.empty()                     ? "unreadable"
+              : ksyms.range("cap_capable", &s, &e) ? "readable, cap_capable found"
+                                                   : "readable, no cap_capable");
+  std::printf("privileges  euid %d\n", static_cast<int>(geteuid()));
+  try {
+    require_tracing_privileges();
+  } catch (const Fatal &f) {
+    std::printf("            cannot trace: %s\n", f.what());
+    std::printf("record will use: nothing (fix the above first)\n");
+    return 1;
+  }
+  TracerConfig tc;
+  configure_noise(tc, ksyms);
+  set_libbpf_verbose(c.verbose);
+  const char *chosen = nullptr;
+  std::printf("attach modes (tried in this order by --attach auto):\n");
+  for (AttachMode m :
+       {AttachMode::Tracepoint, AttachMode::Fexit, AttachMode::Kprobe}) {
+    tc.attach = m;
+    auto t = Tracer::open(tc, nullptr);
+    std::printf("  %-11s %s\n", attach_mode_name(m),
+                t ? "loads and attaches" : t.error().message.c_str());
+    if (t && !chosen)
+      chosen = attach_mode_name(m);
+  }
+  std::printf("noise call sites resolved: %zu of %zu\n", tc.ranges.size(),
+              noise_sites().size());
+  std::printf("record will use: %s\n", chosen ? chosen : "nothing");
+  return chosen ? 0 : 1;
+}
+
+int run_decode(const DecodeConfig &c) {
+  auto m = parse_hex_mask(c.hex);
+  if (!m)
+    throw Fatal("decode: '" + c.hex +
+                "' is not a capability mask (expected up to 16 hex digits, "
+                "e.g. 00000000a80425fb)");
+  std::printf("0x%016llx=", static_cast<unsigned long long>(*m));
+  bool first = true;
+  for (const auto &n : cap_names(*m)) {
+    std::printf("%s%s", first ? "" : ",", ("CAP_" + n).c_str());
+    first = false;
+  }
+  std::printf("\n");
+  return 0;
+}
+
+} // namespace capscope

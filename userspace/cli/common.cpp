@@ -1,0 +1,128 @@
+// common.cpp - privilege checks, tracer set-up and output for the commands.
+#include "cli/common.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core/noise.h"
+#include "core/profile.h"
+
+namespace capscope {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+static void on_stop(int sig) { g_stop_signal = sig; }
+
+void install_stop_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0; // no SA_RESTART: interrupt waits so we notice at once
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+static std::uint64_t effective_caps() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("CapEff:", 0) == 0)
+      return std::stoull(line.substr(7), nullptr, 16);
+  return 0;
+}
+
+void require_tracing_privileges() {
+  std::uint64_t eff = effective_caps();
+  bool bpf = eff & (1ULL << 39), perfmon = eff & (1ULL << 38);
+  bool admin = eff & (1ULL << 21);
+  if (!(bpf && perfmon) && !admin)
+    throw Fatal(geteuid() != 0
+                    ? "tracing needs root (or CAP_BPF and CAP_PERFMON); "
+                      "run capscope with sudo"
+                    : "tracing needs CAP_BPF and CAP_PERFMON, which this "
+                      "root process lacks");
+  struct stat st;
+  if (stat("/sys/kernel/btf/vmlinux", &st) != 0)
+    throw Fatal("this kernel has no BTF (/sys/kernel/btf/vmlinux is "
+                "missing); capscope needs CONFIG_DEBUG_INFO_BTF=y");
+}
+
+std::uint32_t mntns_of_pid(int pid) {
+  struct stat st;
+  std::string path = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  if (stat(path.c_str(), &st) != 0)
+    return 0;
+  return static_cast<std::uint32_t>(st.st_ino);
+}
+
+std::string kernel_release() {
+  struct utsname u {};
+  uname(&u);
+  return u.release;
+}
+
+void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms) {
+  cfg.doubt_caps = doubt_caps();
+  cfg.ranges.clear();
+  for (const auto &site : noise_sites()) {
+    std::uint64_t start, end;
+    if (!ksyms.range(site.function, &start, &end))
+      continue; // inlined or absent on this kernel
+    if (cfg.ranges.size() == CS_MAX_NOISE_RANGES)
+      break;
+    cs_range r{};
+    r.start = start;
+    r.end = end;
+    r.cls = static_cast<std::uint32_t>(site.cls);
+    cfg.ranges.push_back(r);
+  }
+}
+
+std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {
+  set_libbpf_verbose(verbose);
+  std::vector<AttachAttempt> attempts;
+  auto t = Tracer::open(cfg, &attempts);
+  if (verbose)
+    for (const auto &a : attempts)
+      std::fprintf(stderr, "capscope: attach %s: %s\n",
+                   attach_mode_name(a.mode),
+                   a.ok ? "ok" : a.error.c_str());
+  if (!t)
+    throw Fatal(t.error().message);
+  return std::move(t.value());
+}
+
+std::int64_t wall_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+std::int64_t mono_now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void emit_output(const std::string &path, const std::string &text) {
+  if (path.empty()) {
+    std::fputs(text.c_str(), stderr);
+    std::fflush(stderr);
+  } else if (path == "-") {
+    std::fputs(text.c_str(), stdout);
+    std::fflush(stdout);
+  } else if (auto r = save_text_atomic(path, text); !r) {
+    // Never lose the result: fall back to stderr, then fail.
+    std::fputs(text.c_str(), stderr);
+    throw Fatal(r.error().message);
+  }
+}
+
+} // namespace capscope

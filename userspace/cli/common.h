@@ -1,0 +1,41 @@
+// common.h - what every command needs: privilege and kernel checks, the
+// tracer configuration derived from the noise table, clocks, output.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/kallsyms.h"
+#include "core/result.h"
+#include "loader/tracer.h"
+
+namespace capscope {
+
+// Set by SIGINT/SIGTERM handlers installed with install_stop_signals().
+extern volatile std::sig_atomic_t g_stop_signal;
+void install_stop_signals();
+
+// Throws Fatal with a one-line reason when capscope cannot trace here:
+// not root / lacking CAP_BPF+CAP_PERFMON, no kernel BTF.
+void require_tracing_privileges();
+
+std::uint32_t mntns_of_pid(int pid); // 0 when unknown
+std::string kernel_release();
+
+// Noise ranges (from kallsyms) and the capabilities whose class needs a
+// stack, for the BPF side.
+void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms);
+
+// Opens the tracer; on failure throws Fatal naming each refused mode.
+std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose);
+
+std::int64_t wall_now_ns();
+std::int64_t mono_now_ns();
+
+// Writes text to "-" (stdout), a file (atomically), or stderr when path is
+// empty.
+void emit_output(const std::string &path, const std::string &text);
+
+} // namespace capscope

@@ -1,0 +1,61 @@
+// workload.h - starting a command blocked at a gate (so it can be
+// registered with the tracer before it runs a single instruction of its
+// own), switching identity, and reaping its whole process tree.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "core/result.h"
+
+namespace capscope {
+
+struct Identity {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::string spec; // as given
+};
+
+// "USER", "UID", "USER:GROUP", "UID:GID". Errors are one line.
+Result<Identity> parse_identity(const std::string &spec);
+
+// PATH lookup as execvp does it. Sets *status to 127 (not found) or 126
+// (not executable) on failure.
+Result<std::string> resolve_command(const std::string &cmd, int *status);
+
+class ChildTree {
+public:
+  ~ChildTree();
+  // Forks the child, stopped before exec. Capscope becomes a child
+  // subreaper, so daemonizing descendants stay ours to reap.
+  static Result<std::unique_ptr<ChildTree>>
+  spawn(const std::string &path, const std::vector<std::string> &argv,
+        const std::optional<Identity> &user);
+
+  pid_t pid() const { return pid_; }
+  // Lets the child exec. Returns the exec's errno (0 when it succeeded).
+  int release();
+  // Reaps every exited descendant. Returns false once none is left.
+  bool reap();
+  bool main_exited() const { return main_exited_; }
+  // The main child's exit status as a shell reports it (128+sig).
+  int exit_status() const { return status_; }
+
+private:
+  ChildTree() = default;
+  pid_t pid_ = -1;
+  int gate_ = -1;  // write end: closing it lets the child go
+  int errfd_ = -1; // read end: the child's exec errno, EOF on success
+  bool main_exited_ = false;
+  int status_ = 0;
+};
+
+// Sends sig to every pid in tgids (the tracked tasks), ignoring errors.
+void signal_all(const std::vector<unsigned> &tgids, int sig);
+
+} // namespace capscope

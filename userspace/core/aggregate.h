@@ -1,0 +1,71 @@
+// aggregate.h - turns what the kernel side reports (exact per-key counts and
+// one context event per new key) into per-scope profiles. The same code
+// serves live tracing and replayed event streams (core/replay.h).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "capscope.h"
+#include "core/kallsyms.h"
+#include "core/profile.h"
+
+namespace capscope {
+
+struct KeyCount {
+  cs_key key{};
+  std::uint64_t count = 0;
+  std::uint64_t first_ns = 0; // monotonic (bpf_ktime_get_ns)
+  std::uint64_t last_ns = 0;
+};
+
+// What one first-seen event tells about its key, symbolized.
+struct CheckContext {
+  std::vector<std::string> frames; // innermost first, function names
+  std::string exe;
+  std::string comm;
+  std::uint32_t pid = 0;
+  std::uint32_t flags = 0; // CS_F_*
+};
+
+struct KeyLess {
+  bool operator()(const cs_key &a, const cs_key &b) const;
+};
+
+class Aggregator {
+public:
+  // mono_to_wall_ns: add to a monotonic timestamp to get wall-clock ns.
+  explicit Aggregator(std::int64_t mono_to_wall_ns = 0)
+      : mono_to_wall_(mono_to_wall_ns) {}
+
+  // A raw event from the kernel side; ksyms symbolizes its stack.
+  void on_event(const cs_event &e, const Kallsyms &ksyms);
+  // Context of a key, already symbolized (replay, tests).
+  void on_context(const cs_key &key, CheckContext ctx);
+  // A snapshot of the kernel's cumulative counts (replaces older ones).
+  void set_counts(const std::vector<KeyCount> &counts);
+  void add_count(const KeyCount &kc);
+
+  std::vector<std::uint64_t> scopes() const;
+  std::uint32_t scope_kind(std::uint64_t scope) const;
+  // Adds the checks of `scope` to p (call sites, syscalls, executables).
+  void fill(Profile &p, std::uint64_t scope) const;
+  // The executable a pid last exec'd, as seen in exec events.
+  std::string exe_of(std::uint32_t pid) const;
+  // A pid seen in scope (first one), to resolve container identity.
+  std::uint32_t some_pid(std::uint64_t scope) const;
+  // Forget everything about a scope (daemon eviction).
+  void drop_scope(std::uint64_t scope);
+
+private:
+  std::int64_t mono_to_wall_;
+  std::map<cs_key, KeyCount, KeyLess> counts_;
+  std::map<cs_key, CheckContext, KeyLess> ctx_;
+  std::map<std::uint32_t, std::string> exe_;
+  std::map<std::uint64_t, std::uint32_t> scope_pid_;
+};
+
+} // namespace capscope

@@ -1,0 +1,130 @@
+// kallsyms.cpp - /proc/kallsyms parsing, address resolution, call sites.
+#include "core/kallsyms.h"
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <sstream>
+
+namespace capscope {
+
+Kallsyms Kallsyms::parse(std::string_view text) {
+  Kallsyms k;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos)
+      nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    // "ffffffff81a80900 T cap_capable [module]"
+    std::size_t s1 = line.find(' ');
+    if (s1 == std::string_view::npos || s1 + 3 > line.size())
+      continue;
+    char type = line[s1 + 1];
+    if (type != 't' && type != 'T')
+      continue;
+    std::string_view rest = line.substr(s1 + 3);
+    std::size_t end = rest.find_first_of(" \t");
+    std::string name(rest.substr(0, end));
+    std::uint64_t addr = 0;
+    try {
+      addr = std::stoull(std::string(line.substr(0, s1)), nullptr, 16);
+    } catch (...) {
+      continue;
+    }
+    if (addr == 0)
+      continue;
+    k.syms_.push_back({addr, std::move(name)});
+  }
+  std::sort(k.syms_.begin(), k.syms_.end(),
+            [](const Symbol &a, const Symbol &b) { return a.addr < b.addr; });
+  return k;
+}
+
+Kallsyms Kallsyms::load(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str());
+}
+
+std::string_view Kallsyms::resolve(std::uint64_t addr,
+                                   std::uint64_t *offset) const {
+  auto it = std::upper_bound(
+      syms_.begin(), syms_.end(), addr,
+      [](std::uint64_t a, const Symbol &s) { return a < s.addr; });
+  if (it == syms_.begin())
+    return {};
+  --it;
+  // Addresses past the end of kernel text (BPF programs and trampolines,
+  // when not listed) would otherwise land on an end marker.
+  if (it->name == "_etext" || it->name == "_einittext" ||
+      it->name == "__init_end" || it->name == "_end")
+    return {};
+  if (offset)
+    *offset = addr - it->addr;
+  return it->name;
+}
+
+bool Kallsyms::range(std::string_view name, std::uint64_t *start,
+                     std::uint64_t *end) const {
+  for (std::size_t i = 0; i < syms_.size(); ++i) {
+    if (syms_[i].name != name)
+      continue;
+    *start = syms_[i].addr;
+    std::size_t j = i + 1;
+    while (j < syms_.size() && syms_[j].addr == syms_[i].addr)
+      ++j;
+    *end = j < syms_.size() ? syms_[j].addr : syms_[i].addr + 1;
+    return true;
+  }
+  return false;
+}
+
+bool is_wrapper_frame(std::string_view fn) {
+  static constexpr std::array<std::string_view, 22> kWrappers = {
+      "cap_capable",
+      "cap_capable_helper",
+      "security_capable",
+      "ns_capable",
+      "ns_capable_common",
+      "ns_capable_noaudit",
+      "ns_capable_setid",
+      "capable",
+      "capable_wrt_inode_uidgid",
+      "privileged_wrt_inode_uidgid",
+      "has_ns_capability",
+      "has_ns_capability_noaudit",
+      "has_capability",
+      "has_capability_noaudit",
+      "file_ns_capable",
+      "sk_ns_capable",
+      "sk_capable",
+      "sk_net_capable",
+      "netlink_ns_capable",
+      "netlink_capable",
+      "netlink_net_capable",
+      "cap_vm_enough_memory",
+  };
+  std::size_t dot = fn.find('.');
+  if (dot != std::string_view::npos)
+    fn = fn.substr(0, dot); // "ns_capable.cold", "foo.isra.0"
+  for (auto w : kWrappers)
+    if (fn == w)
+      return true;
+  // The tracepoint and BPF machinery between cap_capable and the program.
+  return fn.starts_with("bpf_") || fn.starts_with("__bpf_") ||
+         fn.starts_with("__traceiter_") || fn.starts_with("perf_trace_") ||
+         fn.starts_with("trace_event_raw_") || fn.starts_with("bpf_trace_") ||
+         fn.empty();
+}
+
+std::string call_site_of(const std::vector<std::string> &frames) {
+  for (const auto &f : frames)
+    if (!is_wrapper_frame(f))
+      return f;
+  return {};
+}
+
+} // namespace capscope

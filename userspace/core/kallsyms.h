@@ -1,0 +1,43 @@
+// kallsyms.h - kernel addresses to function names (from /proc/kallsyms),
+// and the call site of a capability check: the first stack frame past the
+// capability wrappers, which names what needed the capability.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace capscope {
+
+struct Symbol {
+  std::uint64_t addr;
+  std::string name;
+};
+
+class Kallsyms {
+public:
+  // Parses text in /proc/kallsyms format. Only text symbols (t/T) are kept.
+  static Kallsyms parse(std::string_view text);
+  static Kallsyms load(const std::string &path = "/proc/kallsyms");
+
+  bool empty() const { return syms_.empty(); }
+  // The function containing addr ("" if none) and the offset into it.
+  std::string_view resolve(std::uint64_t addr, std::uint64_t *offset) const;
+  // [start, end) of a function; false when unknown. End is the next symbol.
+  bool range(std::string_view name, std::uint64_t *start,
+             std::uint64_t *end) const;
+
+private:
+  std::vector<Symbol> syms_; // sorted by addr
+};
+
+// True for the capability wrappers and the BPF/tracing frames that sit
+// between the tracepoint and the code that asked for the capability.
+bool is_wrapper_frame(std::string_view fn);
+
+// The call site of a stack of function names (innermost first): the first
+// frame that is not a wrapper. "" when none.
+std::string call_site_of(const std::vector<std::string> &frames);
+
+} // namespace capscope

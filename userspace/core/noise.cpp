@@ -1,0 +1,107 @@
+// noise.cpp - the noise call-site table and class names.
+#include "core/noise.h"
+
+namespace capscope {
+
+namespace {
+constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
+constexpr int kSetpcap = 8, kSysPtrace = 19, kSysAdmin = 21;
+} // namespace
+
+std::string_view class_name(CheckClass c) {
+  switch (c) {
+  case CheckClass::Needed:
+    return "needed";
+  case CheckClass::Setup:
+    return "setup";
+  case CheckClass::Overcommit:
+    return "overcommit";
+  case CheckClass::Exec:
+    return "exec";
+  case CheckClass::Advisory:
+    return "advisory";
+  case CheckClass::Borrowed:
+    return "borrowed";
+  }
+  return "unknown";
+}
+
+bool parse_class(std::string_view name, CheckClass *out) {
+  for (int i = 0; i < CS_CLASS__COUNT; ++i) {
+    auto c = static_cast<CheckClass>(i);
+    if (class_name(c) == name) {
+      *out = c;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view class_reason(CheckClass c) {
+  switch (c) {
+  case CheckClass::Needed:
+    return "the workload's own check";
+  case CheckClass::Setup:
+    return "made before the task's exec gate (runtime or capscope set-up)";
+  case CheckClass::Overcommit:
+    return "memory-overcommit probe on mmap/brk/fork: asked with NOAUDIT, "
+           "the allocation succeeds either way";
+  case CheckClass::Exec:
+    return "credential transition inside execve, not a use by the program";
+  case CheckClass::Advisory:
+    return "advisory (NOAUDIT) check: the kernel only asks, the operation "
+           "does not depend on it";
+  case CheckClass::Borrowed:
+    return "checked against borrowed credentials (e.g. overlayfs acting as "
+           "its mounter), not the workload's own";
+  }
+  return "";
+}
+
+const std::vector<NoiseSite> &noise_sites() {
+  // Kernel facts (6.x): security_vm_enough_memory_mm() -> cap_vm_enough_memory
+  // -> cap_capable(CAP_SYS_ADMIN, CAP_OPT_NOAUDIT) runs on every mmap, brk,
+  // stack expansion and fork; it only tunes the overcommit heuristic.
+  // The *_noaudit wrappers are what every other advisory call site uses.
+  // cap_bprm_creds_from_file checks during execve while computing the new
+  // credentials.
+  static const std::vector<NoiseSite> sites = {
+      {"security_vm_enough_memory_mm", CheckClass::Overcommit, bit(kSysAdmin),
+       "overcommit probe"},
+      {"cap_vm_enough_memory", CheckClass::Overcommit, bit(kSysAdmin),
+       "overcommit probe"},
+      {"cap_bprm_creds_from_file", CheckClass::Exec,
+       bit(kSysAdmin) | bit(kSetpcap) | bit(6) | bit(7),
+       "exec credential transition"},
+      {"ns_capable_noaudit", CheckClass::Advisory, bit(kSysAdmin),
+       "NOAUDIT check"},
+      {"has_ns_capability_noaudit", CheckClass::Advisory,
+       bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
+      {"has_capability_noaudit", CheckClass::Advisory,
+       bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
+  };
+  return sites;
+}
+
+CapMask doubt_caps() {
+  CapMask m = 0;
+  for (const auto &s : noise_sites())
+    m |= s.caps;
+  return m;
+}
+
+CheckClass class_of_frames(const std::vector<std::string> &frames,
+                           std::size_t depth) {
+  for (std::size_t i = 0; i < frames.size() && i < depth; ++i) {
+    std::string_view f = frames[i];
+    std::size_t dot = f.find('.');
+    if (dot != std::string_view::npos)
+      f = f.substr(0, dot);
+    for (const auto &s : noise_sites())
+      if (s.function == f)
+        return s.cls;
+  }
+  return CheckClass::Needed;
+}
+
+} // namespace capscope

@@ -1,0 +1,93 @@
+// profile.h - what a workload was seen to do with capabilities, and the
+// aggregation that builds it from kernel counts and first-seen events.
+// The JSON form is `capscope.profile/v1` (schema/profile.schema.json).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "capscope.h"
+#include "core/caps.h"
+#include "core/noise.h"
+#include "core/result.h"
+
+namespace capscope {
+
+inline constexpr const char *kProfileSchema = "capscope.profile/v1";
+
+struct Workload {
+  std::string kind = "command"; // command | container
+  std::string id;
+  std::string name;
+  std::string runtime;
+  std::string image;
+  std::string pod;
+  std::string ns; // Kubernetes namespace
+  std::string key; // stable workload key for merging replicas
+  std::vector<std::string> command;
+  std::string user; // --user as given, "" = root
+};
+
+// Checks of one capability in one class.
+struct CheckStats {
+  int cap = 0;
+  CheckClass cls = CheckClass::Needed;
+  std::uint64_t granted = 0;
+  std::uint64_t denied = 0;
+  std::set<std::string> syscalls;
+  std::set<std::string> call_sites;
+  std::set<std::string> executables;
+  std::int64_t first_ns = 0; // wall clock, ns since the epoch
+  std::int64_t last_ns = 0;
+  bool other_userns = false; // checked against a user ns not the task's
+};
+
+struct Advice {
+  CapMask add = 0;    // capabilities to add after --cap-drop=ALL
+  CapMask denied = 0; // needed but denied during the recording
+};
+
+struct Profile {
+  Workload workload;
+  std::int64_t start_ns = 0; // wall clock
+  std::int64_t end_ns = 0;
+  std::string kernel;
+  std::string arch;
+  std::string attach_mode;
+  std::vector<CheckStats> checks; // sorted by (cap, class)
+  std::uint64_t lost_events = 0;
+  std::uint64_t tasks_overflow = 0;
+  std::uint64_t counts_overflow = 0;
+  int exit_status = -1; // -1: not applicable
+  CapMask held = 0;     // effective set the workload held, when known
+  bool held_known = false;
+  int runs = 1; // merged runs
+
+  CheckStats &entry(int cap, CheckClass cls);
+  const CheckStats *find(int cap, CheckClass cls) const;
+};
+
+// The advice follows from the checks alone: Needed-class checks that were
+// granted are needed; everything else is noise or a denial.
+Advice advise(const Profile &p);
+// Capabilities held (when known) that no Needed check used.
+CapMask held_unused(const Profile &p);
+
+nlohmann::json to_json(const Profile &p);
+Result<Profile> profile_from_json(const nlohmann::json &j);
+Result<Profile> load_profile(const std::string &path);
+// Atomic write: temp file in the same directory, then rename.
+Result<void> save_text_atomic(const std::string &path,
+                              const std::string &text);
+
+// Union of two profiles: counts summed, sets joined, window widened.
+void merge_into(Profile &into, const Profile &from);
+
+std::string iso8601(std::int64_t wall_ns);
+
+} // namespace capscope

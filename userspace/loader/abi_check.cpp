@@ -1,0 +1,19 @@
+// abi_check.cpp - locks the layout of the ABI header shared with the BPF
+// side: a change here without a matching change there fails the build.
+#include <cstddef>
+
+#include "capscope.h"
+
+static_assert(CS_ABI_VERSION == 1, "update the layout checks below");
+static_assert(sizeof(cs_key) == 16);
+static_assert(offsetof(cs_key, syscall) == 8);
+static_assert(offsetof(cs_key, cap) == 12);
+static_assert(offsetof(cs_key, cls) == 14);
+static_assert(sizeof(cs_count) == 24);
+static_assert(sizeof(cs_task) == 16);
+static_assert(sizeof(cs_range) == 24);
+static_assert(offsetof(cs_event, key) == 8);
+static_assert(offsetof(cs_event, ts_ns) == 24);
+static_assert(offsetof(cs_event, comm) == 72);
+static_assert(offsetof(cs_event, stack) == 96);
+static_assert(sizeof(cs_event) == 96 + 8 * CS_STACK_DEPTH + 128);

@@ -1,0 +1,295 @@
+// tracer.cpp - skeleton lifecycle (open -> configure -> load -> attach),
+// attach-mode fallback, ring buffer and map access.
+#include "loader/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
+#include "capscope.skel.h"
+
+namespace capscope {
+
+namespace {
+
+bool g_libbpf_verbose = false;
+std::string *g_capture = nullptr; // last libbpf warnings, for messages
+
+int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
+  char buf[1024];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  if (level == LIBBPF_DEBUG && !getenv("CAPSCOPE_LIBBPF_DEBUG"))
+    return 0;
+  if (g_capture)
+    *g_capture += buf;
+  if (g_libbpf_verbose)
+    std::fprintf(stderr, "%s", buf);
+  return 0;
+}
+
+struct SkelDeleter {
+  void operator()(capscope_bpf *s) const { capscope_bpf__destroy(s); }
+};
+struct RingDeleter {
+  void operator()(ring_buffer *r) const { ring_buffer__free(r); }
+};
+using SkelPtr = std::unique_ptr<capscope_bpf, SkelDeleter>;
+using RingPtr = std::unique_ptr<ring_buffer, RingDeleter>;
+
+std::string last_line(const std::string &log) {
+  std::string s = log;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  auto nl = s.rfind('\n');
+  return nl == std::string::npos ? s : s.substr(nl + 1);
+}
+
+} // namespace
+
+void set_libbpf_verbose(bool verbose) {
+  g_libbpf_verbose = verbose;
+  libbpf_set_print(libbpf_print);
+}
+
+const char *attach_mode_name(AttachMode m) {
+  switch (m) {
+  case AttachMode::Auto:
+    return "auto";
+  case AttachMode::Tracepoint:
+    return "tracepoint";
+  case AttachMode::Fexit:
+    return "fexit";
+  case AttachMode::Kprobe:
+    return "kprobe";
+  }
+  return "?";
+}
+
+bool parse_attach_mode(const std::string &s, AttachMode *out) {
+  for (auto m : {AttachMode::Auto, AttachMode::Tracepoint, AttachMode::Fexit,
+                 AttachMode::Kprobe})
+    if (s == attach_mode_name(m)) {
+      *out = m;
+      return true;
+    }
+  return false;
+}
+
+struct Tracer::Impl {
+  SkelPtr skel;
+  RingPtr ring;
+  const std::function<void(const cs_event &)> *cb = nullptr;
+  int handled = 0;
+};
+
+static int on_ring_event(void *ctx, void *data, size_t size) {
+  auto *impl = static_cast<Tracer::Impl *>(ctx);
+  if (size < sizeof(cs_event) || !impl->cb)
+    return 0;
+  cs_event e;
+  std::memcpy(&e, data, sizeof e);
+  (*impl->cb)(e);
+  impl->handled++;
+  return 0;
+}
+
+// One attempt: a fresh skeleton with only `m`'s programs set to load.
+static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
+  std::string log;
+  g_capture = &log;
+  struct Reset {
+    ~Reset() { g_capture = nullptr; }
+  } reset;
+
+  SkelPtr skel(capscope_bpf__open());
+  if (!skel)
+    return Error{errno, std::string("cannot open BPF object: ") +
+                            std::strerror(errno)};
+  auto *rodata = skel->rodata;
+  rodata->cfg_mode = cfg.mode;
+  rodata->cfg_self_tgid = static_cast<__u32>(getpid());
+  rodata->cfg_host_mntns = cfg.host_mntns;
+  rodata->cfg_doubt_caps = cfg.doubt_caps;
+  rodata->cfg_trace_tgid = cfg.trace_tgid;
+  rodata->cfg_trace_cap = cfg.trace_cap;
+  rodata->cfg_trace_denied = cfg.trace_denied;
+  rodata->cfg_trace_unique = cfg.trace_unique;
+  std::size_t n = std::min<std::size_t>(cfg.ranges.size(), CS_MAX_NOISE_RANGES);
+  for (std::size_t i = 0; i < n; ++i)
+    const_cast<cs_range &>(rodata->cfg_ranges[i]) = cfg.ranges[i];
+  rodata->cfg_nranges = static_cast<__u32>(n);
+
+  bpf_program__set_autoload(skel->progs.cap_tp, m == AttachMode::Tracepoint);
+  bpf_program__set_autoload(skel->progs.cap_fexit, m == AttachMode::Fexit);
+  bpf_program__set_autoload(skel->progs.cap_kprobe, m == AttachMode::Kprobe);
+  bpf_program__set_autoload(skel->progs.cap_kretprobe,
+                            m == AttachMode::Kprobe);
+  if (m != AttachMode::Kprobe)
+    bpf_map__set_max_entries(skel->maps.kprobe_pending, 1);
+
+  if (int err = capscope_bpf__load(skel.get())) {
+    std::string why = last_line(log);
+    return Error{-err, std::string("load refused: ") + std::strerror(-err) +
+                           (why.empty() ? "" : " (" + why + ")")};
+  }
+  if (int err = capscope_bpf__attach(skel.get())) {
+    std::string why = last_line(log);
+    return Error{-err, std::string("attach refused: ") + std::strerror(-err) +
+                           (why.empty() ? "" : " (" + why + ")")};
+  }
+  return skel;
+}
+
+Result<std::unique_ptr<Tracer>>
+Tracer::open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts) {
+  libbpf_set_print(libbpf_print);
+  std::vector<AttachMode> order;
+  if (cfg.attach == AttachMode::Auto)
+    order = {AttachMode::Tracepoint, AttachMode::Fexit, AttachMode::Kprobe};
+  else
+    order = {cfg.attach};
+
+  std::string errors;
+  for (AttachMode m : order) {
+    auto skel = try_mode(cfg, m);
+    if (attempts)
+      attempts->push_back(
+          {m, skel.ok(), skel.ok() ? std::string() : skel.error().message});
+    if (!skel) {
+      errors += std::string(errors.empty() ? "" : "; ") + attach_mode_name(m) +
+                ": " + skel.error().message;
+      continue;
+    }
+    std::unique_ptr<Tracer> t(new Tracer());
+    t->impl_ = std::make_unique<Impl>();
+    t->impl_->skel = std::move(skel.value());
+    t->mode_ = m;
+    t->impl_->ring.reset(ring_buffer__new(
+        bpf_map__fd(t->impl_->skel->maps.events), on_ring_event,
+        t->impl_.get(), nullptr));
+    if (!t->impl_->ring)
+      return Error{errno, std::string("cannot open the ring buffer: ") +
+                              std::strerror(errno)};
+    return t;
+  }
+  return Error{ENOTSUP, "no usable attach mode: " + errors};
+}
+
+Tracer::~Tracer() = default;
+
+Result<void> Tracer::track(std::uint32_t tid, std::uint64_t scope,
+                           std::uint8_t phase, std::uint8_t kind) {
+  cs_task t{};
+  t.scope = scope;
+  t.tgid = tid;
+  t.phase = phase;
+  t.kind = kind;
+  int fd = bpf_map__fd(impl_->skel->maps.tasks);
+  if (bpf_map_update_elem(fd, &tid, &t, BPF_ANY) != 0)
+    return Error{errno, std::string("cannot register the workload: ") +
+                            std::strerror(errno)};
+  return {};
+}
+
+std::vector<std::uint32_t> Tracer::tracked_tgids() const {
+  std::vector<std::uint32_t> out;
+  int fd = bpf_map__fd(impl_->skel->maps.tasks);
+  __u32 key, next;
+  __u32 *prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    cs_task t{};
+    if (bpf_map_lookup_elem(fd, &next, &t) == 0)
+      out.push_back(t.tgid);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+std::size_t Tracer::tracked_count() const { return tracked_tgids().size(); }
+
+int Tracer::poll(int timeout_ms,
+                 const std::function<void(const cs_event &)> &fn) {
+  impl_->cb = &fn;
+  impl_->handled = 0;
+  int err = ring_buffer__poll(impl_->ring.get(), timeout_ms);
+  impl_->cb = nullptr;
+  if (err < 0 && err != -EINTR)
+    return err;
+  return impl_->handled;
+}
+
+int Tracer::ring_fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
+
+std::vector<KeyCount> Tracer::read_counts() const {
+  std::vector<KeyCount> out;
+  int fd = bpf_map__fd(impl_->skel->maps.counts);
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0)
+    return out;
+  std::vector<cs_count> vals(ncpu);
+  cs_key key{}, next{};
+  cs_key *prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (bpf_map_lookup_elem(fd, &next, vals.data()) == 0) {
+      KeyCount kc;
+      kc.key = next;
+      for (const auto &v : vals) {
+        if (!v.count)
+          continue;
+        kc.count += v.count;
+        if (!kc.first_ns || v.first_ns < kc.first_ns)
+          kc.first_ns = v.first_ns;
+        kc.last_ns = std::max<std::uint64_t>(kc.last_ns, v.last_ns);
+      }
+      out.push_back(kc);
+    }
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+TracerStats Tracer::read_stats() const {
+  TracerStats s;
+  int fd = bpf_map__fd(impl_->skel->maps.stats);
+  int ncpu = libbpf_num_possible_cpus();
+  std::vector<__u64> vals(ncpu > 0 ? ncpu : 1);
+  auto sum = [&](__u32 idx) {
+    std::uint64_t total = 0;
+    if (bpf_map_lookup_elem(fd, &idx, vals.data()) == 0)
+      for (auto v : vals)
+        total += v;
+    return total;
+  };
+  s.lost_events = sum(CS_STAT_LOST_EVENTS);
+  s.tasks_full = sum(CS_STAT_TASKS_FULL);
+  s.counts_full = sum(CS_STAT_COUNTS_FULL);
+  s.checks = sum(CS_STAT_CHECKS);
+  s.stack_fail = sum(CS_STAT_STACK_FAIL);
+  return s;
+}
+
+void Tracer::forget_scope(std::uint64_t scope) {
+  for (auto *m : {impl_->skel->maps.counts, impl_->skel->maps.seen}) {
+    int fd = bpf_map__fd(m);
+    std::vector<cs_key> doomed;
+    cs_key key{}, next{};
+    cs_key *prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+      if (next.scope == scope)
+        doomed.push_back(next);
+      key = next;
+      prev = &key;
+    }
+    for (const auto &k : doomed)
+      bpf_map_delete_elem(fd, &k);
+  }
+}
+
+} // namespace capscope

@@ -1,0 +1,91 @@
+// tracer.h - the only interface to the BPF side: open, configure, load and
+// attach the skeleton in one of three attach modes, register tasks, read the
+// ring buffer and the counts. Nothing outside userspace/loader includes
+// libbpf or the skeleton.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "capscope.h"
+#include "core/aggregate.h"
+#include "core/result.h"
+
+namespace capscope {
+
+enum class AttachMode { Auto, Tracepoint, Fexit, Kprobe };
+
+const char *attach_mode_name(AttachMode m); // "tracepoint", "fexit", ...
+bool parse_attach_mode(const std::string &s, AttachMode *out);
+
+struct TracerConfig {
+  AttachMode attach = AttachMode::Auto;
+  std::uint32_t mode = CS_MODE_RECORD; // enum cs_mode
+  std::uint32_t host_mntns = 0;
+  std::uint64_t doubt_caps = 0;
+  std::vector<cs_range> ranges;
+  // trace mode filters
+  std::uint32_t trace_tgid = 0;
+  std::int32_t trace_cap = -1;
+  bool trace_denied = false;
+  bool trace_unique = false;
+};
+
+struct AttachAttempt {
+  AttachMode mode;
+  bool ok;
+  std::string error; // why it was refused
+};
+
+struct TracerStats {
+  std::uint64_t lost_events = 0;
+  std::uint64_t tasks_full = 0;
+  std::uint64_t counts_full = 0;
+  std::uint64_t checks = 0;
+  std::uint64_t stack_fail = 0;
+};
+
+class Tracer {
+public:
+  ~Tracer();
+  Tracer(const Tracer &) = delete;
+  Tracer &operator=(const Tracer &) = delete;
+
+  // Loads and attaches. With Auto, tries tracepoint, fexit, kprobe in turn.
+  // `attempts` (if given) receives what each mode did.
+  static Result<std::unique_ptr<Tracer>>
+  open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts);
+
+  AttachMode mode() const { return mode_; }
+
+  Result<void> track(std::uint32_t tid, std::uint64_t scope,
+                     std::uint8_t phase, std::uint8_t kind);
+  // tgids of every tracked task (for stopping a workload).
+  std::vector<std::uint32_t> tracked_tgids() const;
+  std::size_t tracked_count() const;
+
+  // Waits up to timeout_ms for events; calls fn for each. Returns the
+  // number handled or -errno.
+  int poll(int timeout_ms, const std::function<void(const cs_event &)> &fn);
+  int ring_fd() const;
+
+  std::vector<KeyCount> read_counts() const;
+  TracerStats read_stats() const;
+  // Removes every key of a scope (daemon eviction after persisting).
+  void forget_scope(std::uint64_t scope);
+
+  struct Impl; // libbpf state, defined in tracer.cpp
+
+private:
+  Tracer() = default;
+  std::unique_ptr<Impl> impl_;
+  AttachMode mode_ = AttachMode::Auto;
+};
+
+// libbpf's own log: shown with -v, else kept quiet.
+void set_libbpf_verbose(bool verbose);
+
+} // namespace capscope
