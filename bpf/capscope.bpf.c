@@ -87,12 +87,12 @@ struct {
 	__type(value, struct kprobe_args);
 } kprobe_pending SEC(".maps");
 
-/* Scratch for building a key's stack before reserving an event. */
+/* Scratch for the short stack that classifies a doubtful check. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64[CS_STACK_DEPTH]);
+	__type(value, __u64[CS_CLASSIFY_DEPTH]);
 } stack_scratch SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
@@ -111,7 +111,7 @@ static __always_inline __u32 mntns_of(struct task_struct *t)
  * decides (overcommit probe, NOAUDIT wrappers, exec transition). */
 static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
 {
-	for (int i = 0; i < CS_CLASSIFY_DEPTH + 4; i++) {
+	for (int i = 0; i < CS_CLASSIFY_DEPTH; i++) {
 		if (i >= frames)
 			break;
 		__u64 ip = stack[i];
@@ -157,7 +157,7 @@ static __always_inline bool borrowed(const struct cred *cred, int cap, int ret,
 static __always_inline void emit(void *ctx, const struct cs_key *key,
 				 const struct cred *cred,
 				 struct user_namespace *targ_ns, int ret,
-				 __u32 flags, const __u64 *stack, int frames)
+				 __u32 flags)
 {
 	struct cs_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -186,13 +186,8 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->filename[0] = 0;
-	if (stack && frames > 0) {
-		__builtin_memcpy(e->stack, stack, sizeof(e->stack));
-		e->stack_len = frames;
-	} else {
-		long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
-		e->stack_len = n > 0 ? n / sizeof(__u64) : 0;
-	}
+	long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+	e->stack_len = n > 0 ? n / sizeof(__u64) : 0;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -237,8 +232,6 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	key.syscall = current_syscall();
 
 	__u32 flags = 0;
-	__u64 *stack = 0;
-	int frames = 0;
 	if (cls == CS_CLASS_NEEDED) {
 		if (opts_known && (opts & CAP_OPT_NOAUDIT))
 			cls = CS_CLASS_ADVISORY;
@@ -247,13 +240,12 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 				cls = stack_cls;
 		} else if (cfg_doubt_caps & (1ULL << cap)) {
 			__u32 zero = 0;
-			stack = bpf_map_lookup_elem(&stack_scratch, &zero);
+			__u64 *stack = bpf_map_lookup_elem(&stack_scratch, &zero);
 			if (stack) {
 				long n = bpf_get_stack(ctx, stack,
-						       CS_STACK_DEPTH * 8, 0);
+						       CS_CLASSIFY_DEPTH * 8, 0);
 				if (n > 0) {
-					frames = n / 8;
-					__u32 c = class_of_stack(stack, frames);
+					__u32 c = class_of_stack(stack, n / 8);
 					if (c != CS_CLASS_NEEDED)
 						cls = c;
 				} else {
@@ -272,8 +264,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		c->count++;
 		c->last_ns = now;
 		if (trace && !cfg_trace_unique)
-			emit(ctx, &key, cred, targ_ns, ret, flags, stack,
-			     frames);
+			emit(ctx, &key, cred, targ_ns, ret, flags);
 		return 0;
 	}
 	struct cs_count init = {.count = 1, .first_ns = now, .last_ns = now};
@@ -291,7 +282,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	__u8 one = 1;
 	if (bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST) == 0 ||
 	    (trace && !cfg_trace_unique))
-		emit(ctx, &key, cred, targ_ns, ret, flags, stack, frames);
+		emit(ctx, &key, cred, targ_ns, ret, flags);
 	return 0;
 }
 
@@ -325,7 +316,7 @@ int BPF_KPROBE(cap_kprobe, const struct cred *cred,
 		__u32 zero = 0;
 		__u64 *stack = bpf_map_lookup_elem(&stack_scratch, &zero);
 		if (stack) {
-			long n = bpf_get_stack(ctx, stack, CS_STACK_DEPTH * 8, 0);
+			long n = bpf_get_stack(ctx, stack, CS_CLASSIFY_DEPTH * 8, 0);
 			a.cls = n > 0 ? class_of_stack(stack, n / 8)
 				      : CS_CLASS_NEEDED;
 		}

@@ -17,9 +17,11 @@
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
 #define CS_STACK_DEPTH 12
-/* Frames examined in the hot path for doubtful capabilities: the noise call
- * sites sit at most this deep below the tracepoint. */
-#define CS_CLASSIFY_DEPTH 6
+/* Frames taken in the hot path for doubtful capabilities. Below the
+ * tracepoint sit the BPF program, bpf_trace_run5 and cap_capable; the noise
+ * call sites come right after, at most a wrapper or two deeper. Fewer
+ * frames make a cheaper unwind. */
+#define CS_CLASSIFY_DEPTH 7
 /* Address ranges of noise call sites handed to the BPF side. */
 #define CS_MAX_NOISE_RANGES 16
 

@@ -82,6 +82,9 @@ int run_trace(const TraceConfig &c) {
                 std::string(class_name(static_cast<CheckClass>(e.key.cls)))
                     .c_str(),
                 site.empty() ? "-" : site.c_str());
+    if (c.verbose)
+      for (const auto &f : frames)
+        std::printf("%28s%s\n", "", f.empty() ? "[bpf/unknown]" : f.c_str());
     ++shown;
   };
   auto deadline = duration_ms

@@ -45,6 +45,6 @@ CapMask doubt_caps();
 // that is a noise site decides; otherwise Needed. `depth` limits how many
 // frames are examined, as the BPF side does.
 CheckClass class_of_frames(const std::vector<std::string> &frames,
-                           std::size_t depth = CS_CLASSIFY_DEPTH + 4);
+                           std::size_t depth = CS_CLASSIFY_DEPTH);
 
 } // namespace capscope
