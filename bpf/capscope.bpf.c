@@ -340,6 +340,11 @@ int BPF_KRETPROBE(cap_kretprobe, int ret)
 
 /* ---- task lineage ---------------------------------------------------- */
 
+static __always_inline void emit_task_event(__u32 type,
+					    struct task_struct *task,
+					    const struct cs_task *st,
+					    struct linux_binprm *bprm);
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -352,8 +357,14 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 	struct cs_task ct = *pt;
 	ct.tgid = child->tgid;
 	__u32 ctid = child->pid;
-	if (bpf_map_update_elem(&tasks, &ctid, &ct, BPF_ANY))
+	if (bpf_map_update_elem(&tasks, &ctid, &ct, BPF_ANY)) {
 		stat_inc(CS_STAT_TASKS_FULL);
+		return 0;
+	}
+	/* New processes (not threads) are announced so user space can name
+	 * the executable of a child that never execs. */
+	if (child->pid == child->tgid)
+		emit_task_event(CS_EV_FORK, child, &ct, 0);
 	return 0;
 }
 
@@ -374,7 +385,9 @@ static __always_inline void emit_task_event(__u32 type,
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = task->tgid;
 	e->tid = task->pid;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->ppid = bpf_get_current_pid_tgid() >> 32;
+	if (type != CS_EV_FORK)
+		e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	__u64 ug = bpf_get_current_uid_gid();
 	e->uid = (__u32)ug;
 	e->euid = BPF_CORE_READ(task, cred, euid.val);

@@ -65,6 +65,7 @@ enum cs_event_type {
 	CS_EV_CHECK = 1, /* first check of a new key (or every check in trace) */
 	CS_EV_EXEC = 2,  /* a tracked task exec'd */
 	CS_EV_SCOPE = 3, /* a tracked task opened a container scope */
+	CS_EV_FORK = 4,  /* a tracked process forked a new process */
 };
 
 /* Event flags */

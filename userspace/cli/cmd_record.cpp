@@ -13,6 +13,7 @@
 #include "core/aggregate.h"
 #include "core/duration.h"
 #include "core/format.h"
+#include "core/replay.h"
 #include "core/syscalls.h"
 
 namespace capscope {
@@ -165,6 +166,16 @@ int run_record(const RecordConfig &c) {
   p.counts_overflow = stats.counts_full;
   for (std::uint64_t scope : agg.scopes())
     agg.fill(p, scope);
+
+  if (!c.events.empty()) {
+    std::string lines;
+    agg.for_each_context([&](const cs_key &k, const CheckContext &ctx,
+                             std::uint64_t n) {
+      lines += replay_line(k, ctx, n) + "\n";
+    });
+    if (auto r = save_text_atomic(c.events, lines); !r)
+      std::fprintf(stderr, "capscope: %s\n", r.error().message.c_str());
+  }
 
   RenderOptions ro;
   ro.verbose = c.verbose;

@@ -15,6 +15,7 @@ struct RecordConfig {
   std::string user;
   std::string duration;
   std::string attach = "auto";
+  std::string events; // write first-seen checks as replayable JSON lines
   bool verbose = false;
 };
 int run_record(const RecordConfig &c);

@@ -60,6 +60,9 @@ int main(int argc, char **argv) {
                      "stop the workload after D (30s, 5m, 1h)");
   record->add_option("--attach", rec.attach,
                      "auto (default), tracepoint, fexit, kprobe");
+  record->add_option("--events", rec.events,
+                     "also write each new check with its kernel stack as "
+                     "JSON lines (replayable)");
   record->add_flag("-v,--verbose", rec.verbose,
                    "list noise checks too; say which attach mode runs");
   record->prefix_command();
@@ -119,6 +122,13 @@ int main(int argc, char **argv) {
     if (*record) {
       // `record CMD -- X` keeps the "--" as part of CMD's arguments.
       rec.command = record->remaining();
+      if (!rec.command.empty() && rec.command.front().starts_with("-")) {
+        std::fprintf(stderr,
+                     "capscope: record: unknown option '%s' (see capscope "
+                     "record --help)\n",
+                     rec.command.front().c_str());
+        return kOwnError;
+      }
       if (has_tail && !rec.command.empty())
         rec.command.push_back("--");
       rec.command.insert(rec.command.end(), tail.begin(), tail.end());

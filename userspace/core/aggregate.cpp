@@ -24,8 +24,17 @@ static std::string read_exe(std::uint32_t pid) {
 }
 
 void Aggregator::on_event(const cs_event &e, const Kallsyms &ksyms) {
+  if (e.type == CS_EV_FORK) {
+    // A child runs its parent's executable until it execs.
+    if (auto it = exe_.find(e.ppid); it != exe_.end())
+      exe_[e.pid] = it->second;
+    return;
+  }
   if (e.type == CS_EV_EXEC || e.type == CS_EV_SCOPE) {
-    std::string fn(e.filename, strnlen(e.filename, sizeof e.filename));
+    // The path as exec'd may be relative; the live process knows better.
+    std::string fn = read_exe(e.pid);
+    if (fn.empty())
+      fn.assign(e.filename, strnlen(e.filename, sizeof e.filename));
     if (!fn.empty())
       exe_[e.pid] = fn;
     scope_pid_.try_emplace(e.key.scope, e.pid);

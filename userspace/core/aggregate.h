@@ -57,6 +57,13 @@ public:
   std::string exe_of(std::uint32_t pid) const;
   // A pid seen in scope (first one), to resolve container identity.
   std::uint32_t some_pid(std::uint64_t scope) const;
+  // Every key with a context, its context and count (record --events).
+  template <typename Fn> void for_each_context(Fn fn) const {
+    for (const auto &[key, ctx] : ctx_) {
+      auto it = counts_.find(key);
+      fn(key, ctx, it == counts_.end() ? 0 : it->second.count);
+    }
+  }
   // Forget everything about a scope (daemon eviction).
   void drop_scope(std::uint64_t scope);
 

@@ -1,0 +1,44 @@
+// replay.h - the replay event source: a recorded stream of capability checks
+// (JSON lines) fed through the same classification and aggregation as live
+// tracing, so the advice logic is tested without root or a kernel.
+//
+// One check (or a run of identical checks) per line:
+//   {"cap":"SYS_ADMIN","denied":false,"syscall":"clone","phase":"active",
+//    "frames":["bpf_trace_run5","cap_capable","security_vm_enough_memory_mm"],
+//    "exe":"/usr/bin/x","comm":"x","pid":42,"count":3,"scope":1,
+//    "kernel_class":"overcommit"}
+// "kernel_class" (what the BPF side decided, when the stream was recorded
+// live) is informational; replay classifies from the frames itself.
+#pragma once
+
+#include <istream>
+#include <ostream>
+#include <string>
+
+#include "core/aggregate.h"
+#include "core/result.h"
+
+namespace capscope {
+
+struct ReplayedCheck {
+  cs_key key{};
+  CheckContext ctx;
+  std::uint64_t count = 1;
+  std::string kernel_class; // "" when not recorded live
+};
+
+// Classifies as the BPF side does: set-up before the exec gate, else the
+// noise table for doubtful capabilities, else borrowed/needed.
+CheckClass classify_check(int cap, bool active,
+                          const std::vector<std::string> &frames,
+                          bool borrowed);
+
+Result<ReplayedCheck> parse_replay_line(const std::string &line);
+// Feeds every line into agg; errors name the line number.
+Result<std::size_t> replay_stream(std::istream &in, Aggregator &agg);
+
+// One JSON line for a live first-seen check (record --events).
+std::string replay_line(const cs_key &key, const CheckContext &ctx,
+                        std::uint64_t count);
+
+} // namespace capscope
