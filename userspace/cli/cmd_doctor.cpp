@@ -48,8 +48,12 @@ int run_doctor(const DoctorConfig &c) {
        {AttachMode::Tracepoint, AttachMode::Fexit, AttachMode::Kprobe}) {
     tc.attach = m;
     auto t = Tracer::open(tc, nullptr);
-    std::printf("  %-11s %s\n", attach_mode_name(m),
-                t ? "loads and attaches" : t.error().message.c_str());
+    std::string msg = t ? "loads and attaches" : t.error().message;
+    std::string prefix =
+        std::string("attach mode ") + attach_mode_name(m) + ": ";
+    if (msg.rfind(prefix, 0) == 0)
+      msg = msg.substr(prefix.size());
+    std::printf("  %-11s %s\n", attach_mode_name(m), msg.c_str());
     if (t && !chosen)
       chosen = attach_mode_name(m);
   }

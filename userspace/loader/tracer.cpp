@@ -132,15 +132,28 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   if (m != AttachMode::Kprobe)
     bpf_map__set_max_entries(skel->maps.kprobe_pending, 1);
 
+  // What a refusal usually means, per mode, so doctor can say why.
+  auto hint = [m](int err) -> std::string {
+    if (m == AttachMode::Tracepoint && (err == ENOENT || err == ESRCH ||
+                                        err == EINVAL))
+      return "; the capability:cap_capable tracepoint needs Linux 6.14+";
+    if (m == AttachMode::Fexit && err == EPERM)
+      return "; this kernel refuses fentry/fexit programs";
+    if (m == AttachMode::Kprobe && (err == ENOENT || err == EOPNOTSUPP))
+      return "; kprobes are not available (CONFIG_KPROBES off?)";
+    return "";
+  };
   if (int err = capscope_bpf__load(skel.get())) {
     std::string why = last_line(log);
     return Error{-err, std::string("load refused: ") + std::strerror(-err) +
-                           (why.empty() ? "" : " (" + why + ")")};
+                           hint(-err) +
+                           (why.empty() ? "" : " [" + why + "]")};
   }
   if (int err = capscope_bpf__attach(skel.get())) {
     std::string why = last_line(log);
     return Error{-err, std::string("attach refused: ") + std::strerror(-err) +
-                           (why.empty() ? "" : " (" + why + ")")};
+                           hint(-err) +
+                           (why.empty() ? "" : " [" + why + "]")};
   }
   return skel;
 }
@@ -177,6 +190,10 @@ Tracer::open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts) {
                               std::strerror(errno)};
     return t;
   }
+  if (order.size() == 1)
+    return Error{ENOTSUP, std::string("attach mode ") +
+                              attach_mode_name(order[0]) + ": " + errors.substr(
+                                  errors.find(':') + 2)};
   return Error{ENOTSUP, "no usable attach mode: " + errors};
 }
 
