@@ -26,13 +26,13 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Configuration, written by user space between open and load. */
 const volatile __u32 cfg_mode = CS_MODE_RECORD;
-const volatile __u32 cfg_self_tgid = 0;   /* capscope itself: never traced */
-const volatile __u32 cfg_host_mntns = 0;  /* host mount ns inode */
-const volatile __u64 cfg_doubt_caps = 0;  /* caps whose class needs a stack */
-const volatile __u32 cfg_trace_tgid = 0;  /* trace: only this process */
-const volatile __s32 cfg_trace_cap = -1;  /* trace: only this capability */
-const volatile __u32 cfg_trace_denied = 0;/* trace: only denied checks */
-const volatile __u32 cfg_trace_unique = 0;/* trace: only new keys */
+const volatile __u32 cfg_self_tgid = 0;	   /* capscope itself: never traced */
+const volatile __u32 cfg_host_mntns = 0;   /* host mount ns inode */
+const volatile __u64 cfg_doubt_caps = 0;   /* caps whose class needs a stack */
+const volatile __u32 cfg_trace_tgid = 0;   /* trace: only this process */
+const volatile __s32 cfg_trace_cap = -1;   /* trace: only this capability */
+const volatile __u32 cfg_trace_denied = 0; /* trace: only denied checks */
+const volatile __u32 cfg_trace_unique = 0; /* trace: only new keys */
 const volatile __u32 cfg_nranges = 0;
 const volatile struct cs_range cfg_ranges[CS_MAX_NOISE_RANGES] = {};
 
@@ -240,10 +240,11 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 				cls = stack_cls;
 		} else if (cfg_doubt_caps & (1ULL << cap)) {
 			__u32 zero = 0;
-			__u64 *stack = bpf_map_lookup_elem(&stack_scratch, &zero);
+			__u64 *stack =
+			    bpf_map_lookup_elem(&stack_scratch, &zero);
 			if (stack) {
-				long n = bpf_get_stack(ctx, stack,
-						       CS_CLASSIFY_DEPTH * 8, 0);
+				long n = bpf_get_stack(
+				    ctx, stack, CS_CLASSIFY_DEPTH * 8, 0);
 				if (n > 0) {
 					__u32 c = class_of_stack(stack, n / 8);
 					if (c != CS_CLASS_NEEDED)
@@ -295,8 +296,8 @@ int BPF_PROG(cap_tp, const struct cred *cred, struct user_namespace *targ_ns,
 }
 
 SEC("fexit/cap_capable")
-int BPF_PROG(cap_fexit, const struct cred *cred,
-	     struct user_namespace *targ_ns, int cap, unsigned int opts, int ret)
+int BPF_PROG(cap_fexit, const struct cred *cred, struct user_namespace *targ_ns,
+	     int cap, unsigned int opts, int ret)
 {
 	return on_check(ctx, cred, targ_ns, cap, ret, true, opts,
 			CS_CLASS__COUNT);
@@ -316,7 +317,8 @@ int BPF_KPROBE(cap_kprobe, const struct cred *cred,
 		__u32 zero = 0;
 		__u64 *stack = bpf_map_lookup_elem(&stack_scratch, &zero);
 		if (stack) {
-			long n = bpf_get_stack(ctx, stack, CS_CLASSIFY_DEPTH * 8, 0);
+			long n =
+			    bpf_get_stack(ctx, stack, CS_CLASSIFY_DEPTH * 8, 0);
 			a.cls = n > 0 ? class_of_stack(stack, n / 8)
 				      : CS_CLASS_NEEDED;
 		}

@@ -28,44 +28,49 @@
 /* Sizes of the maps (entries). Overflow of any of them is counted in
  * cs_stats and reported by user space. */
 #define CS_TASKS_MAX 65536  /* tracked tasks (threads) at one time */
-#define CS_COUNTS_MAX 16384 /* distinct (scope, cap, verdict, syscall, class) */
+#define CS_COUNTS_MAX 16384 /* distinct (scope, cap, verdict, syscall, class)  \
+			     */
 #define CS_RINGBUF_BYTES (4u << 20)
 
 #define CS_NO_SYSCALL 0xffffffffu
 
 enum cs_mode {
-	CS_MODE_RECORD = 0, /* tasks registered by user space and their lineage */
+	CS_MODE_RECORD =
+	    0, /* tasks registered by user space and their lineage */
 	CS_MODE_DAEMON = 1, /* every task that execs in a non-host mount ns */
 	CS_MODE_TRACE = 2,  /* every check on the host, streamed */
 };
 
 /* Where a task stands relative to its scope's exec gate. */
 enum cs_phase {
-	CS_PHASE_SETUP = 0,  /* registered, has not exec'd yet: checks are setup */
+	CS_PHASE_SETUP =
+	    0, /* registered, has not exec'd yet: checks are setup */
 	CS_PHASE_ACTIVE = 1, /* past the exec gate: checks are the workload's */
 };
 
 enum cs_scope_kind {
-	CS_SCOPE_COMMAND = 0,   /* the command under record */
-	CS_SCOPE_CONTAINER = 1, /* keyed by the mount ns inode of its exec gate */
+	CS_SCOPE_COMMAND = 0, /* the command under record */
+	CS_SCOPE_CONTAINER =
+	    1, /* keyed by the mount ns inode of its exec gate */
 };
 
 /* The class of a check. Anything but CS_CLASS_NEEDED stays out of advice. */
 enum cs_class {
-	CS_CLASS_NEEDED = 0,     /* the workload's own check */
-	CS_CLASS_SETUP = 1,      /* before the task's exec gate */
+	CS_CLASS_NEEDED = 0,	 /* the workload's own check */
+	CS_CLASS_SETUP = 1,	 /* before the task's exec gate */
 	CS_CLASS_OVERCOMMIT = 2, /* security_vm_enough_memory_mm probe */
-	CS_CLASS_EXEC = 3,       /* credential transition inside execve */
-	CS_CLASS_ADVISORY = 4,   /* other NOAUDIT call sites */
-	CS_CLASS_BORROWED = 5,   /* checked cred borrowed from someone else */
+	CS_CLASS_EXEC = 3,	 /* credential transition inside execve */
+	CS_CLASS_ADVISORY = 4,	 /* other NOAUDIT call sites */
+	CS_CLASS_BORROWED = 5,	 /* checked cred borrowed from someone else */
 	CS_CLASS__COUNT = 6,
 };
 
 enum cs_event_type {
-	CS_EV_CHECK = 1, /* first check of a new key (or every check in trace) */
-	CS_EV_EXEC = 2,  /* a tracked task exec'd */
+	CS_EV_CHECK =
+	    1,		/* first check of a new key (or every check in trace) */
+	CS_EV_EXEC = 2, /* a tracked task exec'd */
 	CS_EV_SCOPE = 3, /* a tracked task opened a container scope */
-	CS_EV_FORK = 4,  /* a tracked process forked a new process */
+	CS_EV_FORK = 4,	 /* a tracked process forked a new process */
 };
 
 /* Event flags */
@@ -75,10 +80,10 @@ enum cs_event_type {
 /* Indexes into the per-CPU stats array. */
 enum cs_stat {
 	CS_STAT_LOST_EVENTS = 0, /* ring buffer full */
-	CS_STAT_TASKS_FULL = 1,  /* tasks map full: a task went untracked */
+	CS_STAT_TASKS_FULL = 1,	 /* tasks map full: a task went untracked */
 	CS_STAT_COUNTS_FULL = 2, /* counts map full: a key went uncounted */
-	CS_STAT_CHECKS = 3,      /* checks attributed to a scope */
-	CS_STAT_STACK_FAIL = 4,  /* bpf_get_stack failed */
+	CS_STAT_CHECKS = 3,	 /* checks attributed to a scope */
+	CS_STAT_STACK_FAIL = 4,	 /* bpf_get_stack failed */
 	CS_STAT__COUNT = 5,
 };
 

@@ -27,10 +27,10 @@ int run_doctor(const DoctorConfig &c) {
               tp ? "present" : "absent (tracefs)");
   Kallsyms ksyms = Kallsyms::load();
   std::uint64_t s, e;
-  std::printf("kallsyms    %s\n",
-              ksyms.empty()                     ? "unreadable"
-              : ksyms.range("cap_capable", &s, &e) ? "readable, cap_capable found"
-                                                   : "readable, no cap_capable");
+  std::printf("kallsyms    %s\n", ksyms.empty() ? "unreadable"
+                                  : ksyms.range("cap_capable", &s, &e)
+                                      ? "readable, cap_capable found"
+                                      : "readable, no cap_capable");
   std::printf("privileges  euid %d\n", static_cast<int>(geteuid()));
   try {
     require_tracing_privileges();

@@ -66,31 +66,28 @@ int run_trace(const TraceConfig &c) {
     std::tm tm{};
     localtime_r(&secs, &tm);
     char ts[32];
-    std::snprintf(ts, sizeof ts, "%02d:%02d:%02d.%06ld", tm.tm_hour,
-                  tm.tm_min, tm.tm_sec,
-                  static_cast<long>((wall % 1000000000) / 1000));
+    std::snprintf(ts, sizeof ts, "%02d:%02d:%02d.%06ld", tm.tm_hour, tm.tm_min,
+                  tm.tm_sec, static_cast<long>((wall % 1000000000) / 1000));
     std::vector<std::string> frames;
     for (std::uint32_t i = 0; i < e.stack_len && i < CS_STACK_DEPTH; ++i)
       frames.emplace_back(ksyms.resolve(e.stack[i], nullptr));
     std::string site = call_site_of(frames);
     char comm[17] = {};
     std::memcpy(comm, e.comm, 16);
-    std::printf("%-15s %7u %-16s %-18s %-7s %-14s %-10s %s\n", ts, e.pid,
-                comm, cap_name(e.key.cap).c_str(),
-                e.key.denied ? "denied" : "granted",
-                syscall_name(e.key.syscall).c_str(),
-                std::string(class_name(static_cast<CheckClass>(e.key.cls)))
-                    .c_str(),
-                site.empty() ? "-" : site.c_str());
+    std::printf(
+        "%-15s %7u %-16s %-18s %-7s %-14s %-10s %s\n", ts, e.pid, comm,
+        cap_name(e.key.cap).c_str(), e.key.denied ? "denied" : "granted",
+        syscall_name(e.key.syscall).c_str(),
+        std::string(class_name(static_cast<CheckClass>(e.key.cls))).c_str(),
+        site.empty() ? "-" : site.c_str());
     if (c.verbose)
       for (const auto &f : frames)
         std::printf("%28s%s\n", "", f.empty() ? "[bpf/unknown]" : f.c_str());
     ++shown;
   };
-  auto deadline = duration_ms
-                      ? std::chrono::steady_clock::now() +
-                            std::chrono::milliseconds(duration_ms)
-                      : std::chrono::steady_clock::time_point::max();
+  auto deadline = duration_ms ? std::chrono::steady_clock::now() +
+                                    std::chrono::milliseconds(duration_ms)
+                              : std::chrono::steady_clock::time_point::max();
   while (!g_stop_signal && std::chrono::steady_clock::now() < deadline) {
     int n = tracer->poll(100, on_event);
     if (n < 0)
@@ -98,10 +95,11 @@ int run_trace(const TraceConfig &c) {
     std::fflush(stdout);
     auto st = tracer->read_stats();
     if (st.lost_events > lost_reported) {
-      std::fprintf(stderr, "capscope: %llu events dropped (ring buffer "
-                           "full); use --unique or filters\n",
-                   static_cast<unsigned long long>(st.lost_events -
-                                                   lost_reported));
+      std::fprintf(
+          stderr,
+          "capscope: %llu events dropped (ring buffer "
+          "full); use --unique or filters\n",
+          static_cast<unsigned long long>(st.lost_events - lost_reported));
       lost_reported = st.lost_events;
     }
   }

@@ -92,8 +92,7 @@ std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {
   if (verbose)
     for (const auto &a : attempts)
       std::fprintf(stderr, "capscope: attach %s: %s\n",
-                   attach_mode_name(a.mode),
-                   a.ok ? "ok" : a.error.c_str());
+                   attach_mode_name(a.mode), a.ok ? "ok" : a.error.c_str());
   if (!t)
     throw Fatal(t.error().message);
   return std::move(t.value());

@@ -15,7 +15,8 @@ namespace {
 
 constexpr int kOwnError = 125;
 
-const char *kRecordHelp = R"(Run CMD traced from its first instruction and report the capabilities
+const char *kRecordHelp =
+    R"(Run CMD traced from its first instruction and report the capabilities
 its whole process tree used, with the tightest flags that still work.
 The report goes to stderr after CMD ends (CMD's own output is untouched);
 the exit status is CMD's.
@@ -26,7 +27,8 @@ Examples:
   capscope record --user 1000 --duration 30s -- ./daemon
   capscope record --format json -o profile.json -- make install)";
 
-const char *kTraceHelp = R"(Print every capability check as it happens, one line each, until
+const char *kTraceHelp =
+    R"(Print every capability check as it happens, one line each, until
 Ctrl-C. This is the one mode that streams every check.
 
 Examples:
@@ -40,8 +42,8 @@ int main(int argc, char **argv) {
   CLI::App app{"capscope - which Linux capabilities does a workload really "
                "use?\nTraces the kernel's capability checks with eBPF and "
                "emits the tightest grant that still works."};
-  app.set_version_flag("--version", std::string("capscope ") +
-                                        CAPSCOPE_VERSION);
+  app.set_version_flag("--version",
+                       std::string("capscope ") + CAPSCOPE_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'capscope COMMAND --help' for a command's options.");
 

@@ -30,15 +30,15 @@ Result<Identity> parse_identity(const std::string &spec) {
   }
   if (user.empty())
     return Error{EINVAL, "--user needs a user name or uid"};
-  const passwd *pw = all_digits(user) ? getpwuid(std::stoul(user))
-                                      : getpwnam(user.c_str());
+  const passwd *pw =
+      all_digits(user) ? getpwuid(std::stoul(user)) : getpwnam(user.c_str());
   if (!pw && !all_digits(user))
     return Error{ENOENT, "--user " + spec + ": no such user '" + user + "'"};
   id.uid = pw ? pw->pw_uid : static_cast<uid_t>(std::stoul(user));
   id.gid = pw ? pw->pw_gid : id.uid;
   if (!grp.empty()) {
-    const struct group *gr = all_digits(grp) ? getgrgid(std::stoul(grp))
-                                             : getgrnam(grp.c_str());
+    const struct group *gr =
+        all_digits(grp) ? getgrgid(std::stoul(grp)) : getgrnam(grp.c_str());
     if (!gr && !all_digits(grp))
       return Error{ENOENT, "--user " + spec + ": no such group '" + grp + "'"};
     id.gid = gr ? gr->gr_gid : static_cast<gid_t>(std::stoul(grp));
@@ -98,7 +98,8 @@ Result<std::string> resolve_command(const std::string &cmd, int *status) {
 
 Result<std::unique_ptr<ChildTree>>
 ChildTree::spawn(const std::string &path, const std::vector<std::string> &argv,
-                const std::optional<Identity> &user) {
+                 const std::optional<Identity> &user,
+                 const std::function<int()> &before_exec) {
   int gate[2], err[2];
   if (pipe2(gate, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
     return Error{errno, std::string("pipe: ") + std::strerror(errno)};
@@ -134,6 +135,8 @@ ChildTree::spawn(const std::string &path, const std::vector<std::string> &argv,
           setgid(user->gid) != 0 || setuid(user->uid) != 0)
         e = errno ? errno : EPERM;
     }
+    if (!e && before_exec)
+      e = before_exec();
     if (!e) {
       execv(path.c_str(), cargv.data());
       e = errno;

@@ -35,7 +35,8 @@ public:
   // subreaper, so daemonizing descendants stay ours to reap.
   static Result<std::unique_ptr<ChildTree>>
   spawn(const std::string &path, const std::vector<std::string> &argv,
-        const std::optional<Identity> &user);
+        const std::optional<Identity> &user,
+        const std::function<int()> &before_exec = {});
 
   pid_t pid() const { return pid_; }
   // Lets the child exec. Returns the exec's errno (0 when it succeeded).

@@ -134,7 +134,8 @@ void Aggregator::fill(Profile &p, std::uint64_t scope) const {
 }
 
 void Aggregator::drop_scope(std::uint64_t scope) {
-  std::erase_if(counts_, [&](const auto &kv) { return kv.first.scope == scope; });
+  std::erase_if(counts_,
+                [&](const auto &kv) { return kv.first.scope == scope; });
   std::erase_if(ctx_, [&](const auto &kv) { return kv.first.scope == scope; });
   scope_pid_.erase(scope);
 }

@@ -58,8 +58,7 @@ static std::string human_duration(double s) {
   return buf;
 }
 
-static void check_rows(std::ostringstream &out, const Profile &p,
-                       bool noise) {
+static void check_rows(std::ostringstream &out, const Profile &p, bool noise) {
   char line[512];
   std::snprintf(line, sizeof line, "  %-18s %-10s %8s %7s  %-22s %s\n",
                 "CAPABILITY", "CLASS", "GRANTED", "DENIED", "SYSCALLS",
@@ -97,8 +96,8 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
   double dur = p.end_ns > p.start_ns ? (p.end_ns - p.start_ns) / 1e9 : 0;
   out << "  window   " << iso8601(p.start_ns) << " .. " << iso8601(p.end_ns)
       << " (" << human_duration(dur) << ")\n";
-  out << "  attach   " << p.attach_mode << " on " << p.kernel << " ("
-      << p.arch << ")";
+  out << "  attach   " << p.attach_mode << " on " << p.kernel << " (" << p.arch
+      << ")";
   if (p.exit_status >= 0)
     out << ", exit status " << p.exit_status;
   out << "\n";

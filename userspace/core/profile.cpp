@@ -18,11 +18,11 @@ namespace capscope {
 using nlohmann::json;
 
 CheckStats &Profile::entry(int cap, CheckClass cls) {
-  auto it = std::lower_bound(checks.begin(), checks.end(),
-                             std::make_pair(cap, cls),
-                             [](const CheckStats &c, const auto &k) {
-                               return std::make_pair(c.cap, c.cls) < k;
-                             });
+  auto it =
+      std::lower_bound(checks.begin(), checks.end(), std::make_pair(cap, cls),
+                       [](const CheckStats &c, const auto &k) {
+                         return std::make_pair(c.cap, c.cls) < k;
+                       });
   if (it != checks.end() && it->cap == cap && it->cls == cls)
     return *it;
   CheckStats s;
@@ -80,8 +80,8 @@ static bool parse_iso8601(const std::string &s, std::int64_t *out) {
   long micros = 0;
   int n = 0;
   if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
-                  &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-                  &tm.tm_sec, &n) != 6)
+                  &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+                  &n) != 6)
     return false;
   if (static_cast<std::size_t>(n) < s.size() && s[n] == '.') {
     std::string frac;
@@ -110,9 +110,8 @@ json to_json(const Profile &p) {
                    {"command", w.command}, {"user", w.user}};
   j["window"] = {{"start", iso8601(p.start_ns)},
                  {"end", iso8601(p.end_ns)},
-                 {"duration_s", p.end_ns > p.start_ns
-                                    ? (p.end_ns - p.start_ns) / 1e9
-                                    : 0.0}};
+                 {"duration_s",
+                  p.end_ns > p.start_ns ? (p.end_ns - p.start_ns) / 1e9 : 0.0}};
   j["kernel"] = p.kernel;
   j["arch"] = p.arch;
   j["attach_mode"] = p.attach_mode;
@@ -251,8 +250,8 @@ Result<Profile> profile_from_json(const json &j) {
 Result<Profile> load_profile(const std::string &path) {
   std::ifstream in(path);
   if (!in)
-    return Error{errno, "cannot read profile " + path + ": " +
-                            std::strerror(errno)};
+    return Error{errno,
+                 "cannot read profile " + path + ": " + std::strerror(errno)};
   json j;
   try {
     in >> j;
@@ -262,8 +261,8 @@ Result<Profile> load_profile(const std::string &path) {
   }
   auto p = profile_from_json(j);
   if (!p)
-    return Error{EINVAL, "malformed profile " + path + ": " +
-                             p.error().message};
+    return Error{EINVAL,
+                 "malformed profile " + path + ": " + p.error().message};
   return p;
 }
 

@@ -27,7 +27,7 @@ struct Workload {
   std::string runtime;
   std::string image;
   std::string pod;
-  std::string ns; // Kubernetes namespace
+  std::string ns;  // Kubernetes namespace
   std::string key; // stable workload key for merging replicas
   std::vector<std::string> command;
   std::string user; // --user as given, "" = root
@@ -82,8 +82,7 @@ nlohmann::json to_json(const Profile &p);
 Result<Profile> profile_from_json(const nlohmann::json &j);
 Result<Profile> load_profile(const std::string &path);
 // Atomic write: temp file in the same directory, then rename.
-Result<void> save_text_atomic(const std::string &path,
-                              const std::string &text);
+Result<void> save_text_atomic(const std::string &path, const std::string &text);
 
 // Union of two profiles: counts summed, sets joined, window widened.
 void merge_into(Profile &into, const Profile &from);

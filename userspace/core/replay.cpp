@@ -71,8 +71,8 @@ Result<std::size_t> replay_stream(std::istream &in, Aggregator &agg) {
       continue;
     auto r = parse_replay_line(line);
     if (!r)
-      return Error{EINVAL, "line " + std::to_string(lineno) + ": " +
-                               r.error().message};
+      return Error{EINVAL,
+                   "line " + std::to_string(lineno) + ": " + r.error().message};
     KeyCount kc;
     kc.key = r->key;
     kc.count = r->count;

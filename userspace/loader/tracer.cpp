@@ -127,15 +127,14 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   bpf_program__set_autoload(skel->progs.cap_tp, m == AttachMode::Tracepoint);
   bpf_program__set_autoload(skel->progs.cap_fexit, m == AttachMode::Fexit);
   bpf_program__set_autoload(skel->progs.cap_kprobe, m == AttachMode::Kprobe);
-  bpf_program__set_autoload(skel->progs.cap_kretprobe,
-                            m == AttachMode::Kprobe);
+  bpf_program__set_autoload(skel->progs.cap_kretprobe, m == AttachMode::Kprobe);
   if (m != AttachMode::Kprobe)
     bpf_map__set_max_entries(skel->maps.kprobe_pending, 1);
 
   // What a refusal usually means, per mode, so doctor can say why.
   auto hint = [m](int err) -> std::string {
-    if (m == AttachMode::Tracepoint && (err == ENOENT || err == ESRCH ||
-                                        err == EINVAL))
+    if (m == AttachMode::Tracepoint &&
+        (err == ENOENT || err == ESRCH || err == EINVAL))
       return "; the capability:cap_capable tracepoint needs Linux 6.14+";
     if (m == AttachMode::Fexit && err == EPERM)
       return "; this kernel refuses fentry/fexit programs";
@@ -146,14 +145,12 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   if (int err = capscope_bpf__load(skel.get())) {
     std::string why = last_line(log);
     return Error{-err, std::string("load refused: ") + std::strerror(-err) +
-                           hint(-err) +
-                           (why.empty() ? "" : " [" + why + "]")};
+                           hint(-err) + (why.empty() ? "" : " [" + why + "]")};
   }
   if (int err = capscope_bpf__attach(skel.get())) {
     std::string why = last_line(log);
     return Error{-err, std::string("attach refused: ") + std::strerror(-err) +
-                           hint(-err) +
-                           (why.empty() ? "" : " [" + why + "]")};
+                           hint(-err) + (why.empty() ? "" : " [" + why + "]")};
   }
   return skel;
 }
@@ -182,9 +179,9 @@ Tracer::open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts) {
     t->impl_ = std::make_unique<Impl>();
     t->impl_->skel = std::move(skel.value());
     t->mode_ = m;
-    t->impl_->ring.reset(ring_buffer__new(
-        bpf_map__fd(t->impl_->skel->maps.events), on_ring_event,
-        t->impl_.get(), nullptr));
+    t->impl_->ring.reset(
+        ring_buffer__new(bpf_map__fd(t->impl_->skel->maps.events),
+                         on_ring_event, t->impl_.get(), nullptr));
     if (!t->impl_->ring)
       return Error{errno, std::string("cannot open the ring buffer: ") +
                               std::strerror(errno)};
@@ -192,8 +189,8 @@ Tracer::open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts) {
   }
   if (order.size() == 1)
     return Error{ENOTSUP, std::string("attach mode ") +
-                              attach_mode_name(order[0]) + ": " + errors.substr(
-                                  errors.find(':') + 2)};
+                              attach_mode_name(order[0]) + ": " +
+                              errors.substr(errors.find(':') + 2)};
   return Error{ENOTSUP, "no usable attach mode: " + errors};
 }
 

@@ -61,8 +61,8 @@ public:
 
   AttachMode mode() const { return mode_; }
 
-  Result<void> track(std::uint32_t tid, std::uint64_t scope,
-                     std::uint8_t phase, std::uint8_t kind);
+  Result<void> track(std::uint32_t tid, std::uint64_t scope, std::uint8_t phase,
+                     std::uint8_t kind);
   // tgids of every tracked task (for stopping a workload).
   std::vector<std::uint32_t> tracked_tgids() const;
   std::size_t tracked_count() const;

@@ -1,0 +1,156 @@
+// traced_run.cpp - gated start, tracking, stop on --duration/Ctrl-C,
+// reaping, and profile assembly for one traced workload.
+#include "cli/traced_run.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+#include "cli/common.h"
+#include "cli/workload.h"
+#include "core/syscalls.h"
+
+namespace capscope {
+
+namespace {
+
+constexpr std::uint64_t kCommandScope = 1;
+constexpr int kGraceMs = 3000; // SIGTERM before SIGKILL when stopping
+
+std::string base_name(const std::string &p) {
+  auto s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+} // namespace
+
+RunResult run_traced(const RunSpec &spec) {
+  RunResult res;
+  std::optional<Identity> user;
+  if (!spec.user.empty()) {
+    auto id = parse_identity(spec.user);
+    if (!id)
+      throw Fatal(id.error().message);
+    user = id.value();
+  }
+  require_tracing_privileges();
+  int not_found = 0;
+  auto path = resolve_command(spec.command[0], &not_found);
+  if (!path) {
+    std::fprintf(stderr, "capscope: %s\n", path.error().message.c_str());
+    res.exit_status = not_found;
+    return res;
+  }
+
+  Kallsyms ksyms = Kallsyms::load();
+  TracerConfig tc;
+  tc.attach = spec.attach;
+  tc.mode = CS_MODE_RECORD;
+  tc.host_mntns = mntns_of_pid(getpid());
+  configure_noise(tc, ksyms);
+  std::int64_t t0 = mono_now_ns();
+  auto tracer = open_tracer(tc, spec.verbose);
+  if (spec.verbose)
+    std::fprintf(stderr, "capscope: attached (%s) in %.0f ms\n",
+                 attach_mode_name(tracer->mode()), (mono_now_ns() - t0) / 1e6);
+
+  Aggregator &agg = res.aggregator;
+  agg = Aggregator(wall_now_ns() - mono_now_ns());
+  auto on_event = [&](const cs_event &e) { agg.on_event(e, ksyms); };
+
+  install_stop_signals();
+  auto spawned =
+      ChildTree::spawn(path.value(), spec.command, user, spec.before_exec);
+  if (!spawned)
+    throw Fatal("cannot start " + spec.command[0] + ": " +
+                spawned.error().message);
+  auto &w = *spawned.value();
+  if (auto r = tracer->track(w.pid(), kCommandScope, CS_PHASE_SETUP,
+                             CS_SCOPE_COMMAND);
+      !r) {
+    kill(w.pid(), SIGKILL);
+    throw Fatal(r.error().message);
+  }
+  std::int64_t start_wall = wall_now_ns();
+  if (int e = w.release(); e != 0) {
+    while (w.reap())
+      usleep(1000);
+    if (user && (e == EPERM || e == EINVAL))
+      throw Fatal("cannot switch to user '" + spec.user +
+                  "': " + std::strerror(e));
+    std::fprintf(stderr, "capscope: %s: %s\n", spec.command[0].c_str(),
+                 std::strerror(e));
+    res.exit_status = e == ENOENT ? 127 : 126;
+    return res;
+  }
+  res.started = true;
+
+  auto deadline = spec.duration_ms
+                      ? std::chrono::steady_clock::now() +
+                            std::chrono::milliseconds(spec.duration_ms)
+                      : std::chrono::steady_clock::time_point::max();
+  auto kill_at = std::chrono::steady_clock::time_point::max();
+  bool stopping = false;
+  auto everyone = [&] {
+    auto tg = tracer->tracked_tgids();
+    std::vector<unsigned> t(tg.begin(), tg.end());
+    t.push_back(static_cast<unsigned>(w.pid()));
+    return t;
+  };
+  auto stop_workload = [&](const char *why) {
+    if (stopping)
+      return;
+    stopping = true;
+    if (spec.verbose)
+      std::fprintf(stderr, "capscope: %s: stopping the workload\n", why);
+    signal_all(everyone(), SIGTERM);
+    kill_at =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(kGraceMs);
+  };
+
+  while (w.reap()) {
+    tracer->poll(50, on_event);
+    if (spec.on_tick)
+      spec.on_tick(*tracer);
+    auto now = std::chrono::steady_clock::now();
+    if (g_stop_signal) {
+      res.interrupted = true;
+      stop_workload("interrupted");
+    }
+    if (now >= deadline)
+      stop_workload("--duration elapsed");
+    if (now >= kill_at) {
+      signal_all(everyone(), SIGKILL);
+      kill_at = now + std::chrono::milliseconds(kGraceMs);
+    }
+  }
+  std::int64_t end_wall = wall_now_ns();
+  while (tracer->poll(0, on_event) > 0) {
+  }
+  agg.set_counts(tracer->read_counts());
+  TracerStats stats = tracer->read_stats();
+
+  Profile &p = res.profile;
+  p.workload.kind = "command";
+  p.workload.name = base_name(spec.command[0]);
+  p.workload.command = spec.command;
+  p.workload.user = spec.user;
+  p.workload.key = "command:" + base_name(spec.command[0]);
+  p.start_ns = start_wall;
+  p.end_ns = end_wall;
+  p.kernel = kernel_release();
+  p.arch = std::string(syscall_arch());
+  p.attach_mode = attach_mode_name(tracer->mode());
+  p.exit_status = w.exit_status();
+  p.lost_events = stats.lost_events;
+  p.tasks_overflow = stats.tasks_full;
+  p.counts_overflow = stats.counts_full;
+  for (std::uint64_t scope : agg.scopes())
+    agg.fill(p, scope);
+  res.exit_status = w.exit_status();
+  return res;
+}
+
+} // namespace capscope
