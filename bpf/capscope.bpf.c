@@ -400,6 +400,18 @@ static __always_inline void emit_task_event(__u32 type,
 	if (bprm) {
 		const char *fn = BPF_CORE_READ(bprm, filename);
 		bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fn);
+		/* struct cgroup starts with its css, so a css pointer is the
+		 * cgroup pointer. */
+		struct cgroup *cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+		const char *name = BPF_CORE_READ(cg, kn, name);
+		bpf_probe_read_kernel_str(e->cg_leaf, sizeof(e->cg_leaf), name);
+		struct cgroup *parent =
+			(struct cgroup *)BPF_CORE_READ(cg, self.parent);
+		if (parent) {
+			name = BPF_CORE_READ(parent, kn, name);
+			bpf_probe_read_kernel_str(e->cg_parent,
+						  sizeof(e->cg_parent), name);
+		}
 	}
 	bpf_ringbuf_submit(e, 0);
 }

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define CS_ABI_VERSION 1
+#define CS_ABI_VERSION 2
 
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
@@ -136,7 +136,12 @@ struct cs_event {
 	__u32 stack_len; /* valid frames in stack[] */
 	__u32 pad;
 	__u64 stack[CS_STACK_DEPTH];
-	char filename[128]; /* CS_EV_EXEC: the exec'd path */
+	char filename[128]; /* CS_EV_EXEC/SCOPE: the exec'd path */
+	/* CS_EV_EXEC/SCOPE: the task's cgroup (default hierarchy) leaf name
+	 * and its parent's, so user space can name the container even when
+	 * the process is gone before the event is read. */
+	char cg_leaf[96];
+	char cg_parent[96];
 };
 
 #endif

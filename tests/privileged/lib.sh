@@ -231,3 +231,77 @@ lib_run_one() {
   cd "$TEST_TMP"
   "$func"
 }
+
+# --- cleanup hooks and bounded waits ------------------------------------------
+
+_LIB_ON_EXIT=()
+
+# on_exit COMMAND: run COMMAND (a string, eval'd) when the test ends, however it
+# ends (pass, fail, skip, time limit), before tracked background processes are
+# stopped and $TEST_TMP is removed. Hooks run last-registered first; a failing
+# hook does not stop the others. Use it for mounts and the like.
+on_exit() {
+  _LIB_ON_EXIT+=("$1")
+  trap '_lib_run_on_exit; _lib_cleanup' EXIT
+}
+
+_lib_run_on_exit() {
+  local i
+  for ((i = ${#_LIB_ON_EXIT[@]} - 1; i >= 0; i--)); do
+    eval "${_LIB_ON_EXIT[$i]}" || true
+  done
+  _LIB_ON_EXIT=()
+}
+
+# now_ms: milliseconds since the epoch (for measuring how long things take).
+now_ms() {
+  echo $(($(date +%s%N) / 1000000))
+}
+
+# wait_pid_for PID SECONDS: wait for the background child PID to end, at most
+# SECONDS (fractions allowed). Sets WAIT_RC to its exit status, or to 124 when
+# it was still running at the deadline (it is then left running).
+wait_pid_for() {
+  local pid=$1 limit_ms start
+  limit_ms=$(awk -v s="$2" 'BEGIN { printf "%d", s * 1000 }')
+  start=$(now_ms)
+  while kill -0 "$pid" 2>/dev/null; do
+    if (($(now_ms) - start >= limit_ms)); then
+      WAIT_RC=124
+      return 0
+    fi
+    sleep 0.05
+  done
+  WAIT_RC=0
+  wait "$pid" 2>/dev/null || WAIT_RC=$?
+}
+
+# kill_wait PID [GRACE]: stop the background child PID: SIGTERM, then SIGKILL
+# if it is still there after GRACE seconds (default 5); reap it. Never fails.
+kill_wait() {
+  local pid=$1 grace=${2:-5}
+  kill -0 "$pid" 2>/dev/null || {
+    wait "$pid" 2>/dev/null || true
+    return 0
+  }
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_pid_for "$pid" "$grace"
+  if ((WAIT_RC == 124)); then
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  return 0
+}
+
+# wait_for_text FILE TEXT SECONDS: wait until FILE contains TEXT (a fixed
+# string); false when it does not within SECONDS.
+wait_for_text() {
+  local file=$1 text=$2 limit_ms start
+  limit_ms=$(awk -v s="$3" 'BEGIN { printf "%d", s * 1000 }')
+  start=$(now_ms)
+  until [[ -f "$file" ]] && grep -qF -- "$text" "$file"; do
+    (($(now_ms) - start >= limit_ms)) && return 1
+    sleep 0.05
+  done
+  return 0
+}

@@ -180,13 +180,12 @@ TEST_CASE("kallsyms loads from a file and an unreadable file is empty",
 
 TEST_CASE("capability wrappers and tracing frames are wrapper frames",
           "[kallsyms][callsite]") {
-  for (const char *fn : {"cap_capable", "security_capable", "ns_capable",
-                         "ns_capable.cold", "ns_capable_noaudit",
-                         "ns_capable_setid", "capable",
-                         "capable_wrt_inode_uidgid", "has_ns_capability",
-                         "has_capability_noaudit", "file_ns_capable",
-                         "bpf_trace_run5", "bpf_trace_run2", "__bpf_trace_run",
-                         "__traceiter_cap_capable", ""}) {
+  for (const char *fn :
+       {"cap_capable", "security_capable", "ns_capable", "ns_capable.cold",
+        "ns_capable_noaudit", "ns_capable_setid", "capable",
+        "capable_wrt_inode_uidgid", "has_ns_capability",
+        "has_capability_noaudit", "file_ns_capable", "bpf_trace_run5",
+        "bpf_trace_run2", "__bpf_trace_run", "__traceiter_cap_capable", ""}) {
     INFO(fn);
     CHECK(is_wrapper_frame(fn));
   }
@@ -227,11 +226,8 @@ TEST_CASE("a stack of wrappers only has no call site", "[kallsyms][callsite]") {
                       "ns_capable"}) == "");
 }
 
-// Known bug (see report): is_wrapper_frame() treats every "bpf_" function as
-// tracing machinery, so for a bpf(2) check the function that asked for
-// CAP_BPF (bpf_prog_load) is skipped and the call site becomes __sys_bpf.
 TEST_CASE("the call site of a bpf(2) check is the bpf function that asked",
-          "[kallsyms][callsite][!mayfail]") {
+          "[kallsyms][callsite]") {
   CHECK(call_site_of({"", "bpf_trace_run5", "cap_capable", "security_capable",
                       "capable", "bpf_capable", "bpf_prog_load", "__sys_bpf",
                       "__x64_sys_bpf", "do_syscall_64"}) == "bpf_prog_load");

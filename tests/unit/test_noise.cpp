@@ -18,18 +18,26 @@ constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 // Stacks as recorded on kernel 6.18, innermost first.
 const std::vector<std::string> kOvercommitMmap = {
-    "",       "bpf_trace_run5", "cap_capable",   "security_vm_enough_memory_mm",
-    "__mmap_region", "do_mmap", "vm_mmap_pgoff", "do_syscall_64"};
+    "",
+    "bpf_trace_run5",
+    "cap_capable",
+    "security_vm_enough_memory_mm",
+    "__mmap_region",
+    "do_mmap",
+    "vm_mmap_pgoff",
+    "do_syscall_64"};
 const std::vector<std::string> kOvercommitClone = {
-    "",          "bpf_trace_run5", "cap_capable",  "security_vm_enough_memory_mm",
-    "dup_mmap",  "copy_process",   "kernel_clone", "__do_sys_clone"};
-const std::vector<std::string> kSethostname = {"",
-                                               "bpf_trace_run5",
-                                               "cap_capable",
-                                               "security_capable",
-                                               "ns_capable",
-                                               "__x64_sys_sethostname",
-                                               "do_syscall_64"};
+    "",
+    "bpf_trace_run5",
+    "cap_capable",
+    "security_vm_enough_memory_mm",
+    "dup_mmap",
+    "copy_process",
+    "kernel_clone",
+    "__do_sys_clone"};
+const std::vector<std::string> kSethostname = {
+    "",           "bpf_trace_run5",        "cap_capable",  "security_capable",
+    "ns_capable", "__x64_sys_sethostname", "do_syscall_64"};
 const std::vector<std::string> kNoaudit = {"",
                                            "bpf_trace_run5",
                                            "cap_capable",
@@ -47,9 +55,9 @@ const std::vector<std::string> kExecTransition = {
     "security_bprm_creds_from_file",
     "bprm_execve"};
 
-const CheckClass kAllClasses[] = {
-    CheckClass::Needed,   CheckClass::Setup,    CheckClass::Overcommit,
-    CheckClass::Exec,     CheckClass::Advisory, CheckClass::Borrowed};
+const CheckClass kAllClasses[] = {CheckClass::Needed,     CheckClass::Setup,
+                                  CheckClass::Overcommit, CheckClass::Exec,
+                                  CheckClass::Advisory,   CheckClass::Borrowed};
 } // namespace
 
 TEST_CASE("the overcommit probe on mmap and clone is classed overcommit",
@@ -115,9 +123,9 @@ TEST_CASE("a noise frame deeper than the depth limit leaves a check needed",
 TEST_CASE("only capabilities a noise site checks are in doubt", "[noise]") {
   CapMask doubt = doubt_caps();
   CHECK((doubt & bit(kSysAdmin)) != 0);
-  CHECK((doubt & bit(kSetpcap)) != 0);  // exec transition
-  CHECK((doubt & bit(kSetuid)) != 0);   // exec transition
-  CHECK((doubt & bit(kSetgid)) != 0);   // exec transition
+  CHECK((doubt & bit(kSetpcap)) != 0);   // exec transition
+  CHECK((doubt & bit(kSetuid)) != 0);    // exec transition
+  CHECK((doubt & bit(kSetgid)) != 0);    // exec transition
   CHECK((doubt & bit(kSysPtrace)) != 0); // has_ns_capability_noaudit
   CHECK((doubt & bit(kChown)) == 0);
   CHECK((doubt & bit(kNetBindService)) == 0);
@@ -132,8 +140,8 @@ TEST_CASE("only capabilities a noise site checks are in doubt", "[noise]") {
 }
 
 TEST_CASE("class names round-trip for all six classes", "[noise]") {
-  const char *names[] = {"needed",   "setup",    "overcommit",
-                         "exec",     "advisory", "borrowed"};
+  const char *names[] = {"needed", "setup",    "overcommit",
+                         "exec",   "advisory", "borrowed"};
   REQUIRE(CS_CLASS__COUNT == 6);
   for (int i = 0; i < 6; ++i) {
     CheckClass c = kAllClasses[i];

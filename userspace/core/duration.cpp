@@ -35,7 +35,8 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
   else
     return std::nullopt;
   double ms = value * scale;
-  if (ms <= 0 || ms > 1e12)
+  if (ms < 1 || ms > 1e12) // under a millisecond would read as "no limit"
+
     return std::nullopt;
   return static_cast<std::int64_t>(ms);
 }

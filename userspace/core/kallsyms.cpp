@@ -83,7 +83,7 @@ bool Kallsyms::range(std::string_view name, std::uint64_t *start,
 }
 
 bool is_wrapper_frame(std::string_view fn) {
-  static constexpr std::array<std::string_view, 22> kWrappers = {
+  static constexpr std::array<std::string_view, 25> kWrappers = {
       "cap_capable",
       "cap_capable_helper",
       "security_capable",
@@ -106,6 +106,9 @@ bool is_wrapper_frame(std::string_view fn) {
       "netlink_capable",
       "netlink_net_capable",
       "cap_vm_enough_memory",
+      "bpf_capable",
+      "bpf_token_capable",
+      "perfmon_capable",
   };
   std::size_t dot = fn.find('.');
   if (dot != std::string_view::npos)
@@ -114,9 +117,13 @@ bool is_wrapper_frame(std::string_view fn) {
     if (fn == w)
       return true;
   // The tracepoint and BPF machinery between cap_capable and the program.
-  return fn.starts_with("bpf_") || fn.starts_with("__bpf_") ||
-         fn.starts_with("__traceiter_") || fn.starts_with("perf_trace_") ||
-         fn.starts_with("trace_event_raw_") || fn.starts_with("bpf_trace_") ||
+  // Only the tracing path itself: bpf_prog_load and friends are real
+  // call sites of bpf(2) checks.
+  return fn.starts_with("bpf_trace_") || fn.starts_with("__bpf_trace_") ||
+         fn.starts_with("bpf_prog_run") || fn.starts_with("__traceiter_") ||
+         fn.starts_with("perf_trace_") || fn.starts_with("trace_event_raw_") ||
+         (fn.starts_with("bpf_prog_") && fn.size() > 25 &&
+          fn.find('_', 9) == 25) || // bpf_prog_<16 hex tag>_<name>
          fn.empty();
 }
 

@@ -227,6 +227,21 @@ std::vector<std::uint32_t> Tracer::tracked_tgids() const {
 
 std::size_t Tracer::tracked_count() const { return tracked_tgids().size(); }
 
+std::vector<std::pair<std::uint32_t, std::uint64_t>> Tracer::tracked() const {
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> out;
+  int fd = bpf_map__fd(impl_->skel->maps.tasks);
+  __u32 key, next;
+  __u32 *prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    cs_task t{};
+    if (bpf_map_lookup_elem(fd, &next, &t) == 0)
+      out.emplace_back(t.tgid, t.scope);
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
 int Tracer::poll(int timeout_ms,
                  const std::function<void(const cs_event &)> &fn) {
   impl_->cb = &fn;

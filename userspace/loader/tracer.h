@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "capscope.h"
@@ -66,6 +67,8 @@ public:
   // tgids of every tracked task (for stopping a workload).
   std::vector<std::uint32_t> tracked_tgids() const;
   std::size_t tracked_count() const;
+  // (tgid, scope) of every tracked task; one entry per task (thread).
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> tracked() const;
 
   // Waits up to timeout_ms for events; calls fn for each. Returns the
   // number handled or -errno.

@@ -1,0 +1,240 @@
+// test_replay.cpp - replays check streams recorded live on kernel 6.18
+// (tests/unit/data/*.jsonl) through the same classification and aggregation
+// as live tracing.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/aggregate.h"
+#include "core/profile.h"
+#include "core/replay.h"
+#include "core/syscalls.h"
+
+using namespace capscope;
+
+namespace {
+constexpr int kChown = 0, kSysAdmin = 21;
+constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
+
+std::string data_path(const std::string &name) {
+  return std::string(CAPSCOPE_TEST_DATA) + "/" + name;
+}
+
+// Replays a recorded file and builds the profile of its command scope.
+Profile replay_file(const std::string &name, std::size_t *lines = nullptr) {
+  std::ifstream in(data_path(name));
+  REQUIRE(in.good());
+  Aggregator agg;
+  auto n = replay_stream(in, agg);
+  INFO(name << ": " << (n ? "" : n.error().message));
+  REQUIRE(n.ok());
+  if (lines)
+    *lines = n.value();
+  REQUIRE(agg.scopes() == std::vector<std::uint64_t>{1});
+  Profile p;
+  p.attach_mode = "replay";
+  agg.fill(p, 1);
+  return p;
+}
+
+std::uint64_t total(const Profile &p, int cap, CheckClass cls) {
+  const CheckStats *s = p.find(cap, cls);
+  return s ? s->granted + s->denied : 0;
+}
+
+Result<std::size_t> replay_text(const std::string &text) {
+  std::istringstream in(text);
+  Aggregator agg;
+  return replay_stream(in, agg);
+}
+} // namespace
+
+TEST_CASE("replay classifies every recorded check as the kernel did",
+          "[replay]") {
+  std::size_t files = 0, lines = 0;
+  for (const auto &entry :
+       std::filesystem::directory_iterator(CAPSCOPE_TEST_DATA)) {
+    if (entry.path().extension() != ".jsonl")
+      continue;
+    ++files;
+    std::ifstream in(entry.path());
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      if (line.empty() || line[0] == '#')
+        continue;
+      INFO(entry.path().filename().string() << " line " << lineno);
+      auto r = parse_replay_line(line);
+      REQUIRE(r.ok());
+      REQUIRE_FALSE(r->kernel_class.empty());
+      CHECK(class_name(static_cast<CheckClass>(r->key.cls)) == r->kernel_class);
+      ++lines;
+    }
+  }
+  CHECK(files >= 3);
+  CHECK(lines >= 15);
+}
+
+TEST_CASE("the overcommit probe in a clone never reaches the advice but the "
+          "namespace check does",
+          "[replay][advice]") {
+  std::size_t lines = 0;
+  Profile p = replay_file("clone_newuts.jsonl", &lines);
+  CHECK(lines == 6);
+  Advice a = advise(p);
+  CHECK(a.add == bit(kSysAdmin));
+  CHECK(a.denied == 0);
+
+  const CheckStats *needed = p.find(kSysAdmin, CheckClass::Needed);
+  REQUIRE(needed);
+  CHECK(needed->granted == 2); // copy_namespaces + sethostname
+  CHECK(needed->denied == 0);
+  CHECK(needed->syscalls == std::set<std::string>{"clone", "sethostname"});
+  CHECK(needed->call_sites ==
+        std::set<std::string>{"copy_namespaces", "__x64_sys_sethostname"});
+  CHECK(needed->executables ==
+        std::set<std::string>{"/work/main/build/tests/helpers/clone_newuts"});
+
+  // The same clone(2) also probed overcommit (dup_mmap): noise.
+  const CheckStats *oc = p.find(kSysAdmin, CheckClass::Overcommit);
+  REQUIRE(oc);
+  CHECK(oc->granted == 6 + 1 + 12);
+  CHECK(oc->syscalls == std::set<std::string>{"brk", "clone", "mmap"});
+  CHECK(oc->call_sites ==
+        std::set<std::string>{"security_vm_enough_memory_mm"});
+  CHECK(total(p, kSysAdmin, CheckClass::Setup) == 4);
+  CHECK(p.checks.size() == 3);
+}
+
+TEST_CASE("a workload that only maps memory needs no capability",
+          "[replay][advice]") {
+  Profile p = replay_file("mem_churn.jsonl");
+  Advice a = advise(p);
+  CHECK(a.add == 0);
+  CHECK(a.denied == 0);
+  CHECK(p.find(kSysAdmin, CheckClass::Needed) == nullptr);
+  CHECK(total(p, kSysAdmin, CheckClass::Overcommit) == 25 + 2 + 220);
+  CHECK(total(p, kSysAdmin, CheckClass::Setup) == 4);
+}
+
+TEST_CASE("chown needs exactly CHOWN", "[replay][advice]") {
+  Profile p = replay_file("chown.jsonl");
+  Advice a = advise(p);
+  CHECK(a.add == bit(kChown));
+  CHECK(a.denied == 0);
+  const CheckStats *c = p.find(kChown, CheckClass::Needed);
+  REQUIRE(c);
+  CHECK(c->granted == 2);
+  CHECK(c->syscalls == std::set<std::string>{"fchownat"});
+  CHECK(c->call_sites == std::set<std::string>{"setattr_prepare"});
+  CHECK(c->executables == std::set<std::string>{"/usr/bin/chown"});
+  CHECK(total(p, kSysAdmin, CheckClass::Overcommit) == 18 + 3 + 8);
+  CHECK(total(p, kSysAdmin, CheckClass::Setup) == 5);
+  CHECK(p.find(kSysAdmin, CheckClass::Needed) == nullptr);
+}
+
+TEST_CASE("a malformed replay line is an error naming its line number",
+          "[replay]") {
+  const std::string good =
+      R"({"cap":"CHOWN","syscall":"fchownat","frames":["cap_capable"]})";
+  auto r = replay_text(good + "\n" + good + "\n{\"cap\": \n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("line 3") != std::string::npos);
+
+  // Comments and blank lines are skipped but still counted.
+  r = replay_text("# recorded by hand\n\n" + good + "\n[1,2]\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("line 4") != std::string::npos);
+  CHECK(r.error().message.find("not a JSON object") != std::string::npos);
+
+  r = replay_text("# only a comment\n" + good + "\n\n");
+  REQUIRE(r.ok());
+  CHECK(r.value() == 1);
+}
+
+TEST_CASE("an unknown capability name in a replay stream is an error",
+          "[replay]") {
+  auto r = replay_text(R"({"cap":"CHOWN"})"
+                       "\n"
+                       R"({"cap":"CAP_FLY","syscall":"mmap"})"
+                       "\n");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().message.find("line 2") != std::string::npos);
+  CHECK(r.error().message.find("CAP_FLY") != std::string::npos);
+
+  auto single = parse_replay_line(R"({"syscall":"mmap"})");
+  CHECK_FALSE(single.ok()); // "cap" is required
+  auto typed = parse_replay_line(R"({"cap":21})");
+  CHECK_FALSE(typed.ok());
+}
+
+TEST_CASE("a replay line carries key, context and count", "[replay]") {
+  auto r = parse_replay_line(
+      R"({"cap":"cap_sys_admin","denied":true,"syscall":"mount",)"
+      R"("phase":"active","frames":["cap_capable","path_mount"],)"
+      R"("exe":"/bin/mount","comm":"mount","pid":42,"count":3,"scope":7})");
+  REQUIRE(r.ok());
+  CHECK(r->key.cap == kSysAdmin);
+  CHECK(r->key.denied == 1);
+  CHECK(r->key.syscall == syscall_number("mount").value());
+  CHECK(r->key.scope == 7);
+  CHECK(r->key.kind == CS_SCOPE_CONTAINER);
+  CHECK(r->key.cls == CS_CLASS_NEEDED);
+  CHECK(r->ctx.frames == std::vector<std::string>{"cap_capable", "path_mount"});
+  CHECK(r->ctx.exe == "/bin/mount");
+  CHECK(r->ctx.comm == "mount");
+  CHECK(r->ctx.pid == 42);
+  CHECK(r->count == 3);
+  CHECK(r->kernel_class == "");
+
+  // Defaults: granted, once, command scope, outside any syscall.
+  auto d = parse_replay_line(R"({"cap":"KILL"})");
+  REQUIRE(d.ok());
+  CHECK(d->key.denied == 0);
+  CHECK(d->count == 1);
+  CHECK(d->key.scope == 1);
+  CHECK(d->key.kind == CS_SCOPE_COMMAND);
+  CHECK(d->key.syscall == CS_NO_SYSCALL);
+}
+
+TEST_CASE("a live check written as a replay line reads back the same",
+          "[replay]") {
+  for (CheckClass cls : {CheckClass::Needed, CheckClass::Setup,
+                         CheckClass::Overcommit, CheckClass::Borrowed}) {
+    cs_key key{};
+    key.scope = 1;
+    key.kind = CS_SCOPE_COMMAND;
+    key.cap = kSysAdmin;
+    key.denied = 0;
+    key.syscall = syscall_number("clone").value();
+    key.cls = static_cast<std::uint8_t>(cls);
+    CheckContext ctx;
+    ctx.frames = cls == CheckClass::Overcommit
+                     ? std::vector<std::string>{"", "cap_capable",
+                                                "security_vm_enough_memory_mm",
+                                                "dup_mmap"}
+                     : std::vector<std::string>{"", "cap_capable", "ns_capable",
+                                                "copy_namespaces"};
+    ctx.exe = "/usr/bin/unshare";
+    ctx.comm = "unshare";
+    ctx.pid = 1234;
+    std::string line = replay_line(key, ctx, 9);
+    INFO(line);
+    auto r = parse_replay_line(line);
+    REQUIRE(r.ok());
+    CHECK(r->key.cls == key.cls);
+    CHECK(r->kernel_class == class_name(cls));
+    CHECK(r->key.cap == key.cap);
+    CHECK(r->key.syscall == key.syscall);
+    CHECK(r->key.scope == key.scope);
+    CHECK(r->count == 9);
+    CHECK(r->ctx.frames == ctx.frames);
+    CHECK(r->ctx.exe == ctx.exe);
+    CHECK(r->ctx.pid == ctx.pid);
+  }
+}

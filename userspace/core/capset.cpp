@@ -1,0 +1,502 @@
+// capset.cpp - verify's ablation, substitution table and result rendering.
+#include "core/capset.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/noise.h"
+
+namespace capscope {
+
+namespace {
+
+constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
+
+constexpr int kDacOverride = 1, kDacReadSearch = 2, kSysAdmin = 21,
+              kSyslog = 34, kPerfmon = 38, kBpf = 39, kCheckpointRestore = 40;
+
+std::string join(const std::set<std::string> &s, const char *sep = ", ") {
+  std::string out;
+  for (const auto &x : s)
+    out += (out.empty() ? "" : sep) + x;
+  return out;
+}
+
+} // namespace
+
+void fill_from_profile(TrialRun &r, const Profile &p, CapMask relevant) {
+  for (const auto &c : p.checks) {
+    if (c.cls != CheckClass::Needed || c.cap < 0 || c.cap >= 64)
+      continue;
+    if (c.granted)
+      r.used |= bit(c.cap);
+    if (c.denied && (relevant & bit(c.cap))) {
+      r.denied |= bit(c.cap);
+      r.syscalls[c.cap].insert(c.syscalls.begin(), c.syscalls.end());
+    }
+    r.sites[c.cap].insert(c.call_sites.begin(), c.call_sites.end());
+  }
+}
+
+const std::vector<Substitution> &substitutions() {
+  // Kernel facts (6.x). generic_permission() asks for DAC_READ_SEARCH
+  // first when the access is a read or a directory search, and only then
+  // for DAC_OVERRIDE; a workload granted DAC_OVERRIDE for reading needs
+  // only the narrower one. Writes still need DAC_OVERRIDE, which the
+  // trial run shows.
+  //
+  // SYS_ADMIN-or-narrower: the narrower capabilities split off SYS_ADMIN
+  // still accept SYS_ADMIN at their call sites for compatibility.
+  //  - syslog: check_syslog_permissions() takes SYSLOG, else SYS_ADMIN
+  //    (with a deprecation warning); reached from syslog(2) and from
+  //    opening /dev/kmsg (devkmsg_open), e.g. by dmesg when
+  //    kernel.dmesg_restrict=1. Measured here: with SYS_ADMIN alone,
+  //    SYSLOG is denied and SYS_ADMIN granted in devkmsg_open.
+  //  - checkpoint_restore_ns_capable(): CHECKPOINT_RESTORE or SYS_ADMIN,
+  //    for /proc/PID/map_files, ns_last_pid, clone3 set_tid and
+  //    PR_SET_MM_EXE_FILE. Measured here on map_files.
+  //  - perfmon_capable(): PERFMON or SYS_ADMIN (perf_event_open).
+  //  - bpf_token_capable(): the asked capability (BPF, PERFMON, NET_ADMIN)
+  //    or SYS_ADMIN.
+  static const std::vector<Substitution> table = {
+      {kDacOverride, kDacReadSearch, {},
+       "generic_permission accepts DAC_READ_SEARCH for reads and "
+       "directory search"},
+      {kSysAdmin, kSyslog,
+       {"devkmsg_open", "check_syslog_permissions", "do_syslog",
+        "do_syslog.part.0", "syslog_print_all"},
+       "the kernel log accepts SYSLOG (SYS_ADMIN only for compatibility)"},
+      {kSysAdmin, kCheckpointRestore,
+       {"proc_map_files_get_link", "map_files_get_link",
+        "proc_map_files_lookup", "pid_ns_ctl_handler", "alloc_pid",
+        "prctl_set_mm_exe_file", "prctl_set_mm_map"},
+       "checkpoint_restore_ns_capable accepts CHECKPOINT_RESTORE"},
+      {kSysAdmin, kPerfmon,
+       {"__do_sys_perf_event_open", "perf_event_open", "perf_allow_kernel",
+        "perf_allow_cpu", "perf_allow_tracepoint"},
+       "perfmon_capable accepts PERFMON"},
+      {kSysAdmin, kBpf, {"bpf_token_capable"},
+       "bpf_token_capable accepts BPF for BPF operations"},
+  };
+  return table;
+}
+
+std::vector<int> narrower_candidates(int cap,
+                                     const std::vector<TrialRun> &evidence) {
+  std::vector<int> out;
+  auto add = [&](int n) {
+    if (n != cap && std::find(out.begin(), out.end(), n) == out.end())
+      out.push_back(n);
+  };
+  auto sites_of = [&](int c) {
+    std::set<std::string> s;
+    for (const auto &r : evidence)
+      if (auto it = r.sites.find(c); it != r.sites.end())
+        s.insert(it->second.begin(), it->second.end());
+    return s;
+  };
+  std::set<std::string> mine = sites_of(cap);
+  for (const auto &s : substitutions()) {
+    if (s.broad != cap)
+      continue;
+    if (s.call_sites.empty()) {
+      add(s.narrow);
+      continue;
+    }
+    std::set<std::string> seen = mine;
+    std::set<std::string> theirs = sites_of(s.narrow);
+    seen.insert(theirs.begin(), theirs.end());
+    for (auto site : s.call_sites)
+      if (seen.count(std::string(site))) {
+        add(s.narrow);
+        break;
+      }
+  }
+  // Observed either/or: in one run, another capability denied at a call
+  // site where `cap` was granted. The kernel asked for it first there.
+  for (const auto &r : evidence) {
+    if (!(r.used & bit(cap)))
+      continue;
+    auto my = r.sites.find(cap);
+    if (my == r.sites.end())
+      continue;
+    for (int n : caps_in(r.denied)) {
+      auto it = r.sites.find(n);
+      if (it == r.sites.end())
+        continue;
+      for (const auto &site : it->second)
+        if (my->second.count(site)) {
+          add(n);
+          break;
+        }
+    }
+  }
+  return out;
+}
+
+Outcome outcome_of(const std::vector<TrialRun> &runs) {
+  std::size_t passed = 0;
+  for (const auto &r : runs)
+    passed += r.passed;
+  if (passed == runs.size())
+    return Outcome::Pass;
+  return passed == 0 ? Outcome::Fail : Outcome::Flaky;
+}
+
+std::string_view outcome_name(Outcome o) {
+  switch (o) {
+  case Outcome::Pass:
+    return "pass";
+  case Outcome::Fail:
+    return "fail";
+  case Outcome::Flaky:
+    return "flaky";
+  }
+  return "?";
+}
+
+std::string_view verdict_name(Verdict v) {
+  switch (v) {
+  case Verdict::Kept:
+    return "kept";
+  case Verdict::Unnecessary:
+    return "unnecessary";
+  case Verdict::Ambiguous:
+    return "ambiguous";
+  case Verdict::Replaced:
+    return "replaced";
+  case Verdict::Flaky:
+    return "flaky";
+  }
+  return "?";
+}
+
+std::string cap_list_text(CapMask m) {
+  if (!m)
+    return "none";
+  std::string out;
+  for (const auto &n : cap_names(m))
+    out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+std::string trial_label(const Trial &t) {
+  switch (t.kind) {
+  case TrialKind::Baseline:
+    return "given set " + cap_list_text(t.caps);
+  case TrialKind::Removal:
+    return "without " + cap_name(t.cap);
+  case TrialKind::Substitution:
+    return cap_name(t.replacement) + " instead of " + cap_name(t.cap);
+  }
+  return "";
+}
+
+std::string denied_text(const TrialRun &r) {
+  std::string out;
+  for (int c : caps_in(r.denied)) {
+    std::string d = cap_name(c);
+    std::string detail;
+    if (auto it = r.syscalls.find(c); it != r.syscalls.end())
+      detail = join(it->second, "/");
+    if (auto it = r.sites.find(c); it != r.sites.end() && !it->second.empty())
+      detail += (detail.empty() ? "in " : " in ") + join(it->second, "/");
+    if (!detail.empty())
+      d += " (" + detail + ")";
+    out += (out.empty() ? "" : ", ") + d;
+  }
+  return out;
+}
+
+namespace {
+
+bool any_denied(const std::vector<TrialRun> &runs, int cap) {
+  for (const auto &r : runs)
+    if (r.denied & bit(cap))
+      return true;
+  return false;
+}
+
+// "exit 1; denied CHOWN (fchownat in setattr_prepare)" for the failing
+// runs of a trial; "2 of 3 runs failed: ..." with --repeat.
+std::string failure_text(const std::vector<TrialRun> &runs) {
+  const TrialRun *first = nullptr;
+  std::size_t failed = 0;
+  for (const auto &r : runs)
+    if (!r.passed) {
+      failed++;
+      if (!first)
+        first = &r;
+    }
+  if (!first)
+    return "passes";
+  std::string out;
+  if (runs.size() > 1)
+    out = std::to_string(failed) + " of " + std::to_string(runs.size()) +
+          " runs failed: ";
+  if (first->has_check)
+    out += "check failed (" + std::to_string(first->check_attempts) +
+           " attempts), workload exit " + std::to_string(first->exit_status);
+  else
+    out += "exit " + std::to_string(first->exit_status);
+  if (first->denied)
+    out += "; denied " + denied_text(*first);
+  return out;
+}
+
+} // namespace
+
+Minimizer::Minimizer(CapMask given, bool minimize, bool check_proves,
+                     CapMask allowed)
+    : given_(given), minimize_(minimize), check_proves_(check_proves),
+      allowed_(allowed), current_(given), order_(caps_in(given)) {}
+
+std::optional<Trial> Minimizer::next() const {
+  if (!baseline_done_)
+    return Trial{TrialKind::Baseline, given_, -1, -1};
+  if (baseline_failed_ || !minimize_ || idx_ >= order_.size())
+    return std::nullopt;
+  int c = order_[idx_];
+  if (!pending_.empty()) {
+    int n = pending_.front();
+    return Trial{TrialKind::Substitution, (current_ & ~bit(c)) | bit(n), c,
+                 n};
+  }
+  return Trial{TrialKind::Removal, current_ & ~bit(c), c, -1};
+}
+
+void Minimizer::decide(Decision d) {
+  decisions_.push_back(std::move(d));
+  start_next_cap();
+}
+
+void Minimizer::start_next_cap() {
+  idx_++;
+  pending_.clear();
+  kept_why_.clear();
+  evidence_.resize(std::min<std::size_t>(evidence_.size(), baseline_runs_));
+}
+
+void Minimizer::record(const std::vector<TrialRun> &runs) {
+  auto t = next();
+  if (!t)
+    return;
+  Outcome o = outcome_of(runs);
+  if (t->kind == TrialKind::Baseline) {
+    baseline_done_ = true;
+    baseline_outcome_ = o;
+    baseline_failed_ = o != Outcome::Pass;
+    evidence_ = runs;
+    baseline_runs_ = runs.size();
+    return;
+  }
+  int c = t->cap;
+  const std::string name = cap_name(c);
+  if (t->kind == TrialKind::Removal) {
+    if (o == Outcome::Flaky) {
+      decide({c, Verdict::Flaky, -1,
+              "without it the workload is flaky: " + failure_text(runs) +
+                  "; kept"});
+      return;
+    }
+    if (o == Outcome::Pass) {
+      bool denied = any_denied(runs, c);
+      if (denied && !check_proves_) {
+        std::string where;
+        for (const auto &r : runs)
+          if (r.denied & bit(c)) {
+            where = denied_text(r);
+            break;
+          }
+        decide({c, Verdict::Ambiguous, -1,
+                "passes without it, but it was denied in that run (" + where +
+                    "): the workload may have degraded silently; kept "
+                    "(a --check that proves the effect can settle it)"});
+        return;
+      }
+      current_ &= ~bit(c);
+      decide({c, Verdict::Unnecessary, -1,
+              denied ? "passes without it; it was denied, but --check "
+                       "proved the effect"
+                     : "passes without it; never denied"});
+      return;
+    }
+    kept_why_ = "without it: " + failure_text(runs);
+    evidence_.insert(evidence_.end(), runs.begin(), runs.end());
+    for (int n : narrower_candidates(c, evidence_))
+      if (!(current_ & bit(n)) && (allowed_ & bit(n)))
+        pending_.push_back(n);
+    if (pending_.empty())
+      decide({c, Verdict::Kept, -1, kept_why_});
+    return;
+  }
+  // Substitution.
+  int n = t->replacement;
+  bool denied = any_denied(runs, c);
+  if (o == Outcome::Pass && (!denied || check_proves_)) {
+    current_ = t->caps;
+    decide({c, Verdict::Replaced, n,
+            cap_name(n) + " instead passes" +
+                (denied ? " (" + name + " was denied, --check proved the "
+                                        "effect)"
+                        : "") +
+                "; " + kept_why_});
+    return;
+  }
+  kept_why_ += "; " + cap_name(n) + " instead: " +
+               (o == Outcome::Pass ? "passes, but " + name +
+                                         " was denied (ambiguous)"
+                                   : failure_text(runs));
+  pending_.erase(pending_.begin());
+  if (pending_.empty())
+    decide({c, Verdict::Kept, -1, kept_why_});
+}
+
+// --- rendering ----------------------------------------------------------
+
+namespace {
+
+nlohmann::json names_json(CapMask m) { return nlohmann::json(cap_names(m)); }
+
+std::string_view kind_name(TrialKind k) {
+  switch (k) {
+  case TrialKind::Baseline:
+    return "baseline";
+  case TrialKind::Removal:
+    return "removal";
+  case TrialKind::Substitution:
+    return "substitution";
+  }
+  return "?";
+}
+
+nlohmann::json verify_json(const VerifyResult &v) {
+  using nlohmann::json;
+  json j;
+  j["schema"] = "capscope.verify/v1";
+  j["command"] = v.command;
+  j["runtime"] = v.runtime.empty() ? "native" : v.runtime;
+  j["user"] = v.user;
+  j["given"] = names_json(v.given);
+  j["minimize"] = v.minimize;
+  j["check"] = v.has_check;
+  j["repeat"] = v.repeat;
+  j["result"] = v.passed ? "pass" : std::string(outcome_name(v.baseline));
+  j["proven"] = names_json(v.proven);
+  j["flags"] = cap_flags_line(v.proven);
+  json ds = json::array();
+  for (const auto &d : v.decisions) {
+    json dj = {{"cap", cap_name(d.cap)},
+               {"verdict", verdict_name(d.verdict)},
+               {"why", d.why}};
+    if (d.replacement >= 0)
+      dj["replacement"] = cap_name(d.replacement);
+    ds.push_back(dj);
+  }
+  j["decisions"] = ds;
+  json ts = json::array();
+  for (const auto &t : v.trials) {
+    json tj = {{"kind", kind_name(t.trial.kind)},
+               {"caps", names_json(t.trial.caps)},
+               {"outcome", outcome_name(outcome_of(t.runs))}};
+    if (t.trial.cap >= 0)
+      tj["cap"] = cap_name(t.trial.cap);
+    if (t.trial.replacement >= 0)
+      tj["replacement"] = cap_name(t.trial.replacement);
+    json rs = json::array();
+    for (const auto &r : t.runs) {
+      json rj = {{"passed", r.passed},
+                 {"exit_status", r.exit_status},
+                 {"used", names_json(r.used)},
+                 {"denied", names_json(r.denied)},
+                 {"seconds", r.seconds}};
+      if (r.has_check) {
+        rj["check_passed"] = r.check_passed;
+        rj["check_attempts"] = r.check_attempts;
+      }
+      if (!r.passed)
+        rj["stderr_tail"] = r.stderr_tail;
+      rs.push_back(rj);
+    }
+    tj["runs"] = rs;
+    ts.push_back(tj);
+  }
+  j["trials"] = ts;
+  return j;
+}
+
+std::string verify_report(const VerifyResult &v) {
+  std::ostringstream out;
+  out << "capscope verify:";
+  for (const auto &a : v.command)
+    out << " " << a;
+  out << "\n";
+  out << "  given    " << cap_list_text(v.given) << "\n";
+  if (!v.runtime.empty())
+    out << "  runtime  " << v.runtime << " (--cap-drop=ALL --cap-add=...)\n";
+  if (!v.user.empty())
+    out << "  user     " << v.user << "\n";
+  std::size_t runs = 0;
+  for (const auto &t : v.trials)
+    runs += t.runs.size();
+  out << "  runs     " << runs << " (" << v.trials.size() << " set"
+      << (v.trials.size() == 1 ? "" : "s") << " x " << v.repeat
+      << (v.has_check ? ", judged by --check" : ", judged by exit status")
+      << ")\n";
+  if (!v.passed) {
+    const TrialRecord *base = v.trials.empty() ? nullptr : &v.trials.front();
+    out << "  result   FAIL: the workload "
+        << (v.baseline == Outcome::Flaky ? "is flaky" : "fails")
+        << " with the given set";
+    if (base)
+      out << " (" << failure_text(base->runs) << ")";
+    out << "\n";
+    if (v.minimize)
+      out << "\nThe workload fails even with the given set; nothing to "
+             "minimize.\n";
+    return out.str();
+  }
+  out << "  result   PASS with the given set\n";
+  if (v.minimize) {
+    out << "\nEach capability removed in turn:\n";
+    if (v.decisions.empty())
+      out << "  (the given set is empty: nothing to remove)\n";
+    char line[128];
+    for (const auto &d : v.decisions) {
+      std::string verdict(verdict_name(d.verdict));
+      if (d.verdict == Verdict::Replaced)
+        verdict += " by " + cap_name(d.replacement);
+      std::snprintf(line, sizeof line, "  %-18s %-12s ",
+                    cap_name(d.cap).c_str(), verdict.c_str());
+      out << line << d.why << "\n";
+    }
+    out << "\nProven-minimal set: " << cap_list_text(v.proven) << "\n";
+  } else {
+    out << "\nVerified set: " << cap_list_text(v.proven) << "\n";
+  }
+  out << "  " << cap_flags_line(v.proven) << "\n";
+  return out.str();
+}
+
+} // namespace
+
+std::string render_verify(const VerifyResult &v, Format f) {
+  if (f == Format::Report)
+    return verify_report(v);
+  if (f == Format::Json)
+    return verify_json(v).dump(2) + "\n";
+  // Every flags format: render a profile whose advice is the proven set,
+  // so each runtime's syntax comes from the one place that knows it.
+  Profile p;
+  p.workload.kind = "command";
+  p.workload.command = v.command;
+  p.workload.user = v.user;
+  for (int c : caps_in(v.proven))
+    p.entry(c, CheckClass::Needed).granted = 1;
+  return render(p, f);
+}
+
+} // namespace capscope

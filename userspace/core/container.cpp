@@ -1,0 +1,182 @@
+// container.cpp - cgroup path shapes of each runtime.
+#include "core/container.h"
+
+#include <algorithm>
+#include <array>
+#include <vector>
+
+namespace capscope {
+
+namespace {
+
+bool is_hex_id(std::string_view s) {
+  return s.size() >= 12 && s.size() <= 128 &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::vector<std::string_view> split_path(std::string_view p) {
+  std::vector<std::string_view> parts;
+  std::size_t pos = 0;
+  while (pos < p.size()) {
+    std::size_t end = p.find('/', pos);
+    if (end == std::string_view::npos)
+      end = p.size();
+    if (end > pos)
+      parts.push_back(p.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return parts;
+}
+
+std::string_view strip_suffix(std::string_view s, std::string_view suf) {
+  if (s.size() >= suf.size() && s.substr(s.size() - suf.size()) == suf)
+    return s.substr(0, s.size() - suf.size());
+  return s;
+}
+
+// "kubepods-burstable-pod1234_5678.slice" or "pod1234-5678" -> the UID.
+std::string pod_uid_of(std::string_view comp) {
+  comp = strip_suffix(comp, ".slice");
+  auto pos = comp.rfind("pod");
+  if (pos == std::string_view::npos)
+    return {};
+  std::string uid(comp.substr(pos + 3));
+  if (uid.size() < 32)
+    return {};
+  std::replace(uid.begin(), uid.end(), '_', '-');
+  return uid;
+}
+
+// Leaf forms "<prefix><id>[.scope]": the prefix names the runtime.
+struct Prefix {
+  std::string_view prefix;
+  std::string_view runtime;
+};
+constexpr std::array<Prefix, 7> kPrefixes = {{
+    {"docker-", "docker"},
+    {"cri-containerd-", "containerd"},
+    {"crio-conmon-", ""}, // cri-o's monitor, not the container
+    {"crio-", "cri-o"},
+    {"libpod-conmon-", ""}, // podman's monitor, not the container
+    {"libpod-", "podman"},
+    {"containerd-", "containerd"},
+}};
+
+} // namespace
+
+std::optional<ContainerRef> container_from_cgroup_path(std::string_view path) {
+  auto parts = split_path(path);
+  if (parts.empty())
+    return std::nullopt;
+  ContainerRef ref;
+  for (auto comp : parts)
+    if (comp.starts_with("kubepods") || comp.starts_with("pod"))
+      if (auto uid = pod_uid_of(comp); !uid.empty())
+        ref.pod_uid = uid;
+  bool kube = std::any_of(parts.begin(), parts.end(), [](auto c) {
+    return c.starts_with("kubepods");
+  });
+
+  // Walk from the leaf up: runtimes sometimes nest a sub-cgroup (e.g. a
+  // container's own "/init.scope" under systemd) below the container.
+  for (std::size_t i = parts.size(); i-- > 0;) {
+    std::string_view comp = strip_suffix(parts[i], ".scope");
+    for (const auto &p : kPrefixes) {
+      if (!comp.starts_with(p.prefix))
+        continue;
+      std::string_view id = comp.substr(p.prefix.size());
+      if (p.runtime.empty() || !is_hex_id(id))
+        break;
+      ref.runtime = std::string(p.runtime);
+      ref.id = std::string(id);
+      return ref;
+    }
+    // cgroupfs layouts: "/docker/<id>", "/kubepods/<qos>/pod<uid>/<id>",
+    // "/libpod_parent/libpod-<id>" (above), plain runc "/<id>" or a
+    // cgroupsPath of the user's choice ending in the id.
+    if (is_hex_id(comp) && comp.size() >= 32) {
+      std::string_view parent = i > 0 ? parts[i - 1] : std::string_view();
+      ref.id = std::string(comp);
+      if (parent == "docker")
+        ref.runtime = "docker";
+      else if (kube)
+        ref.runtime = "containerd"; // CRI under cgroupfs: runtime unknown
+      else
+        ref.runtime = "runc";
+      return ref;
+    }
+    // LXC: "/lxc/<name>", "/lxc.payload.<name>", "/lxc.payload/<name>".
+    if (comp.starts_with("lxc.payload.")) {
+      ref.runtime = "lxc";
+      ref.id = std::string(comp.substr(12));
+      return ref;
+    }
+    if (i > 0 && (parts[i - 1] == "lxc" || parts[i - 1] == "lxc.payload")) {
+      ref.runtime = "lxc";
+      ref.id = std::string(comp);
+      return ref;
+    }
+    // systemd-nspawn: "/machine.slice/systemd-nspawn@<name>.service" or
+    // "/machine.slice/machine-<name>.scope".
+    std::string_view svc = parts[i];
+    if (svc.starts_with("systemd-nspawn@") && svc.ends_with(".service")) {
+      ref.runtime = "nspawn";
+      ref.id = std::string(svc.substr(15, svc.size() - 15 - 8));
+      return ref;
+    }
+    if (svc.starts_with("machine-") && svc.ends_with(".scope") && i > 0 &&
+        parts[i - 1] == "machine.slice") {
+      ref.runtime = "nspawn";
+      ref.id = std::string(svc.substr(8, svc.size() - 8 - 6));
+      return ref;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<ContainerRef> container_from_proc_cgroup(std::string_view text) {
+  std::string_view unified, named, any;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos)
+      nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    auto c1 = line.find(':');
+    auto c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos)
+      continue;
+    std::string_view ctrl = line.substr(c1 + 1, c2 - c1 - 1);
+    std::string_view path = line.substr(c2 + 1);
+    if (line.substr(0, c1) == "0" && ctrl.empty())
+      unified = path;
+    else if (ctrl == "name=systemd")
+      named = path;
+    else if (any.empty() || path.size() > any.size())
+      any = path;
+  }
+  for (auto p : {unified, named, any})
+    if (!p.empty())
+      if (auto ref = container_from_cgroup_path(p))
+        return ref;
+  return std::nullopt;
+}
+
+std::string workload_key(const std::string &k8s_namespace,
+                         const std::string &owner,
+                         const std::string &container_name,
+                         const std::string &image, const std::string &name,
+                         const std::string &id) {
+  if (!k8s_namespace.empty() && !owner.empty())
+    return "k8s:" + k8s_namespace + "/" + owner + "/" + container_name;
+  if (!image.empty())
+    return "image:" + image;
+  if (!name.empty())
+    return "name:" + name;
+  return "id:" + id;
+}
+
+} // namespace capscope

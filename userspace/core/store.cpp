@@ -1,0 +1,69 @@
+// store.cpp - loading and saving the daemon's profiles.
+#include "core/store.h"
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <sys/stat.h>
+
+namespace capscope {
+
+namespace fs = std::filesystem;
+
+Result<void> ProfileStore::open() {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec)
+    return Error{ec.value(), "cannot create state directory " + dir_ + ": " +
+                                 ec.message()};
+  chmod(dir_.c_str(), 0700);
+  return {};
+}
+
+std::string ProfileStore::file_name(const std::string &key) {
+  std::string out;
+  for (char c : key)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+            c == '_' || c == '-')
+               ? c
+               : '_';
+  if (out.empty() || out[0] == '.')
+    out = "_" + out;
+  return out + ".json";
+}
+
+std::vector<std::string>
+ProfileStore::load(std::map<std::string, Profile> *out) {
+  std::vector<std::string> problems;
+  std::error_code ec;
+  for (const auto &entry : fs::directory_iterator(dir_, ec)) {
+    const fs::path &path = entry.path();
+    if (path.extension() != ".json" || !entry.is_regular_file())
+      continue;
+    auto p = load_profile(path.string());
+    if (!p) {
+      std::string aside =
+          path.string() + ".corrupt-" + std::to_string(std::time(nullptr));
+      std::error_code rc;
+      fs::rename(path, aside, rc);
+      problems.push_back(p.error().message + "; moved aside to " + aside);
+      continue;
+    }
+    std::string key = p->workload.id.empty() ? p->workload.key
+                                             : p->workload.id;
+    if (key.empty())
+      key = path.stem().string();
+    auto [it, fresh] = out->try_emplace(key, p.value());
+    if (!fresh)
+      merge_into(it->second, p.value());
+  }
+  return problems;
+}
+
+Result<void> ProfileStore::save(const std::string &key, const Profile &p) {
+  return save_text_atomic(dir_ + "/" + file_name(key),
+                          to_json(p).dump(2) + "\n");
+}
+
+} // namespace capscope

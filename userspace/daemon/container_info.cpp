@@ -1,0 +1,166 @@
+// container_info.cpp - scope to container identity, with the runtime's CLI
+// for names and images (podman here; docker/crictl when present).
+#include "daemon/container_info.h"
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+
+namespace capscope {
+
+namespace {
+
+std::string read_file(const std::string &path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool have(const char *tool) {
+  for (const char *dir : {"/usr/bin/", "/usr/local/bin/", "/bin/"})
+    if (access((std::string(dir) + tool).c_str(), X_OK) == 0)
+      return true;
+  return false;
+}
+
+// Runs a runtime CLI with a time limit; stdout or "" on any failure.
+std::string run_tool(const std::string &cmd) {
+  std::string full = "timeout 5 " + cmd + " 2>/dev/null";
+  FILE *f = popen(full.c_str(), "r");
+  if (!f)
+    return {};
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), f)) > 0)
+    out.append(buf.data(), n);
+  pclose(f);
+  return out;
+}
+
+bool safe_id(const std::string &id) {
+  return !id.empty() && id.find_first_not_of("0123456789abcdefABCDEF-_.") ==
+                            std::string::npos;
+}
+
+void enrich(ContainerIdentity &ci) {
+  const ContainerRef &r = ci.ref;
+  if (!safe_id(r.id))
+    return;
+  const char *tool = nullptr;
+  if (r.runtime == "podman" && have("podman"))
+    tool = "podman";
+  else if (r.runtime == "docker" && have("docker"))
+    tool = "docker";
+  if (tool) {
+    std::string out = run_tool(std::string(tool) + " inspect --type container " + r.id);
+    try {
+      auto j = nlohmann::json::parse(out);
+      if (j.is_array() && !j.empty()) {
+        const auto &c = j[0];
+        std::string name = c.value("Name", std::string());
+        if (!name.empty() && name[0] == '/')
+          name.erase(0, 1);
+        ci.name = name;
+        ci.image = c.value("ImageName", std::string());
+        if (ci.image.empty() && c.contains("Config") &&
+            c["Config"].is_object())
+          ci.image = c["Config"].value("Image", std::string());
+        if (c.contains("Config") && c["Config"].is_object() &&
+            c["Config"].contains("Labels") &&
+            c["Config"]["Labels"].is_object()) {
+          const auto &l = c["Config"]["Labels"];
+          ci.pod = l.value("io.kubernetes.pod.name", std::string());
+          ci.namespace_ = l.value("io.kubernetes.pod.namespace", std::string());
+        }
+        if (ci.pod.empty() && c.contains("Pod") && c["Pod"].is_string() &&
+            !c["Pod"].get<std::string>().empty() && r.runtime == "podman") {
+          std::string pod = run_tool("podman pod inspect --format '{{.Name}}' " +
+                                     c["Pod"].get<std::string>());
+          while (!pod.empty() && (pod.back() == '\n' || pod.back() == ' '))
+            pod.pop_back();
+          ci.pod = pod;
+        }
+      }
+    } catch (const std::exception &) {
+      // The container is gone or the CLI answered oddly: keep the id.
+    }
+  }
+}
+
+} // namespace
+
+const ContainerIdentity *
+ScopeResolver::store(std::uint64_t scope, std::optional<ContainerRef> ref) {
+  if (!ref) {
+    cache_[scope] = std::nullopt;
+    return nullptr;
+  }
+  auto it = by_id_.find(ref->id);
+  if (it == by_id_.end()) {
+    ContainerIdentity ci;
+    ci.ref = *ref;
+    enrich(ci);
+    std::string short_name = ci.name.empty() ? ci.ref.id.substr(0, 12) : ci.name;
+    std::string image = ci.image;
+    // A --rootfs container has no image: its name is the stable key.
+    ci.key = workload_key(ci.namespace_, ci.pod, ci.name, image, short_name,
+                          ci.ref.id);
+    it = by_id_.emplace(ref->id, ci).first;
+  }
+  cache_[scope] = it->second;
+  return &*cache_[scope];
+}
+
+const ContainerIdentity *ScopeResolver::on_scope_event(const cs_event &e) {
+  std::uint64_t scope = e.key.scope;
+  if (auto it = cache_.find(scope); it != cache_.end())
+    return it->second ? &*it->second : nullptr;
+  if (e.key.kind != CS_SCOPE_CONTAINER)
+    return nullptr;
+  std::string text = read_file("/proc/" + std::to_string(e.pid) + "/cgroup");
+  std::optional<ContainerRef> ref;
+  if (!text.empty())
+    ref = container_from_proc_cgroup(text);
+  if (!ref) {
+    // The process is gone: fall back to the names captured at exec.
+    std::string leaf(e.cg_leaf, strnlen(e.cg_leaf, sizeof e.cg_leaf));
+    std::string parent(e.cg_parent, strnlen(e.cg_parent, sizeof e.cg_parent));
+    if (!leaf.empty())
+      ref = container_from_cgroup_path("/" + parent + "/" + leaf);
+  }
+  return store(scope, ref);
+}
+
+const ContainerIdentity *ScopeResolver::resolve_pid(std::uint64_t scope,
+                                                    std::uint32_t pid) {
+  if (auto it = cache_.find(scope); it != cache_.end())
+    return it->second ? &*it->second : nullptr;
+  std::string text = read_file("/proc/" + std::to_string(pid) + "/cgroup");
+  if (text.empty())
+    return nullptr; // don't cache: maybe another pid will tell
+  return store(scope, container_from_proc_cgroup(text));
+}
+
+const ContainerIdentity *ScopeResolver::find(std::uint64_t scope) const {
+  auto it = cache_.find(scope);
+  return it != cache_.end() && it->second ? &*it->second : nullptr;
+}
+
+void ScopeResolver::describe(Profile &p, const ContainerIdentity &id) {
+  p.workload.kind = "container";
+  p.workload.id = id.ref.id;
+  p.workload.runtime = id.ref.runtime;
+  p.workload.name = id.name.empty() ? id.ref.id.substr(0, 12) : id.name;
+  p.workload.image = id.image;
+  p.workload.pod = id.pod;
+  p.workload.ns = id.namespace_;
+  p.workload.key = id.key;
+}
+
+} // namespace capscope
