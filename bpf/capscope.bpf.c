@@ -107,6 +107,33 @@ static __always_inline __u32 mntns_of(struct task_struct *t)
 	return BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
 }
 
+/* Mount namespace inode numbers are reused as soon as a namespace dies, so
+ * two containers run one after the other can share one. Scopes are keyed by
+ * an id the kernel never reuses: ns_common.ns_id (6.18+), else
+ * mnt_namespace.seq (older kernels), else the inode as a last resort. */
+struct ns_common___id {
+	__u64 ns_id;
+} __attribute__((preserve_access_index));
+struct mnt_namespace___id {
+	struct ns_common___id ns;
+} __attribute__((preserve_access_index));
+struct mnt_namespace___seq {
+	__u64 seq;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 mntns_scope_of(struct task_struct *t)
+{
+	struct mnt_namespace *mnt = BPF_CORE_READ(t, nsproxy, mnt_ns);
+	__u64 id = 0;
+	if (bpf_core_field_exists(((struct mnt_namespace___id *)0)->ns.ns_id))
+		id = BPF_CORE_READ((struct mnt_namespace___id *)mnt, ns.ns_id);
+	else if (bpf_core_field_exists(((struct mnt_namespace___seq *)0)->seq))
+		id = BPF_CORE_READ((struct mnt_namespace___seq *)mnt, seq);
+	if (!id)
+		id = BPF_CORE_READ(mnt, ns.inum);
+	return id;
+}
+
 /* The class of a stack: the first frame that lies in a noise call site
  * decides (overcommit probe, NOAUDIT wrappers, exec transition). */
 static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
@@ -435,7 +462,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 	if (!t) {
 		if (cfg_mode != CS_MODE_DAEMON || !foreign_ns)
 			return 0;
-		struct cs_task nt = {.scope = mntns,
+		struct cs_task nt = {.scope = mntns_scope_of(task),
 				     .tgid = task->tgid,
 				     .phase = CS_PHASE_ACTIVE,
 				     .kind = CS_SCOPE_CONTAINER};
@@ -448,7 +475,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 	}
 	bool opened = false;
 	if (t->kind != CS_SCOPE_CONTAINER && foreign_ns) {
-		t->scope = mntns;
+		t->scope = mntns_scope_of(task);
 		t->kind = CS_SCOPE_CONTAINER;
 		opened = true;
 	}

@@ -89,7 +89,7 @@ enum cs_stat {
 
 /* Aggregation key: 16 bytes. */
 struct cs_key {
-	__u64 scope;   /* 1 for the command scope, else mount ns inode */
+	__u64 scope;   /* 1: the command; else the mount ns's unique id */
 	__u32 syscall; /* syscall number in flight, CS_NO_SYSCALL outside one */
 	__u8 cap;
 	__u8 denied; /* 0 granted, 1 denied */

@@ -21,7 +21,7 @@ packages=(
   libcap-dev catch2 libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   # runtime tools used by tests and examples
   libcap2-bin podman runc busybox-static bpftrace iproute2 uidmap util-linux
-  procps coreutils
+  procps coreutils time
   # schema validation and manifests in tests
   python3 python3-jsonschema python3-yaml
 )

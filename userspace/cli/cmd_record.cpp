@@ -51,7 +51,29 @@ int run_record(const RecordConfig &c) {
   RenderOptions ro;
   ro.verbose = c.verbose;
   emit_output(c.output, render(run.profile, *fmt, ro));
-  return run.exit_status;
+  if (!c.verify)
+    return run.exit_status;
+
+  // record --verify: re-run CMD with exactly the advice (cmd_verify.cpp).
+  // Exit status: CMD's when the recording itself failed, else verify's.
+  if (run.exit_status != 0 || run.interrupted) {
+    std::fprintf(stderr,
+                 "capscope: record --verify: not verifying: the workload "
+                 "exited %d during the recording\n",
+                 run.exit_status);
+    return run.exit_status;
+  }
+  VerifyConfig v;
+  v.command = c.command;
+  v.caps_given = true;
+  for (const auto &n : cap_names(advise(run.profile).add))
+    v.caps += (v.caps.empty() ? "" : ",") + n;
+  v.user = c.user;
+  v.attach = c.attach;
+  v.verbose = c.verbose;
+  std::fprintf(stderr, "\ncapscope: record --verify: re-running with exactly "
+                       "the advice\n");
+  return run_verify(v);
 }
 
 } // namespace capscope

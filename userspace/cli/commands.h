@@ -17,8 +17,30 @@ struct RecordConfig {
   std::string attach = "auto";
   std::string events; // write first-seen checks as replayable JSON lines
   bool verbose = false;
+  bool verify = false; // then verify the advice (capscope verify)
 };
 int run_record(const RecordConfig &c);
+
+struct VerifyConfig {
+  std::vector<std::string> command;
+  std::string caps; // comma-separated; "" = no capabilities
+  bool caps_given = false;
+  std::string caps_from; // a saved profile whose advice is verified
+  bool minimize = false;
+  std::string check; // shell command that proves the workload works
+  std::string check_timeout = "10s";
+  int repeat = 1;
+  std::string user;
+  std::string runtime; // "" = run natively; "podman"
+  std::string rootfs;  // --runtime podman --rootfs DIR
+  std::string image;   // or --image NAME
+  std::vector<std::string> runtime_opts; // more `podman run` options
+  std::string format = "report";
+  std::string output; // "" = stderr, "-" = stdout
+  std::string attach = "auto";
+  bool verbose = false;
+};
+int run_verify(const VerifyConfig &c);
 
 struct TraceConfig {
   int pid = 0;
@@ -35,6 +57,31 @@ struct DoctorConfig {
   bool verbose = false;
 };
 int run_doctor(const DoctorConfig &c);
+
+struct DaemonCmdConfig {
+  std::string state_dir = "/var/lib/capscope";
+  std::string socket = "/run/capscope.sock";
+  std::string metrics;
+  std::string flush_interval = "5s";
+  std::string attach = "auto";
+  bool verbose = false;
+};
+int run_daemon_cmd(const DaemonCmdConfig &c);
+
+struct ProfilesConfig {
+  std::string socket = "/run/capscope.sock";
+  bool all = false;
+  bool json = false;
+};
+int run_profiles(const ProfilesConfig &c);
+
+struct ShowConfig {
+  std::string id;
+  std::string socket = "/run/capscope.sock";
+  std::string format = "report";
+  bool verbose = false;
+};
+int run_show(const ShowConfig &c);
 
 struct DecodeConfig {
   std::string hex;

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -55,11 +56,18 @@ void require_tracing_privileges() {
 }
 
 std::uint32_t mntns_of_pid(int pid) {
-  struct stat st;
+  // readlink ("mnt:[4026531832]") rather than stat: stat of another
+  // process's ns file can be refused where reading the link is not (seen
+  // for pid 1 on these machines).
+  char buf[64];
   std::string path = "/proc/" + std::to_string(pid) + "/ns/mnt";
-  if (stat(path.c_str(), &st) != 0)
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
+  if (n <= 0)
     return 0;
-  return static_cast<std::uint32_t>(st.st_ino);
+  buf[n] = 0;
+  const char *open = std::strchr(buf, '[');
+  return open ? static_cast<std::uint32_t>(std::strtoul(open + 1, nullptr, 10))
+              : 0;
 }
 
 std::string kernel_release() {

@@ -27,6 +27,24 @@ Examples:
   capscope record --user 1000 --duration 30s -- ./daemon
   capscope record --format json -o profile.json -- make install)";
 
+const char *kVerifyHelp =
+    R"(Run CMD with exactly the capabilities in LIST (bounding, permitted and
+effective; nothing inheritable or ambient; no_new_privs), still as uid 0
+unless --user, traced, and judge it: exit status 0 passes, or with
+--check the check command succeeding within --check-timeout (CMD is then
+stopped). Each run's report says what was denied in it.
+--minimize removes each capability in turn (and tries known narrower
+substitutes): kept, unnecessary, or ambiguous when the workload passes
+although the capability was denied (it may have degraded silently).
+Exit status: 0 pass, 1 fail, 125 capscope's own error, 127 CMD not found.
+
+Examples:
+  capscope verify --caps CHOWN -- chown 1000 /tmp/x
+  capscope verify --caps CHOWN,NET_RAW --minimize -- chown 1000 /tmp/x
+  capscope verify --caps-from profile.json --minimize --format docker -o -
+  capscope verify --caps NET_BIND_SERVICE --check 'wget -q -O- http://127.0.0.1/' -- ./server
+  capscope verify --caps CHOWN --runtime podman --rootfs ./rootfs -- chown 1000 /etc/passwd)";
+
 const char *kTraceHelp =
     R"(Print every capability check as it happens, one line each, until
 Ctrl-C. This is the one mode that streams every check.
@@ -67,7 +85,49 @@ int main(int argc, char **argv) {
                      "JSON lines (replayable)");
   record->add_flag("-v,--verbose", rec.verbose,
                    "list noise checks too; say which attach mode runs");
+  record->add_flag("--verify", rec.verify,
+                   "then verify the advice: re-run CMD with exactly the "
+                   "advised capabilities (see capscope verify)");
   record->prefix_command();
+
+  VerifyConfig ver;
+  auto *verify = app.add_subcommand(
+      "verify", "re-run a command with exactly a set of capabilities; "
+                "prove each one necessary");
+  verify->footer(kVerifyHelp);
+  verify->add_option("--caps", ver.caps,
+                     "comma-separated capabilities ('' for none)");
+  verify->add_option("--caps-from", ver.caps_from,
+                     "verify the advice of a saved profile (JSON)");
+  verify->add_flag("--minimize", ver.minimize,
+                   "remove each capability in turn; report the proven "
+                   "minimal set");
+  verify->add_option("--check", ver.check,
+                     "shell command that proves CMD works (retried until it "
+                     "succeeds or --check-timeout; then CMD is stopped)");
+  verify->add_option("--check-timeout", ver.check_timeout,
+                     "how long to retry --check (default 10s)");
+  verify->add_option("--repeat", ver.repeat,
+                     "run each set N times; unnecessary only if all pass");
+  verify->add_option("-u,--user", ver.user,
+                     "run CMD as USER[:GROUP] with the set as ambient caps");
+  verify->add_option("--runtime", ver.runtime,
+                     "run CMD in a container instead: podman");
+  verify->add_option("--rootfs", ver.rootfs,
+                     "the container's root filesystem (podman --rootfs)");
+  verify->add_option("--image", ver.image, "or the container image");
+  verify->add_option("--runtime-opt", ver.runtime_opts,
+                     "more `podman run` options (repeatable), e.g. "
+                     "--runtime-opt=--network=host");
+  verify->add_option("-f,--format", ver.format,
+                     "the result: report (default), json, docker, podman, "
+                     "nerdctl");
+  verify->add_option("-o,--output", ver.output,
+                     "write the result to FILE ('-' for stdout)");
+  verify->add_option("--attach", ver.attach,
+                     "auto (default), tracepoint, fexit, kprobe");
+  verify->add_flag("-v,--verbose", ver.verbose, "say which attach mode runs");
+  verify->prefix_command();
 
   TraceConfig tr;
   auto *trace = app.add_subcommand("trace", "live stream of capability "
@@ -88,6 +148,45 @@ int main(int argc, char **argv) {
   auto *doctor = app.add_subcommand(
       "doctor", "what this kernel supports and which attach mode will run");
   doctor->add_flag("-v,--verbose", doc.verbose, "show libbpf's log");
+
+  DaemonCmdConfig dmn;
+  auto *daemon = app.add_subcommand(
+      "daemon", "trace every container on the host and keep its profile");
+  daemon->footer(R"(Traces every process that execs inside a container (a private mount
+namespace), keeps one profile per container in the state directory and
+answers `capscope profiles`, `show` and `advise` on a root-only socket.
+
+Examples:
+  sudo capscope daemon
+  sudo capscope daemon --state-dir /tmp/cs --socket /tmp/cs.sock --metrics 127.0.0.1:9464)");
+  daemon->add_option("--state-dir", dmn.state_dir,
+                     "where profiles are kept (default /var/lib/capscope)");
+  daemon->add_option("--socket", dmn.socket,
+                     "Unix socket for the CLI (default /run/capscope.sock)");
+  daemon->add_option("--metrics", dmn.metrics,
+                     "serve Prometheus metrics on HOST:PORT");
+  daemon->add_option("--flush-interval", dmn.flush_interval,
+                     "how often profiles are written (default 5s)");
+  daemon->add_option("--attach", dmn.attach,
+                     "auto (default), tracepoint, fexit, kprobe");
+  daemon->add_flag("-v,--verbose", dmn.verbose, "say more");
+
+  ProfilesConfig prof;
+  auto *profiles = app.add_subcommand(
+      "profiles", "list the containers the daemon has profiled");
+  profiles->add_option("--socket", prof.socket, "the daemon's socket");
+  profiles->add_flag("--all", prof.all,
+                     "also list private namespaces that are no container");
+  profiles->add_flag("--json", prof.json, "print the list as JSON");
+
+  ShowConfig shw;
+  auto *show = app.add_subcommand(
+      "show", "show what the daemon learned about one container");
+  show->add_option("id", shw.id, "container id (or prefix) or name")
+      ->required();
+  show->add_option("--socket", shw.socket, "the daemon's socket");
+  show->add_option("-f,--format", shw.format, "report (default), json, docker");
+  show->add_flag("-v,--verbose", shw.verbose, "list noise checks too");
 
   DecodeConfig dec;
   auto *decode =
@@ -136,12 +235,34 @@ int main(int argc, char **argv) {
       rec.command.insert(rec.command.end(), tail.begin(), tail.end());
       return run_record(rec);
     }
+    if (*verify) {
+      // As record: everything after the first "--" is CMD, verbatim.
+      ver.command = verify->remaining();
+      if (!ver.command.empty() && ver.command.front().starts_with("-")) {
+        std::fprintf(stderr,
+                     "capscope: verify: unknown option '%s' (see capscope "
+                     "verify --help)\n",
+                     ver.command.front().c_str());
+        return kOwnError;
+      }
+      if (has_tail && !ver.command.empty())
+        ver.command.push_back("--");
+      ver.command.insert(ver.command.end(), tail.begin(), tail.end());
+      ver.caps_given = verify->count("--caps") > 0;
+      return run_verify(ver);
+    }
     if (*trace)
       return run_trace(tr);
     if (*doctor)
       return run_doctor(doc);
     if (*decode)
       return run_decode(dec);
+    if (*daemon)
+      return run_daemon_cmd(dmn);
+    if (*profiles)
+      return run_profiles(prof);
+    if (*show)
+      return run_show(shw);
   } catch (const Fatal &f) {
     std::fprintf(stderr, "capscope: %s\n", f.what());
     return f.code();

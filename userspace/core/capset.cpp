@@ -16,7 +16,7 @@ namespace {
 constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 constexpr int kDacOverride = 1, kDacReadSearch = 2, kSysAdmin = 21,
-              kSyslog = 34, kPerfmon = 38, kBpf = 39, kCheckpointRestore = 40;
+              kPerfmon = 38, kBpf = 39, kCheckpointRestore = 40;
 
 std::string join(const std::set<std::string> &s, const char *sep = ", ") {
   std::string out;
@@ -48,27 +48,25 @@ const std::vector<Substitution> &substitutions() {
   // only the narrower one. Writes still need DAC_OVERRIDE, which the
   // trial run shows.
   //
-  // SYS_ADMIN-or-narrower: the narrower capabilities split off SYS_ADMIN
-  // still accept SYS_ADMIN at their call sites for compatibility.
-  //  - syslog: check_syslog_permissions() takes SYSLOG, else SYS_ADMIN
-  //    (with a deprecation warning); reached from syslog(2) and from
-  //    opening /dev/kmsg (devkmsg_open), e.g. by dmesg when
-  //    kernel.dmesg_restrict=1. Measured here: with SYS_ADMIN alone,
-  //    SYSLOG is denied and SYS_ADMIN granted in devkmsg_open.
+  // SYS_ADMIN-or-narrower: capabilities split off SYS_ADMIN that still
+  // accept SYS_ADMIN at their call sites, asking for the narrower first.
   //  - checkpoint_restore_ns_capable(): CHECKPOINT_RESTORE or SYS_ADMIN,
   //    for /proc/PID/map_files, ns_last_pid, clone3 set_tid and
-  //    PR_SET_MM_EXE_FILE. Measured here on map_files.
-  //  - perfmon_capable(): PERFMON or SYS_ADMIN (perf_event_open).
+  //    PR_SET_MM_EXE_FILE. Measured on 6.18: opening /proc/PID/map_files/*
+  //    with SYS_ADMIN alone denies CHECKPOINT_RESTORE and grants SYS_ADMIN
+  //    in proc_map_files_get_link; CHECKPOINT_RESTORE alone works.
+  //  - perfmon_capable(): PERFMON or SYS_ADMIN. Measured on 6.18:
+  //    `perf stat -a` passes with PERFMON alone (perf_allow_kernel).
   //  - bpf_token_capable(): the asked capability (BPF, PERFMON, NET_ADMIN)
-  //    or SYS_ADMIN.
+  //    or SYS_ADMIN; inlined into its callers on 6.18.
+  // Not one any more: syslog. Older kernels accepted SYS_ADMIN in
+  // check_syslog_permissions() with a deprecation warning; on 6.18 dmesg
+  // with SYS_ADMIN alone is refused (SYSLOG denied in devkmsg_open), so
+  // SYSLOG is simply needed and there is nothing to substitute.
   static const std::vector<Substitution> table = {
       {kDacOverride, kDacReadSearch, {},
        "generic_permission accepts DAC_READ_SEARCH for reads and "
        "directory search"},
-      {kSysAdmin, kSyslog,
-       {"devkmsg_open", "check_syslog_permissions", "do_syslog",
-        "do_syslog.part.0", "syslog_print_all"},
-       "the kernel log accepts SYSLOG (SYS_ADMIN only for compatibility)"},
       {kSysAdmin, kCheckpointRestore,
        {"proc_map_files_get_link", "map_files_get_link",
         "proc_map_files_lookup", "pid_ns_ctl_handler", "alloc_pid",
@@ -78,7 +76,7 @@ const std::vector<Substitution> &substitutions() {
        {"__do_sys_perf_event_open", "perf_event_open", "perf_allow_kernel",
         "perf_allow_cpu", "perf_allow_tracepoint"},
        "perfmon_capable accepts PERFMON"},
-      {kSysAdmin, kBpf, {"bpf_token_capable"},
+      {kSysAdmin, kBpf, {"bpf_token_capable", "map_create", "bpf_prog_load"},
        "bpf_token_capable accepts BPF for BPF operations"},
   };
   return table;
@@ -195,9 +193,9 @@ std::string trial_label(const Trial &t) {
   return "";
 }
 
-std::string denied_text(const TrialRun &r) {
+std::string denied_text(const TrialRun &r, CapMask only) {
   std::string out;
-  for (int c : caps_in(r.denied)) {
+  for (int c : caps_in(r.denied & only)) {
     std::string d = cap_name(c);
     std::string detail;
     if (auto it = r.syscalls.find(c); it != r.syscalls.end())
@@ -277,6 +275,7 @@ void Minimizer::start_next_cap() {
   idx_++;
   pending_.clear();
   kept_why_.clear();
+  kept_as_ = Verdict::Kept;
   evidence_.resize(std::min<std::size_t>(evidence_.size(), baseline_runs_));
 }
 
@@ -302,21 +301,8 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
                   "; kept"});
       return;
     }
-    if (o == Outcome::Pass) {
-      bool denied = any_denied(runs, c);
-      if (denied && !check_proves_) {
-        std::string where;
-        for (const auto &r : runs)
-          if (r.denied & bit(c)) {
-            where = denied_text(r);
-            break;
-          }
-        decide({c, Verdict::Ambiguous, -1,
-                "passes without it, but it was denied in that run (" + where +
-                    "): the workload may have degraded silently; kept "
-                    "(a --check that proves the effect can settle it)"});
-        return;
-      }
+    bool denied = any_denied(runs, c);
+    if (o == Outcome::Pass && (!denied || check_proves_)) {
       current_ &= ~bit(c);
       decide({c, Verdict::Unnecessary, -1,
               denied ? "passes without it; it was denied, but --check "
@@ -324,13 +310,27 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
                      : "passes without it; never denied"});
       return;
     }
-    kept_why_ = "without it: " + failure_text(runs);
+    if (o == Outcome::Pass) {
+      std::string where;
+      for (const auto &r : runs)
+        if (r.denied & bit(c)) {
+          where = denied_text(r, bit(c));
+          break;
+        }
+      kept_as_ = Verdict::Ambiguous;
+      kept_why_ = "passes without it, but it was denied then (" + where +
+                  "): the workload may have degraded silently; kept (a "
+                  "--check that proves the effect can settle it)";
+    } else {
+      kept_as_ = Verdict::Kept;
+      kept_why_ = "without it: " + failure_text(runs);
+    }
     evidence_.insert(evidence_.end(), runs.begin(), runs.end());
     for (int n : narrower_candidates(c, evidence_))
       if (!(current_ & bit(n)) && (allowed_ & bit(n)))
         pending_.push_back(n);
     if (pending_.empty())
-      decide({c, Verdict::Kept, -1, kept_why_});
+      decide({c, kept_as_, -1, kept_why_});
     return;
   }
   // Substitution.
@@ -339,7 +339,7 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
   if (o == Outcome::Pass && (!denied || check_proves_)) {
     current_ = t->caps;
     decide({c, Verdict::Replaced, n,
-            cap_name(n) + " instead passes" +
+            "passes with " + cap_name(n) + " in its place" +
                 (denied ? " (" + name + " was denied, --check proved the "
                                         "effect)"
                         : "") +
@@ -352,7 +352,7 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
                                    : failure_text(runs));
   pending_.erase(pending_.begin());
   if (pending_.empty())
-    decide({c, Verdict::Kept, -1, kept_why_});
+    decide({c, kept_as_, -1, kept_why_});
 }
 
 // --- rendering ----------------------------------------------------------
@@ -467,11 +467,12 @@ std::string verify_report(const VerifyResult &v) {
     char line[128];
     for (const auto &d : v.decisions) {
       std::string verdict(verdict_name(d.verdict));
-      if (d.verdict == Verdict::Replaced)
-        verdict += " by " + cap_name(d.replacement);
-      std::snprintf(line, sizeof line, "  %-18s %-12s ",
+      std::snprintf(line, sizeof line, "  %-18s %-14s ",
                     cap_name(d.cap).c_str(), verdict.c_str());
-      out << line << d.why << "\n";
+      out << line;
+      if (d.verdict == Verdict::Replaced)
+        out << "by " << cap_name(d.replacement) << ": ";
+      out << d.why << "\n";
     }
     out << "\nProven-minimal set: " << cap_list_text(v.proven) << "\n";
   } else {

@@ -93,8 +93,8 @@ struct Decision {
 
 // The ablation. Baseline first (the given set, which must pass); then,
 // with --minimize, each capability removed in turn from the current
-// (shrinking) set; after a removal that fails, the narrower candidates in
-// its place. The current set is always one that has passed.
+// (shrinking) set; after a removal that fails or is ambiguous, the
+// narrower candidates in its place. The current set is always one that has passed.
 class Minimizer {
 public:
   // check_proves: a --check decides pass/fail, so a denial of the removed
@@ -134,6 +134,7 @@ private:
   std::size_t idx_ = 0;
   std::vector<int> pending_;   // narrower candidates for order_[idx_]
   std::string kept_why_;       // why order_[idx_] is kept so far
+  Verdict kept_as_ = Verdict::Kept; // Kept or Ambiguous, if none replaces it
   std::vector<TrialRun> evidence_; // baseline runs + current removal's
   std::size_t baseline_runs_ = 0;
   std::vector<Decision> decisions_;
@@ -166,8 +167,9 @@ std::string cap_list_text(CapMask m);
 // One line describing a trial: "given set CHOWN,NET_RAW",
 // "without NET_RAW", "DAC_READ_SEARCH instead of DAC_OVERRIDE".
 std::string trial_label(const Trial &t);
-// "CHOWN (fchownat in setattr_prepare)" for each denied capability.
-std::string denied_text(const TrialRun &r);
+// "CHOWN (fchownat in setattr_prepare)" for each denied capability (of
+// `only`).
+std::string denied_text(const TrialRun &r, CapMask only = ~CapMask{0});
 
 // The result in any --format: report (human), json (capscope.verify/v1),
 // and every flags format through the profile renderer, so each runtime's

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <unistd.h>
+#include <vector>
 
 namespace capscope {
 
@@ -93,10 +94,35 @@ void enrich(ContainerIdentity &ci) {
   }
 }
 
+// conmon (podman's and cri-o's monitor) names the container on its command
+// line (-n NAME): the one place the name survives `podman run --rm` of a
+// container that is already gone by the time its events are read.
+std::string name_from_monitor(std::uint32_t ppid) {
+  if (!ppid)
+    return {};
+  std::string cmd = read_file("/proc/" + std::to_string(ppid) + "/cmdline");
+  std::vector<std::string> args;
+  std::size_t pos = 0;
+  while (pos < cmd.size()) {
+    std::size_t end = cmd.find('\0', pos);
+    if (end == std::string::npos)
+      end = cmd.size();
+    args.push_back(cmd.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  if (args.empty() || args[0].find("conmon") == std::string::npos)
+    return {};
+  for (std::size_t i = 1; i + 1 < args.size(); ++i)
+    if (args[i] == "-n" || args[i] == "--name")
+      return args[i + 1];
+  return {};
+}
+
 } // namespace
 
 const ContainerIdentity *
-ScopeResolver::store(std::uint64_t scope, std::optional<ContainerRef> ref) {
+ScopeResolver::store(std::uint64_t scope, std::optional<ContainerRef> ref,
+                     std::uint32_t ppid) {
   if (!ref) {
     cache_[scope] = std::nullopt;
     return nullptr;
@@ -105,7 +131,10 @@ ScopeResolver::store(std::uint64_t scope, std::optional<ContainerRef> ref) {
   if (it == by_id_.end()) {
     ContainerIdentity ci;
     ci.ref = *ref;
+    std::string monitor_name = name_from_monitor(ppid);
     enrich(ci);
+    if (ci.name.empty())
+      ci.name = monitor_name;
     std::string short_name = ci.name.empty() ? ci.ref.id.substr(0, 12) : ci.name;
     std::string image = ci.image;
     // A --rootfs container has no image: its name is the stable key.
@@ -134,7 +163,7 @@ const ContainerIdentity *ScopeResolver::on_scope_event(const cs_event &e) {
     if (!leaf.empty())
       ref = container_from_cgroup_path("/" + parent + "/" + leaf);
   }
-  return store(scope, ref);
+  return store(scope, ref, e.ppid);
 }
 
 const ContainerIdentity *ScopeResolver::resolve_pid(std::uint64_t scope,
@@ -144,7 +173,11 @@ const ContainerIdentity *ScopeResolver::resolve_pid(std::uint64_t scope,
   std::string text = read_file("/proc/" + std::to_string(pid) + "/cgroup");
   if (text.empty())
     return nullptr; // don't cache: maybe another pid will tell
-  return store(scope, container_from_proc_cgroup(text));
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  std::uint32_t ppid = 0;
+  if (auto rp = stat.rfind(')'); rp != std::string::npos)
+    std::sscanf(stat.c_str() + rp + 1, " %*c %u", &ppid);
+  return store(scope, container_from_proc_cgroup(text), ppid);
 }
 
 const ContainerIdentity *ScopeResolver::find(std::uint64_t scope) const {

@@ -41,7 +41,8 @@ public:
 
 private:
   const ContainerIdentity *store(std::uint64_t scope,
-                                 std::optional<ContainerRef> ref);
+                                 std::optional<ContainerRef> ref,
+                                 std::uint32_t ppid);
   std::map<std::uint64_t, std::optional<ContainerIdentity>> cache_;
   std::map<std::string, ContainerIdentity> by_id_; // runtime lookups
 };

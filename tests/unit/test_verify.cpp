@@ -1,0 +1,340 @@
+// test_verify.cpp - unit tests for verify's pure logic: the ablation that
+// decides kept / unnecessary / ambiguous / replaced / flaky, the
+// substitution table, and the rendering of the result. The workload is
+// simulated by an oracle from capability set to run.
+#include <catch2/catch.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/capset.h"
+
+using namespace capscope;
+
+namespace {
+
+constexpr int kChown = 0, kDacOverride = 1, kDacReadSearch = 2,
+              kNetBind = 10, kNetRaw = 13, kSysAdmin = 21, kSysNice = 23,
+              kPerfmon = 38, kCheckpointRestore = 40;
+
+constexpr CapMask bit(int c) { return CapMask{1} << c; }
+
+using Oracle = std::function<TrialRun(CapMask)>;
+
+// Runs the minimizer to the end against the oracle, `repeat` runs a trial.
+Minimizer minimize(CapMask given, const Oracle &oracle, bool check = false,
+                   int repeat = 1, std::vector<Trial> *trials = nullptr) {
+  Minimizer m(given, true, check);
+  int guard = 0;
+  while (auto t = m.next()) {
+    REQUIRE(++guard < 100);
+    if (trials)
+      trials->push_back(*t);
+    std::vector<TrialRun> runs;
+    for (int i = 0; i < repeat; ++i)
+      runs.push_back(oracle(t->caps));
+    m.record(runs);
+  }
+  return m;
+}
+
+TrialRun pass() {
+  TrialRun r;
+  r.passed = true;
+  return r;
+}
+
+TrialRun fail(int status = 1) {
+  TrialRun r;
+  r.exit_status = status;
+  return r;
+}
+
+// A workload that needs exactly `needed`; checks of each needed cap are
+// granted or denied at `site`.
+Oracle needs(CapMask needed, const std::string &site = "setattr_prepare") {
+  return [needed, site](CapMask caps) {
+    TrialRun r = (caps & needed) == needed ? pass() : fail();
+    for (int c : caps_in(needed)) {
+      r.sites[c].insert(site);
+      if (caps & bit(c))
+        r.used |= bit(c);
+      else
+        r.denied |= bit(c);
+    }
+    return r;
+  };
+}
+
+const Decision *decision_for(const Minimizer &m, int cap) {
+  for (const auto &d : m.decisions())
+    if (d.cap == cap)
+      return &d;
+  return nullptr;
+}
+
+} // namespace
+
+TEST_CASE("every capability the workload needs is kept, none unnecessary",
+          "[verify]") {
+  auto m = minimize(bit(kChown) | bit(kNetBind),
+                    needs(bit(kChown) | bit(kNetBind)));
+  REQUIRE_FALSE(m.baseline_failed());
+  CHECK(m.result() == (bit(kChown) | bit(kNetBind)));
+  REQUIRE(m.decisions().size() == 2);
+  for (const auto &d : m.decisions()) {
+    CHECK(d.verdict == Verdict::Kept);
+    CHECK(d.why.find("exit 1") != std::string::npos);
+  }
+}
+
+TEST_CASE("a capability whose removal passes and is never denied is "
+          "unnecessary",
+          "[verify]") {
+  auto m = minimize(bit(kChown) | bit(kNetRaw), needs(bit(kChown)));
+  CHECK(m.result() == bit(kChown));
+  REQUIRE(decision_for(m, kNetRaw));
+  CHECK(decision_for(m, kNetRaw)->verdict == Verdict::Unnecessary);
+  CHECK(decision_for(m, kChown)->verdict == Verdict::Kept);
+}
+
+TEST_CASE("a removal that passes although the capability was denied is "
+          "ambiguous and kept",
+          "[verify]") {
+  // nice(1) warns and exits 0 when it cannot renice.
+  Oracle degrade = [](CapMask caps) {
+    TrialRun r = pass();
+    r.sites[kSysNice].insert("set_one_prio");
+    if (caps & bit(kSysNice))
+      r.used |= bit(kSysNice);
+    else
+      r.denied |= bit(kSysNice);
+    return r;
+  };
+  auto m = minimize(bit(kSysNice), degrade);
+  CHECK(m.result() == bit(kSysNice));
+  REQUIRE(m.decisions().size() == 1);
+  CHECK(m.decisions()[0].verdict == Verdict::Ambiguous);
+  CHECK(m.decisions()[0].why.find("denied") != std::string::npos);
+
+  SECTION("unless a --check proves the effect") {
+    auto proven = minimize(bit(kSysNice), degrade, /*check=*/true);
+    CHECK(proven.result() == 0);
+    CHECK(proven.decisions()[0].verdict == Verdict::Unnecessary);
+  }
+}
+
+TEST_CASE("the given set failing means nothing is minimized", "[verify]") {
+  std::vector<Trial> trials;
+  auto m = minimize(bit(kNetRaw), needs(bit(kChown)), false, 1, &trials);
+  CHECK(m.baseline_failed());
+  CHECK(m.baseline_outcome() == Outcome::Fail);
+  CHECK(m.decisions().empty());
+  REQUIRE(trials.size() == 1);
+  CHECK(trials[0].kind == TrialKind::Baseline);
+}
+
+TEST_CASE("DAC_OVERRIDE for a read is narrowed to DAC_READ_SEARCH",
+          "[verify][substitution]") {
+  // generic_permission: a read passes with either; DAC_READ_SEARCH is
+  // asked first.
+  Oracle read = [](CapMask caps) {
+    bool ok = caps & (bit(kDacOverride) | bit(kDacReadSearch));
+    TrialRun r = ok ? pass() : fail();
+    r.sites[kDacReadSearch].insert("generic_permission");
+    if (caps & bit(kDacReadSearch)) {
+      r.used |= bit(kDacReadSearch);
+      return r;
+    }
+    r.denied |= bit(kDacReadSearch);
+    r.sites[kDacOverride].insert("generic_permission");
+    if (caps & bit(kDacOverride))
+      r.used |= bit(kDacOverride);
+    else
+      r.denied |= bit(kDacOverride);
+    return r;
+  };
+  std::vector<Trial> trials;
+  auto m = minimize(bit(kDacOverride), read, false, 1, &trials);
+  CHECK(m.result() == bit(kDacReadSearch));
+  REQUIRE(m.decisions().size() == 1);
+  CHECK(m.decisions()[0].verdict == Verdict::Replaced);
+  CHECK(m.decisions()[0].replacement == kDacReadSearch);
+  REQUIRE(trials.size() == 3);
+  CHECK(trials[2].kind == TrialKind::Substitution);
+  CHECK(trials[2].caps == bit(kDacReadSearch));
+}
+
+TEST_CASE("DAC_OVERRIDE for a write stays when the narrower one fails",
+          "[verify][substitution]") {
+  auto m = minimize(bit(kDacOverride), needs(bit(kDacOverride),
+                                             "generic_permission"));
+  CHECK(m.result() == bit(kDacOverride));
+  REQUIRE(m.decisions().size() == 1);
+  CHECK(m.decisions()[0].verdict == Verdict::Kept);
+  CHECK(m.decisions()[0].why.find("DAC_READ_SEARCH instead") !=
+        std::string::npos);
+}
+
+// /proc/PID/map_files: checkpoint_restore_ns_capable() asks for
+// CHECKPOINT_RESTORE first, then SYS_ADMIN, in proc_map_files_get_link.
+Oracle map_files(bool survives) {
+  return [survives](CapMask caps) {
+    bool ok = caps & (bit(kCheckpointRestore) | bit(kSysAdmin));
+    TrialRun r = ok || survives ? pass() : fail();
+    r.sites[kCheckpointRestore].insert("proc_map_files_get_link");
+    if (caps & bit(kCheckpointRestore)) {
+      r.used |= bit(kCheckpointRestore);
+      return r;
+    }
+    r.denied |= bit(kCheckpointRestore);
+    r.sites[kSysAdmin].insert("proc_map_files_get_link");
+    if (caps & bit(kSysAdmin))
+      r.used |= bit(kSysAdmin);
+    else
+      r.denied |= bit(kSysAdmin);
+    return r;
+  };
+}
+
+TEST_CASE("SYS_ADMIN at an either/or call site is narrowed to what the "
+          "table names",
+          "[verify][substitution]") {
+  auto m = minimize(bit(kSysAdmin), map_files(false));
+  CHECK(m.result() == bit(kCheckpointRestore));
+  CHECK(m.decisions().at(0).verdict == Verdict::Replaced);
+  CHECK(m.decisions().at(0).replacement == kCheckpointRestore);
+}
+
+TEST_CASE("an ambiguous capability is still replaced by a narrower one that "
+          "passes without denials",
+          "[verify][substitution]") {
+  auto m = minimize(bit(kSysAdmin), map_files(true));
+  CHECK(m.result() == bit(kCheckpointRestore));
+  CHECK(m.decisions().at(0).verdict == Verdict::Replaced);
+}
+
+TEST_CASE("syslog is not an either/or site on 6.18: SYS_ADMIN is not "
+          "narrowed to SYSLOG by the table",
+          "[verify][substitution]") {
+  TrialRun k;
+  k.sites[kSysAdmin].insert("devkmsg_open");
+  CHECK(narrower_candidates(kSysAdmin, {k}).empty());
+}
+
+TEST_CASE("SYS_ADMIN at a call site the table does not know is not "
+          "narrowed blindly",
+          "[verify][substitution]") {
+  std::vector<Trial> trials;
+  auto m = minimize(bit(kSysAdmin), needs(bit(kSysAdmin), "path_mount"),
+                    false, 1, &trials);
+  CHECK(m.result() == bit(kSysAdmin));
+  CHECK(m.decisions().at(0).verdict == Verdict::Kept);
+  CHECK(trials.size() == 2); // baseline + removal, no substitution tried
+}
+
+TEST_CASE("the substitution table names CHECKPOINT_RESTORE and PERFMON for "
+          "SYS_ADMIN and DAC_READ_SEARCH for DAC_OVERRIDE",
+          "[verify][substitution]") {
+  TrialRun r;
+  r.sites[kSysAdmin].insert("proc_map_files_get_link");
+  CHECK(narrower_candidates(kSysAdmin, {r}) ==
+        std::vector<int>{kCheckpointRestore});
+  TrialRun p;
+  p.sites[kSysAdmin].insert("perf_allow_kernel");
+  CHECK(narrower_candidates(kSysAdmin, {p}) == std::vector<int>{kPerfmon});
+  CHECK(narrower_candidates(kDacOverride, {}) ==
+        std::vector<int>{kDacReadSearch});
+  CHECK(narrower_candidates(kChown, {}).empty());
+  for (const auto &s : substitutions()) {
+    CHECK(s.broad != s.narrow);
+    CHECK_FALSE(s.why.empty());
+  }
+}
+
+TEST_CASE("a capability denied where the broad one was granted is tried as "
+          "its substitute",
+          "[verify][substitution]") {
+  TrialRun r;
+  r.used = bit(kSysAdmin);
+  r.denied = bit(kNetRaw);
+  r.sites[kSysAdmin].insert("some_either_or_site");
+  r.sites[kNetRaw].insert("some_either_or_site");
+  CHECK(narrower_candidates(kSysAdmin, {r}) == std::vector<int>{kNetRaw});
+}
+
+TEST_CASE("with --repeat, a removal that passes only sometimes is flaky and "
+          "kept",
+          "[verify][repeat]") {
+  int n = 0;
+  Oracle flaky = [&n](CapMask caps) {
+    if (caps & bit(kNetRaw))
+      return pass();
+    return (n++ % 2) ? pass() : fail(3);
+  };
+  auto m = minimize(bit(kNetRaw), flaky, false, 3);
+  CHECK(m.result() == bit(kNetRaw));
+  REQUIRE(m.decisions().size() == 1);
+  CHECK(m.decisions()[0].verdict == Verdict::Flaky);
+  CHECK(m.decisions()[0].why.find("of 3 runs failed") != std::string::npos);
+}
+
+TEST_CASE("a flaky given set is a failure", "[verify][repeat]") {
+  int n = 0;
+  Oracle flaky = [&n](CapMask) { return (n++ % 2) ? pass() : fail(); };
+  auto m = minimize(bit(kChown), flaky, false, 2);
+  CHECK(m.baseline_failed());
+  CHECK(m.baseline_outcome() == Outcome::Flaky);
+}
+
+TEST_CASE("without --minimize only the given set runs", "[verify]") {
+  Minimizer m(bit(kChown) | bit(kNetRaw), false, false);
+  REQUIRE(m.next());
+  m.record({pass()});
+  CHECK_FALSE(m.next());
+  CHECK(m.result() == (bit(kChown) | bit(kNetRaw)));
+}
+
+TEST_CASE("the empty set is a valid set to verify", "[verify]") {
+  auto m = minimize(0, needs(0));
+  CHECK_FALSE(m.baseline_failed());
+  CHECK(m.result() == 0);
+  CHECK(m.decisions().empty());
+}
+
+TEST_CASE("the verify result renders as a report, JSON and docker flags",
+          "[verify][format]") {
+  VerifyResult v;
+  v.command = {"chown", "1000", "f"};
+  v.given = bit(kChown) | bit(kNetRaw);
+  v.minimize = true;
+  v.passed = true;
+  v.proven = bit(kChown);
+  v.decisions = {{kChown, Verdict::Kept, -1, "without it: exit 1"},
+                 {kNetRaw, Verdict::Unnecessary, -1, "passes without it"}};
+  TrialRecord t;
+  t.trial = {TrialKind::Baseline, v.given, -1, -1};
+  t.runs = {pass()};
+  v.trials = {t};
+
+  std::string report = render_verify(v, Format::Report);
+  CHECK(report.find("Proven-minimal set: CHOWN") != std::string::npos);
+  CHECK(report.find("unnecessary") != std::string::npos);
+  CHECK(render_verify(v, Format::Docker) ==
+        "--cap-drop=ALL --cap-add=CHOWN\n");
+  auto j = nlohmann::json::parse(render_verify(v, Format::Json));
+  CHECK(j["schema"] == "capscope.verify/v1");
+  CHECK(j["result"] == "pass");
+  CHECK(j["proven"] == nlohmann::json::array({"CHOWN"}));
+  CHECK(j["decisions"][1]["verdict"] == "unnecessary");
+
+  v.passed = false;
+  v.baseline = Outcome::Fail;
+  v.trials[0].runs = {fail(2)};
+  report = render_verify(v, Format::Report);
+  CHECK(report.find("nothing to minimize") != std::string::npos);
+  CHECK(report.find("exit 2") != std::string::npos);
+}

@@ -1,0 +1,114 @@
+// cmd_daemon.cpp - `capscope daemon`, and the client commands that ask it:
+// `capscope profiles` and `capscope show ID|NAME`.
+#include <cstdio>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/duration.h"
+#include "core/format.h"
+#include "core/result.h"
+#include "daemon/daemon.h"
+#include "daemon/protocol.h"
+
+namespace capscope {
+
+int run_daemon_cmd(const DaemonCmdConfig &c) {
+  DaemonConfig d;
+  d.state_dir = c.state_dir;
+  d.socket = c.socket;
+  d.metrics = c.metrics;
+  d.verbose = c.verbose;
+  auto ms = parse_duration_ms(c.flush_interval);
+  if (!ms)
+    throw Fatal("daemon: bad --flush-interval '" + c.flush_interval +
+                "' (examples: 5s, 500ms, 1m)");
+  d.flush_ms = *ms;
+  if (!parse_attach_mode(c.attach, &d.attach))
+    throw Fatal("daemon: unknown --attach '" + c.attach +
+                "' (valid: auto, tracepoint, fexit, kprobe)");
+  if (!c.metrics.empty() && c.metrics.find(':') == std::string::npos)
+    throw Fatal("daemon: --metrics wants HOST:PORT, e.g. 127.0.0.1:9464");
+  return run_daemon(d);
+}
+
+static std::string cell(std::string s, std::size_t w) {
+  if (s.empty())
+    s = "-";
+  if (s.size() > w)
+    s = s.substr(0, w - 1) + "~";
+  return s;
+}
+
+static std::string joined(const nlohmann::json &arr, std::size_t max) {
+  std::string out;
+  std::size_t n = 0;
+  for (const auto &v : arr) {
+    if (n == max) {
+      out += ",+" + std::to_string(arr.size() - max);
+      break;
+    }
+    out += (n++ ? "," : "") + v.get<std::string>();
+  }
+  return out.empty() ? "none" : out;
+}
+
+int run_profiles(const ProfilesConfig &c) {
+  auto r = daemon_list(c.socket);
+  if (!r)
+    throw Fatal(r.error().message);
+  const auto &profiles = r.value()["profiles"];
+  if (c.json) {
+    std::printf("%s\n", profiles.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%-14s %-8s %-24s %-30s %-22s %s\n", "CONTAINER", "RUNTIME",
+              "NAME/IMAGE", "CAPS USED", "HELD, NEVER USED", "LAST SEEN");
+  std::size_t shown = 0, hidden = 0;
+  for (const auto &p : profiles) {
+    bool container = p.value("kind", "") == "container";
+    if (!container && !c.all) {
+      ++hidden;
+      continue;
+    }
+    std::string id = p.value("id", "");
+    std::string name = p.value("name", "");
+    std::string image = p.value("image", "");
+    std::string held = p.value("held_known", false)
+                           ? std::to_string(p["held_unused"].size())
+                           : "?";
+    if (p.value("privileged", false))
+      held += " PRIVILEGED";
+    std::string last = p.value("last_seen", "");
+    if (p.value("running", false))
+      last = "running";
+    std::printf("%-14s %-8s %-24s %-30s %-22s %s\n",
+                cell(container ? id.substr(0, 12) : id, 14).c_str(),
+                cell(p.value("runtime", ""), 8).c_str(),
+                cell(image.empty() ? name : name + " " + image, 24).c_str(),
+                cell(joined(p["caps_used"], 3), 30).c_str(),
+                cell(held, 22).c_str(), last.c_str());
+    ++shown;
+  }
+  if (!shown)
+    std::printf("(no containers seen yet)\n");
+  if (hidden)
+    std::printf("(%zu non-container namespaces hidden; --all shows them)\n",
+                hidden);
+  return 0;
+}
+
+int run_show(const ShowConfig &c) {
+  auto fmt = parse_format(c.format);
+  if (!fmt)
+    throw Fatal("show: unknown format '" + c.format +
+                "' (valid: " + format_names() + ")");
+  auto p = daemon_get_profile(c.socket, c.id);
+  if (!p)
+    throw Fatal(p.error().message);
+  RenderOptions ro;
+  ro.verbose = c.verbose;
+  std::fputs(render(p.value(), *fmt, ro).c_str(), stdout);
+  return 0;
+}
+
+} // namespace capscope
