@@ -14,6 +14,10 @@
 #   BENCH_OUT=BENCHMARKS.md  where the markdown report goes
 #   BENCH_BUILD_DIR=build  the CMake build directory to build and measure
 #   BENCH_NOTE=...         a line of free text for the report's header
+#   BENCH_ALT_CAPSCOPE=PATH  also run mode (e') record_alt with another
+#                          capscope binary (e.g. a build with a changed BPF
+#                          program), interleaved with the rest; the final
+#                          line is still about (e)
 #
 # The load generator is tests/bench/capgen.cpp: exactly one capability check
 # per call, timed inside the generator, so a tracer's start-up is excluded.
@@ -254,8 +258,11 @@ mode_bt_print() {
   bpftrace_mode "$1" bt_print 'tracepoint:capability:cap_capable { printf("%d %d %s %d %d\n", pid, tid, comm, args->cap, args->ret); }'
 }
 
-mode_record() {
-  local rep=$1 w op threads iters json tf line foreign rec_err attach
+mode_record() { record_with "$1" record "$capscope"; }
+mode_record_alt() { record_with "$1" record_alt "$capscope_alt"; }
+
+record_with() { # REP MODE BINARY
+  local rep=$1 mode=$2 bin=$3 w op threads iters json tf line foreign attach
   tracer_pids=""
   for w in "${workloads[@]}"; do
     read -r op threads iters <<<"$w"
@@ -264,19 +271,20 @@ mode_record() {
     rm -f "$json"
     foreign=$(foreign_tracers)
     if ! line=$(/usr/bin/time -o "$tf" -f 'rec_wall_s=%e rec_user_s=%U rec_sys_s=%S rec_maxrss_kb=%M' \
-      "$capscope" record -v --format json -o "$json" -- \
+      "$bin" record -v --format json -o "$json" -- \
       "$capgen" --op "$op" --threads "$threads" --iters "$iters" 2>"$tmp/rec.err"); then
       die "capscope record failed ($op, $threads threads): $(tail -3 "$tmp/rec.err")"
     fi
     line=$(grep '^capgen ' <<<"$line")
     attach=$(sed -n 's/.*attached ([a-z_]*) in \([0-9]*\) ms.*/\1/p' "$tmp/rec.err" | head -1)
-    echo "rep=$rep mode=record foreign=$foreign ${line#capgen } $(tail -1 "$tf")" \
+    echo "rep=$rep mode=$mode foreign=$foreign ${line#capgen } $(tail -1 "$tf")" \
       "nice_needed=$(json_count "$json" SYS_NICE needed granted)" \
       "admin_needed=$(json_count "$json" SYS_ADMIN needed granted)" \
       "overcommit=$(json_count "$json" SYS_ADMIN overcommit granted)" \
       "lost=$(json_count "$json" lost - -)" \
       "attach_ms=${attach:--1}" >>"$results"
   done
+  [[ $mode == record ]] || return 0
   # Start to attached: from launching capscope until the traced command's
   # first instruction (date prints its own start time).
   local t0 t1
@@ -312,6 +320,13 @@ mode_daemon() {
 }
 
 modes=(none floor_raw floor_tp bt_count bt_print record daemon)
+capscope_alt=
+if [[ -n ${BENCH_ALT_CAPSCOPE:-} ]]; then
+  [[ -x $BENCH_ALT_CAPSCOPE ]] || die "BENCH_ALT_CAPSCOPE=$BENCH_ALT_CAPSCOPE is not executable"
+  capscope_alt=$tmp/bin/capscope-alt
+  cp "$BENCH_ALT_CAPSCOPE" "$capscope_alt"
+  modes+=(record_alt)
+fi
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -375,6 +390,11 @@ if [[ $BPF_STATS == 1 ]]; then
     "$capscope" record --format json -o "$tmp/stats.json" -- /bin/sh -c \
       "s0=\$($tmp/bin/progstat \$PPID); l=\$($capgen --op $op --threads 1 --iters $it); s1=\$($tmp/bin/progstat \$PPID); echo \"stats label=record before=\\\"\$s0\\\" after=\\\"\$s1\\\" \${l#capgen }\"" \
       >>"$results" 2>/dev/null || true
+    if [[ -n $capscope_alt ]]; then
+      "$capscope_alt" record --format json -o "$tmp/stats.json" -- /bin/sh -c \
+        "s0=\$($tmp/bin/progstat \$PPID); l=\$($capgen --op $op --threads 1 --iters $it); s1=\$($tmp/bin/progstat \$PPID); echo \"stats label=record_alt before=\\\"\$s0\\\" after=\\\"\$s1\\\" \${l#capgen }\"" \
+        >>"$results" 2>/dev/null || true
+    fi
   done
   sysctl -q -w kernel.bpf_stats_enabled="$stats_old"
   stats_old=
@@ -443,11 +463,12 @@ labels = {
     "bt_print": "(d) bpftrace printf every event",
     "record": "(e) capscope record",
     "daemon": "(f) capscope daemon",
+    "record_alt": "(e') capscope record, BENCH_ALT_CAPSCOPE",
 }
 other_floor = "floor_tp" if floor == "floor_raw" else "floor_raw"
 labels[other_floor] = labels[other_floor].replace("(b)", "(b')") + " (not the floor)"
 labels[floor] += " = floor"
-order = ["none", "floor_raw", "floor_tp", "bt_count", "bt_print", "record", "daemon"]
+order = ["none", "floor_raw", "floor_tp", "bt_count", "bt_print", "record", "record_alt", "daemon"]
 
 lines = []
 P = lines.append
@@ -520,10 +541,9 @@ rec = [r for r in runs if r["mode"] == "record"]
 exact = True
 rows = []
 lost_total = 0
-for r in rec:
+for r in [r for r in runs if r["mode"] in ("record", "record_alt")]:
     checks = int(r["checks"])
     lost = int(r["lost"])
-    lost_total += max(lost, 0)
     if r["op"] == "ioprio":
         ok = int(r["nice_needed"]) == checks
         got = f"SYS_NICE needed {r['nice_needed']}"
@@ -533,15 +553,18 @@ for r in rec:
     else:  # startup mmaps are overcommit checks too: the loop's are a subset
         ok = int(r["overcommit"]) >= checks and int(r["admin_needed"]) == 0
         got = f"SYS_ADMIN overcommit {r['overcommit']} (>= loop), needed {r['admin_needed']}"
-    exact &= ok and lost == 0
+    if r["mode"] == "record":  # the final line is about (e) only
+        exact &= ok and lost == 0
+        lost_total += max(lost, 0)
     rows.append((r, got, ok))
 
-P("## Accuracy and capscope's own cost (mode e)")
+P("## Accuracy and capscope's own cost")
 P("")
-P("| op | threads | checks made | capscope counted | exact | lost events | capscope CPU ms (excl. capgen) | peak RSS MB | record wall s | attached in ms (-v) |")
-P("|---|---:|---:|---|---|---:|---:|---:|---:|---:|")
-def agg_rows(op, threads):
-    rs = [(r, g, ok) for r, g, ok in rows if r["op"] == op and r["threads"] == str(threads)]
+P("| mode | op | threads | checks made | capscope counted | exact | lost events | capscope CPU ms (excl. capgen) | peak RSS MB | record wall s | attached in ms (-v) |")
+P("|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|")
+def agg_rows(mode, op, threads):
+    rs = [(r, g, ok) for r, g, ok in rows
+          if r["mode"] == mode and r["op"] == op and r["threads"] == str(threads)]
     if not rs:
         return
     cpu = [1000 * (float(r["rec_user_s"]) + float(r["rec_sys_s"])) - float(r["cpu_ms"]) for r, _, _ in rs]
@@ -550,11 +573,12 @@ def agg_rows(op, threads):
     att = [float(r["attach_ms"]) for r, _, _ in rs]
     allok = all(ok for _, _, ok in rs)
     counted = sorted(set(g for _, g, _ in rs))
-    P(f"| {op} | {threads} | {rs[0][0]['checks']} | {'; '.join(counted)} | "
+    P(f"| {labels[mode].split(',')[0]} | {op} | {threads} | {rs[0][0]['checks']} | {'; '.join(counted)} | "
       f"{'yes' if allok else 'NO'} ({sum(ok for _, _, ok in rs)}/{len(rs)} runs) | "
       f"{max(int(r['lost']) for r, _, _ in rs)} | {med(cpu):.0f} | {max(rss):.1f} | {med(wall):.2f} | {med(att):.0f} |")
-for op, th in [("ioprio", 1), ("ioprio", 2), ("ioprio-rt", 1), ("mmap", 1)]:
-    agg_rows(op, th)
+for mode in ("record", "record_alt"):
+    for op, th in [("ioprio", 1), ("ioprio", 2), ("ioprio-rt", 1), ("mmap", 1)]:
+        agg_rows(mode, op, th)
 P("")
 P("CPU ms is /usr/bin/time's user+sys of `capscope record` minus capgen's own (RUSAGE_SELF; the BPF")
 P("program runs in capgen's syscalls, so it is in capgen's share). Peak RSS is /usr/bin/time's maximum")

@@ -16,9 +16,9 @@ using namespace capscope;
 
 namespace {
 
-constexpr int kChown = 0, kDacOverride = 1, kDacReadSearch = 2,
-              kNetBind = 10, kNetRaw = 13, kSysAdmin = 21, kSysNice = 23,
-              kPerfmon = 38, kCheckpointRestore = 40;
+constexpr int kChown = 0, kDacOverride = 1, kDacReadSearch = 2, kNetBind = 10,
+              kNetRaw = 13, kSysAdmin = 21, kSysNice = 23, kPerfmon = 38,
+              kCheckpointRestore = 40;
 
 constexpr CapMask bit(int c) { return CapMask{1} << c; }
 
@@ -80,8 +80,8 @@ const Decision *decision_for(const Minimizer &m, int cap) {
 
 TEST_CASE("every capability the workload needs is kept, none unnecessary",
           "[verify]") {
-  auto m = minimize(bit(kChown) | bit(kNetBind),
-                    needs(bit(kChown) | bit(kNetBind)));
+  auto m =
+      minimize(bit(kChown) | bit(kNetBind), needs(bit(kChown) | bit(kNetBind)));
   REQUIRE_FALSE(m.baseline_failed());
   CHECK(m.result() == (bit(kChown) | bit(kNetBind)));
   REQUIRE(m.decisions().size() == 2);
@@ -170,8 +170,8 @@ TEST_CASE("DAC_OVERRIDE for a read is narrowed to DAC_READ_SEARCH",
 
 TEST_CASE("DAC_OVERRIDE for a write stays when the narrower one fails",
           "[verify][substitution]") {
-  auto m = minimize(bit(kDacOverride), needs(bit(kDacOverride),
-                                             "generic_permission"));
+  auto m = minimize(bit(kDacOverride),
+                    needs(bit(kDacOverride), "generic_permission"));
   CHECK(m.result() == bit(kDacOverride));
   REQUIRE(m.decisions().size() == 1);
   CHECK(m.decisions()[0].verdict == Verdict::Kept);
@@ -229,8 +229,8 @@ TEST_CASE("SYS_ADMIN at a call site the table does not know is not "
           "narrowed blindly",
           "[verify][substitution]") {
   std::vector<Trial> trials;
-  auto m = minimize(bit(kSysAdmin), needs(bit(kSysAdmin), "path_mount"),
-                    false, 1, &trials);
+  auto m = minimize(bit(kSysAdmin), needs(bit(kSysAdmin), "path_mount"), false,
+                    1, &trials);
   CHECK(m.result() == bit(kSysAdmin));
   CHECK(m.decisions().at(0).verdict == Verdict::Kept);
   CHECK(trials.size() == 2); // baseline + removal, no substitution tried
@@ -323,8 +323,7 @@ TEST_CASE("the verify result renders as a report, JSON and docker flags",
   std::string report = render_verify(v, Format::Report);
   CHECK(report.find("Proven-minimal set: CHOWN") != std::string::npos);
   CHECK(report.find("unnecessary") != std::string::npos);
-  CHECK(render_verify(v, Format::Docker) ==
-        "--cap-drop=ALL --cap-add=CHOWN\n");
+  CHECK(render_verify(v, Format::Docker) == "--cap-drop=ALL --cap-add=CHOWN\n");
   auto j = nlohmann::json::parse(render_verify(v, Format::Json));
   CHECK(j["schema"] == "capscope.verify/v1");
   CHECK(j["result"] == "pass");

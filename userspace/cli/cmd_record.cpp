@@ -50,7 +50,19 @@ int run_record(const RecordConfig &c) {
   }
   RenderOptions ro;
   ro.verbose = c.verbose;
-  emit_output(c.output, render(run.profile, *fmt, ro));
+  if (run.containers.empty()) {
+    emit_output(c.output, render(run.profile, *fmt, ro));
+  } else {
+    // `record -- podman run ...`: the advice is per container; the
+    // runtime's own checks are reported apart and advise nothing.
+    std::string out = render_many(run.containers, *fmt, ro);
+    if (*fmt == Format::Report)
+      out += "\nRuntime section (" + run.profile.workload.name +
+             " and its helpers, outside any container; not part of any "
+             "container's advice):\n" +
+             render(run.profile, *fmt, ro);
+    emit_output(c.output, out);
+  }
   if (!c.verify)
     return run.exit_status;
 

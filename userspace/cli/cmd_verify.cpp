@@ -35,8 +35,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kFail = 1;
-constexpr int kGraceMs = 3000;      // SIGTERM before SIGKILL when stopping
-constexpr int kCheckPauseMs = 200;  // between two check attempts
+constexpr int kGraceMs = 3000;     // SIGTERM before SIGKILL when stopping
+constexpr int kCheckPauseMs = 200; // between two check attempts
 constexpr std::size_t kTailBytes = 4096;
 constexpr int kTailLines = 6;
 
@@ -148,6 +148,12 @@ public:
         next_try_(Clock::now()) {}
   ~CheckLoop() { abort_attempt(); }
 
+  // Ctrl-C: no more attempts.
+  void cancel() {
+    abort_attempt();
+    decide(false);
+  }
+
   bool decided() const { return decided_; }
   bool passed() const { return passed_; }
   int attempts() const { return attempts_; }
@@ -225,7 +231,8 @@ private:
           dup2(out, 1);
         if (err >= 0)
           dup2(err, 2);
-        execl("/bin/sh", "sh", "-c", cmd_.c_str(), static_cast<char *>(nullptr));
+        execl("/bin/sh", "sh", "-c", cmd_.c_str(),
+              static_cast<char *>(nullptr));
         _exit(127);
       }
       int st = 0, code = 127;
@@ -245,12 +252,12 @@ private:
   // Reads the runner's answer (blocking or not).
   void collect(bool block) {
     pollfd p{result_fd_, POLLIN, 0};
-    int timeout = block ? static_cast<int>(std::max<std::int64_t>(
-                              0, std::chrono::duration_cast<
-                                     std::chrono::milliseconds>(deadline_ -
-                                                                Clock::now())
-                                     .count()))
-                        : 0;
+    int timeout =
+        block ? static_cast<int>(std::max<std::int64_t>(
+                    0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                           deadline_ - Clock::now())
+                           .count()))
+              : 0;
     if (poll(&p, 1, timeout) <= 0) {
       if (block) { // timed out while blocking
         abort_attempt();
@@ -285,11 +292,15 @@ private:
     result_fd_ = -1;
   }
 
-  // The traced run may have reaped it already; then ECHILD is fine.
+  // The traced run may have reaped it already (ECHILD). Never block: a
+  // reused pid could belong to a reparented process of the workload.
   void reap_runner() {
-    if (runner_ > 0)
-      while (waitpid(runner_, nullptr, 0) < 0 && errno == EINTR) {
-      }
+    for (int i = 0; runner_ > 0 && i < 40; ++i) {
+      pid_t r = waitpid(runner_, nullptr, WNOHANG);
+      if (r == runner_ || (r < 0 && errno != EINTR))
+        break;
+      usleep(5000);
+    }
     runner_ = -1;
   }
 
@@ -335,8 +346,8 @@ std::string bit_list(CapMask m) {
 // the old permitted anyway. For --user, keep-caps carries the set over the
 // uid switch and the ambient set (which needs it inheritable too) carries
 // it over exec. Returns 0 or an errno, after saying which step failed.
-int enter_capset(CapMask caps, const std::optional<Identity> &user,
-                 int err_fd, int top, cap_t prepared) {
+int enter_capset(CapMask caps, const std::optional<Identity> &user, int err_fd,
+                 int top, cap_t prepared) {
   auto failed = [](const char *step) {
     int e = errno ? errno : EPERM;
     char msg[160];
@@ -386,11 +397,10 @@ struct CapT {
 };
 
 std::vector<std::string> container_command(const Plan &plan, CapMask caps) {
-  std::vector<std::string> cmd = {"podman",   "run",
-                                  "--rm",     "--runtime",
-                                  "runc",     "--ulimit",
-                                  "nofile=1024:1024", "--ulimit",
-                                  "nproc=4096:4096"};
+  std::vector<std::string> cmd = {
+      "podman",           "run",      "--rm",
+      "--runtime",        "runc",     "--ulimit",
+      "nofile=1024:1024", "--ulimit", "nproc=4096:4096"};
   // The exact flags a user pastes.
   for (const auto &f : [&] {
          std::vector<std::string> v;
@@ -474,6 +484,8 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
     tee.drain();
     if (!check)
       return;
+    if (g_stop_signal && !check->decided())
+      check->cancel(); // the traced run stops the workload itself
     auto tgids = t.tracked_tgids();
     check->tick(tgids.empty());
     if (check->decided() && !tgids.empty()) {
@@ -502,8 +514,8 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
   r.exit_status = run.exit_status;
   // In a container the runtime acts with the host's capabilities; what it
   // is denied is only what the host lacks, which is not the workload's.
-  fill_from_profile(r, run.profile, plan.container ? plan.host_bnd
-                                                   : ~CapMask{0});
+  fill_from_profile(r, run.profile,
+                    plan.container ? plan.host_bnd : ~CapMask{0});
   if (check) {
     check->finish();
     r.has_check = true;
@@ -514,8 +526,8 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
       std::string ct = check->stderr_tail();
       r.stderr_tail = tee.tail();
       if (!ct.empty())
-        r.stderr_tail += (r.stderr_tail.empty() ? "" : "\n") +
-                         std::string("check: ") + ct;
+        r.stderr_tail +=
+            (r.stderr_tail.empty() ? "" : "\n") + std::string("check: ") + ct;
     }
   } else {
     r.passed = run.exit_status == 0;
@@ -527,8 +539,8 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
 
 void print_run(const Trial &t, const TrialRun &r, int number, int rep,
                int repeat) {
-  std::string line = "capscope verify: [" + std::to_string(number) + "] " +
-                     trial_label(t);
+  std::string line =
+      "capscope verify: [" + std::to_string(number) + "] " + trial_label(t);
   if (t.kind != TrialKind::Baseline)
     line += " (" + cap_list_text(t.caps) + ")";
   if (repeat > 1)
@@ -636,12 +648,14 @@ int run_verify(const VerifyConfig &c) {
   plan.last_cap = last_cap();
   if (CapMask missing = given & ~plan.host_bnd)
     throw Fatal("verify: " + bit_list(missing) +
-                " not in this host's bounding set (CapBnd " + [&] {
+                " not in this host's bounding set (CapBnd " +
+                [&] {
                   char b[32];
                   std::snprintf(b, sizeof b, "%016llx",
                                 static_cast<unsigned long long>(plan.host_bnd));
                   return std::string(b);
-                }() + "): capscope cannot grant " +
+                }() +
+                "): capscope cannot grant " +
                 (std::popcount(missing) == 1 ? "it" : "them") +
                 ", so it cannot verify a set that contains " +
                 (std::popcount(missing) == 1 ? "it" : "them"));
@@ -657,8 +671,7 @@ int run_verify(const VerifyConfig &c) {
     plan.rootfs = c.rootfs;
     plan.image = c.image;
     plan.runtime_opts = c.runtime_opts;
-  } else if (!c.rootfs.empty() || !c.image.empty() ||
-             !c.runtime_opts.empty()) {
+  } else if (!c.rootfs.empty() || !c.image.empty() || !c.runtime_opts.empty()) {
     throw Fatal("verify: --rootfs, --image and --runtime-opt need "
                 "--runtime podman");
   }

@@ -6,11 +6,13 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <unistd.h>
 
 #include "cli/common.h"
 #include "cli/workload.h"
 #include "core/syscalls.h"
+#include "daemon/container_info.h"
 
 namespace capscope {
 
@@ -58,7 +60,12 @@ RunResult run_traced(const RunSpec &spec) {
 
   Aggregator &agg = res.aggregator;
   agg = Aggregator(wall_now_ns() - mono_now_ns());
-  auto on_event = [&](const cs_event &e) { agg.on_event(e, ksyms); };
+  ScopeResolver resolver;
+  auto on_event = [&](const cs_event &e) {
+    agg.on_event(e, ksyms);
+    if (e.type == CS_EV_SCOPE) // name it now: the process may not last
+      resolver.on_scope_event(e);
+  };
 
   install_stop_signals();
   auto spawned =
@@ -147,8 +154,40 @@ RunResult run_traced(const RunSpec &spec) {
   p.lost_events = stats.lost_events;
   p.tasks_overflow = stats.tasks_full;
   p.counts_overflow = stats.counts_full;
-  for (std::uint64_t scope : agg.scopes())
-    agg.fill(p, scope);
+  // Scopes that are containers get a profile each; other private mount
+  // namespaces (`unshare -m`, a runtime's helpers) stay the command's.
+  std::map<std::string, Profile> by_container;
+  for (std::uint64_t scope : agg.scopes()) {
+    const ContainerIdentity *id = nullptr;
+    if (scope != kCommandScope) {
+      if (!resolver.known(scope))
+        resolver.resolve_pid(scope, agg.some_pid(scope));
+      id = resolver.find(scope);
+    }
+    if (!id) {
+      agg.fill(p, scope);
+      continue;
+    }
+    auto [it, fresh] = by_container.try_emplace(id->ref.id);
+    Profile &cp = it->second;
+    if (fresh) {
+      ScopeResolver::describe(cp, *id);
+      cp.kernel = p.kernel;
+      cp.arch = p.arch;
+      cp.attach_mode = p.attach_mode;
+      cp.lost_events = p.lost_events;
+    }
+    agg.fill(cp, scope);
+  }
+  for (auto &[cid, cp] : by_container) {
+    for (const auto &c : cp.checks) {
+      if (!cp.start_ns || (c.first_ns && c.first_ns < cp.start_ns))
+        cp.start_ns = c.first_ns;
+      cp.end_ns = std::max(cp.end_ns, c.last_ns);
+    }
+    cp.runtime_checks = p.checks;
+    res.containers.push_back(std::move(cp));
+  }
   res.exit_status = w.exit_status();
   return res;
 }

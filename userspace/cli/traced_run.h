@@ -29,6 +29,10 @@ struct RunSpec {
 
 struct RunResult {
   Profile profile;       // the command scope plus any folded-in scopes
+  // Containers the command started (`record -- podman run ...`), one
+  // profile each; the runtime's own checks are in each one's runtime_checks
+  // and in `profile`, never in a container's advice.
+  std::vector<Profile> containers;
   Aggregator aggregator; // raw per-key data, for --events and diagnose
   int exit_status = 0;   // the workload's, as a shell reports it
   bool started = false;  // false: CMD not found / not executable

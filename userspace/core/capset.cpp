@@ -64,19 +64,25 @@ const std::vector<Substitution> &substitutions() {
   // with SYS_ADMIN alone is refused (SYSLOG denied in devkmsg_open), so
   // SYSLOG is simply needed and there is nothing to substitute.
   static const std::vector<Substitution> table = {
-      {kDacOverride, kDacReadSearch, {},
+      {kDacOverride,
+       kDacReadSearch,
+       {},
        "generic_permission accepts DAC_READ_SEARCH for reads and "
        "directory search"},
-      {kSysAdmin, kCheckpointRestore,
+      {kSysAdmin,
+       kCheckpointRestore,
        {"proc_map_files_get_link", "map_files_get_link",
         "proc_map_files_lookup", "pid_ns_ctl_handler", "alloc_pid",
         "prctl_set_mm_exe_file", "prctl_set_mm_map"},
        "checkpoint_restore_ns_capable accepts CHECKPOINT_RESTORE"},
-      {kSysAdmin, kPerfmon,
+      {kSysAdmin,
+       kPerfmon,
        {"__do_sys_perf_event_open", "perf_event_open", "perf_allow_kernel",
         "perf_allow_cpu", "perf_allow_tracepoint"},
        "perfmon_capable accepts PERFMON"},
-      {kSysAdmin, kBpf, {"bpf_token_capable", "map_create", "bpf_prog_load"},
+      {kSysAdmin,
+       kBpf,
+       {"bpf_token_capable", "map_create", "bpf_prog_load"},
        "bpf_token_capable accepts BPF for BPF operations"},
   };
   return table;
@@ -260,8 +266,7 @@ std::optional<Trial> Minimizer::next() const {
   int c = order_[idx_];
   if (!pending_.empty()) {
     int n = pending_.front();
-    return Trial{TrialKind::Substitution, (current_ & ~bit(c)) | bit(n), c,
-                 n};
+    return Trial{TrialKind::Substitution, (current_ & ~bit(c)) | bit(n), c, n};
   }
   return Trial{TrialKind::Removal, current_ & ~bit(c), c, -1};
 }
@@ -340,16 +345,17 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
     current_ = t->caps;
     decide({c, Verdict::Replaced, n,
             "passes with " + cap_name(n) + " in its place" +
-                (denied ? " (" + name + " was denied, --check proved the "
-                                        "effect)"
+                (denied ? " (" + name +
+                              " was denied, --check proved the "
+                              "effect)"
                         : "") +
                 "; " + kept_why_});
     return;
   }
-  kept_why_ += "; " + cap_name(n) + " instead: " +
-               (o == Outcome::Pass ? "passes, but " + name +
-                                         " was denied (ambiguous)"
-                                   : failure_text(runs));
+  kept_why_ +=
+      "; " + cap_name(n) + " instead: " +
+      (o == Outcome::Pass ? "passes, but " + name + " was denied (ambiguous)"
+                          : failure_text(runs));
   pending_.erase(pending_.begin());
   if (pending_.empty())
     decide({c, kept_as_, -1, kept_why_});

@@ -94,7 +94,8 @@ struct Decision {
 // The ablation. Baseline first (the given set, which must pass); then,
 // with --minimize, each capability removed in turn from the current
 // (shrinking) set; after a removal that fails or is ambiguous, the
-// narrower candidates in its place. The current set is always one that has passed.
+// narrower candidates in its place. The current set is always one that has
+// passed.
 class Minimizer {
 public:
   // check_proves: a --check decides pass/fail, so a denial of the removed
@@ -132,10 +133,10 @@ private:
   CapMask current_ = 0;
   std::vector<int> order_; // capabilities to try removing, ascending
   std::size_t idx_ = 0;
-  std::vector<int> pending_;   // narrower candidates for order_[idx_]
-  std::string kept_why_;       // why order_[idx_] is kept so far
+  std::vector<int> pending_;        // narrower candidates for order_[idx_]
+  std::string kept_why_;            // why order_[idx_] is kept so far
   Verdict kept_as_ = Verdict::Kept; // Kept or Ambiguous, if none replaces it
-  std::vector<TrialRun> evidence_; // baseline runs + current removal's
+  std::vector<TrialRun> evidence_;  // baseline runs + current removal's
   std::size_t baseline_runs_ = 0;
   std::vector<Decision> decisions_;
 };

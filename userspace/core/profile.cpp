@@ -118,9 +118,8 @@ json to_json(const Profile &p) {
   j["runs"] = p.runs;
   if (p.exit_status >= 0)
     j["exit_status"] = p.exit_status;
-  json checks = json::array();
-  for (const auto &c : p.checks) {
-    checks.push_back({{"cap", cap_name(c.cap)},
+  auto check_json = [](const CheckStats &c) {
+    return json{{"cap", cap_name(c.cap)},
                       {"number", c.cap},
                       {"class", class_name(c.cls)},
                       {"granted", c.granted},
@@ -130,9 +129,18 @@ json to_json(const Profile &p) {
                       {"executables", c.executables},
                       {"first_seen", iso8601(c.first_ns)},
                       {"last_seen", iso8601(c.last_ns)},
-                      {"other_userns", c.other_userns}});
-  }
+                      {"other_userns", c.other_userns}};
+  };
+  json checks = json::array();
+  for (const auto &c : p.checks)
+    checks.push_back(check_json(c));
   j["checks"] = checks;
+  if (!p.runtime_checks.empty()) {
+    json rt = json::array();
+    for (const auto &c : p.runtime_checks)
+      rt.push_back(check_json(c));
+    j["runtime_checks"] = rt;
+  }
   Advice a = advise(p);
   j["advice"] = {{"drop", json::array({"ALL"})},
                  {"add", names_of(a.add)},
@@ -229,6 +237,27 @@ Result<Profile> profile_from_json(const json &j) {
         !parse_iso8601(r.get<std::string>(c, "last_seen", ""), &s.last_ns))
       return Error{EINVAL, "malformed time in checks of " + capname};
     s.other_userns = r.get<bool>(c, "other_userns", false);
+  }
+  if (j.contains("runtime_checks") && j["runtime_checks"].is_array()) {
+    for (const auto &c : j["runtime_checks"]) {
+      CheckStats s;
+      auto cap = parse_cap(r.get<std::string>(c, "cap", "", true));
+      if (!cap || !parse_class(r.get<std::string>(c, "class", "needed"),
+                               &s.cls))
+        return Error{EINVAL, "bad entry in runtime_checks"};
+      s.cap = *cap;
+      s.granted = r.get<std::uint64_t>(c, "granted", 0);
+      s.denied = r.get<std::uint64_t>(c, "denied", 0);
+      auto sc = r.get<std::vector<std::string>>(c, "syscalls", {});
+      auto cs = r.get<std::vector<std::string>>(c, "call_sites", {});
+      auto ex = r.get<std::vector<std::string>>(c, "executables", {});
+      s.syscalls.insert(sc.begin(), sc.end());
+      s.call_sites.insert(cs.begin(), cs.end());
+      s.executables.insert(ex.begin(), ex.end());
+      parse_iso8601(r.get<std::string>(c, "first_seen", ""), &s.first_ns);
+      parse_iso8601(r.get<std::string>(c, "last_seen", ""), &s.last_ns);
+      p.runtime_checks.push_back(std::move(s));
+    }
   }
   if (j.contains("held")) {
     std::string err;

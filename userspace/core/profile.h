@@ -60,6 +60,9 @@ struct Profile {
   std::string arch;
   std::string attach_mode;
   std::vector<CheckStats> checks; // sorted by (cap, class)
+  // For a container recorded through its runtime (`record -- podman run`):
+  // the runtime's own checks (podman, conmon, runc set-up), never advice.
+  std::vector<CheckStats> runtime_checks;
   std::uint64_t lost_events = 0;
   std::uint64_t tasks_overflow = 0;
   std::uint64_t counts_overflow = 0;
