@@ -22,7 +22,9 @@
 # The load generator is tests/bench/capgen.cpp: exactly one capability check
 # per call, timed inside the generator, so a tracer's start-up is excluded.
 # Modes, run interleaved (the order rotates every repetition):
-#   (a) none       no tracer
+#   (a) none       no tracer; run right before every other mode, so that
+#                  each mode's added cost is a paired difference with the
+#                  (a) run next to it (other load on the machine drifts)
 #   (b) floor      an empty BPF program on cap_capable: both
 #                  floor_raw (capgen --attach-empty: raw_tp, 2 instructions,
 #                  the same kernel path as capscope's tp_btf) and floor_tp
@@ -163,18 +165,22 @@ workloads=(
 )
 
 # run_capgen REP MODE OP THREADS ITERS [PREFIX...]: one capgen run; appends a
-# result line. The tracer pids (ours) are in $tracer_pids.
+# result line. The tracer pids (ours) are in $tracer_pids; $pair names the
+# mode an (a) run is paired with.
 tracer_pids=""
+pair=""
 run_capgen() {
   local rep=$1 mode=$2 op=$3 threads=$4 iters=$5
   shift 5
   local foreign line
+  # (d)'s checks cost ~50x more: a fifth of the calls is plenty.
+  [[ $mode == bt_print ]] && iters=$((iters / 5))
   foreign=$(foreign_tracers $tracer_pids)
   if ! line=$("$@" "$capgen" --op "$op" --threads "$threads" --iters "$iters"); then
     die "capgen failed in mode $mode ($op, $threads threads)"
   fi
   line=$(grep '^capgen ' <<<"$line")
-  echo "rep=$rep mode=$mode foreign=$foreign ${line#capgen }" >>"$results"
+  echo "rep=$rep mode=$mode pair=${pair:-none} foreign=$foreign ${line#capgen }" >>"$results"
 }
 
 # The count of one capability/class in a capscope JSON profile.
@@ -277,7 +283,7 @@ record_with() { # REP MODE BINARY
     fi
     line=$(grep '^capgen ' <<<"$line")
     attach=$(sed -n 's/.*attached ([a-z_]*) in \([0-9]*\) ms.*/\1/p' "$tmp/rec.err" | head -1)
-    echo "rep=$rep mode=$mode foreign=$foreign ${line#capgen } $(tail -1 "$tf")" \
+    echo "rep=$rep mode=$mode pair=none foreign=$foreign ${line#capgen } $(tail -1 "$tf")" \
       "nice_needed=$(json_count "$json" SYS_NICE needed granted)" \
       "admin_needed=$(json_count "$json" SYS_ADMIN needed granted)" \
       "overcommit=$(json_count "$json" SYS_ADMIN overcommit granted)" \
@@ -319,7 +325,7 @@ mode_daemon() {
   stop_bg "$pid"
 }
 
-modes=(none floor_raw floor_tp bt_count bt_print record daemon)
+modes=(floor_raw floor_tp bt_count bt_print record daemon)
 capscope_alt=
 if [[ -n ${BENCH_ALT_CAPSCOPE:-} ]]; then
   [[ -x $BENCH_ALT_CAPSCOPE ]] || die "BENCH_ALT_CAPSCOPE=$BENCH_ALT_CAPSCOPE is not executable"
@@ -334,6 +340,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
   n=${#modes[@]}
   for ((i = 0; i < n; i++)); do
     m=${modes[$(((i + rep - 1) % n))]}
+    [[ $m == daemon ]] && ((!daemon_ok)) && continue
+    pair=$m
+    mode_none "$rep"
+    pair=""
     "mode_$m" "$rep"
   done
 done
@@ -446,6 +456,18 @@ if fr is not None and ft is not None and ft < fr:
     floor = "floor_tp"
 
 def added(mode, op, threads, field=key_ns):
+    """Median over repetitions of (mode - the (a) run made right before it)."""
+    d = []
+    for r in runs:
+        if r["mode"] != mode or r["op"] != op or r["threads"] != str(threads):
+            continue
+        base = [float(b[field]) for b in runs
+                if b["mode"] == "none" and b.get("pair") == mode and b["rep"] == r["rep"]
+                and b["op"] == op and b["threads"] == str(threads)]
+        if base:
+            d.append(float(r[field]) - base[0])
+    if d:
+        return med(d)
     a, x = m("none", op, threads, field), m(mode, op, threads, field)
     return None if a is None or x is None else x - a
 
@@ -486,10 +508,12 @@ if env.get("BENCH_NOTE"):
 if env.get("BENCH_BUILD_NOTE"):
     P(f"- **warning**: {env['BENCH_BUILD_NOTE']}")
 P(f"- {env['BENCH_REPS']} interleaved repetitions (mode order rotated each repetition), medians; "
-  f"{env['BENCH_ITERS']} calls per thread for ioprio/ioprio-rt, {env['BENCH_MMAP_ITERS']} for mmap")
+  f"{env['BENCH_ITERS']} calls per thread for ioprio/ioprio-rt, {env['BENCH_MMAP_ITERS']} for mmap "
+  f"(a fifth of that in mode (d))")
 P(f"- ns/check: **{'CPU time of the loop threads' if metric == 'cpu' else 'wall time of the loop'} / checks** "
   f"(`BENCH_METRIC={metric}`); the other measure is shown alongside. Wall-time throughput "
-  "(checks/s) is for the whole loop, all threads. Added = median(mode) - median(a). "
+  "(checks/s) is for the whole loop, all threads. Added = median over repetitions of (mode - the (a) run "
+  "made just before it), so it is not exactly the difference of the two medians shown. "
   "Ratios are added ns over added ns of (b), (c), (d).")
 nforeign = sum(1 for r in runs if r.get("foreign", "0") != "0")
 P(f"- runs during which another tracer (not this benchmark's) had a program on cap_capable: "

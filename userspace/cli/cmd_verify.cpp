@@ -512,10 +512,16 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
   if (run.interrupted)
     throw Fatal("verify: interrupted", 130);
   r.exit_status = run.exit_status;
-  // In a container the runtime acts with the host's capabilities; what it
-  // is denied is only what the host lacks, which is not the workload's.
-  fill_from_profile(r, run.profile,
-                    plan.container ? plan.host_bnd : ~CapMask{0});
+  if (plan.container && !run.containers.empty()) {
+    // The containers' own checks: the runtime's set-up is kept apart.
+    for (const auto &cp : run.containers)
+      fill_from_profile(r, cp);
+  } else {
+    // In a container the runtime acts with the host's capabilities; what
+    // it is denied is only what the host lacks, not the workload's.
+    fill_from_profile(r, run.profile,
+                      plan.container ? plan.host_bnd : ~CapMask{0});
+  }
   if (check) {
     check->finish();
     r.has_check = true;

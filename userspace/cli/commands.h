@@ -16,10 +16,12 @@ struct RecordConfig {
   std::string duration;
   std::string attach = "auto";
   std::string events; // write first-seen checks as replayable JSON lines
+  std::string container; // attach to this running container instead
   bool verbose = false;
   bool verify = false; // then verify the advice (capscope verify)
 };
 int run_record(const RecordConfig &c);
+int run_record_container(const RecordConfig &c); // record --container
 
 struct VerifyConfig {
   std::vector<std::string> command;

@@ -25,7 +25,8 @@ Examples:
   capscope record -- ./server --port 80
   capscope record --format docker -o - -- chown 1000 /tmp/x
   capscope record --user 1000 --duration 30s -- ./daemon
-  capscope record --format json -o profile.json -- make install)";
+  capscope record --format json -o profile.json -- make install
+  capscope record --container web --duration 5m)";
 
 const char *kVerifyHelp =
     R"(Run CMD with exactly the capabilities in LIST (bounding, permitted and
@@ -80,6 +81,9 @@ int main(int argc, char **argv) {
                      "stop the workload after D (30s, 5m, 1h)");
   record->add_option("--attach", rec.attach,
                      "auto (default), tracepoint, fexit, kprobe");
+  record->add_option("--container", rec.container,
+                     "attach to a running container (ID, prefix or name) "
+                     "instead of running CMD");
   record->add_option("--events", rec.events,
                      "also write each new check with its kernel stack as "
                      "JSON lines (replayable)");
@@ -233,6 +237,12 @@ Examples:
       if (has_tail && !rec.command.empty())
         rec.command.push_back("--");
       rec.command.insert(rec.command.end(), tail.begin(), tail.end());
+      if (!rec.container.empty()) {
+        if (!rec.command.empty())
+          throw Fatal("record: give either --container or a command, not "
+                      "both");
+        return run_record_container(rec);
+      }
       return run_record(rec);
     }
     if (*verify) {

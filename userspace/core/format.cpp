@@ -1,40 +1,88 @@
-// format.cpp - report, JSON and runtime-flag rendering.
+// format.cpp - report, JSON and the advice in each ecosystem's syntax.
 #include "core/format.h"
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cstdio>
 #include <map>
+#include <pwd.h>
 #include <sstream>
+
+#include "core/either_or.h"
+#include "core/explain.h"
 
 namespace capscope {
 
-std::optional<Format> parse_format(std::string_view name) {
-  if (name == "report")
-    return Format::Report;
-  if (name == "json")
-    return Format::Json;
-  if (name == "docker")
-    return Format::Docker;
-  if (name == "podman")
-    return Format::Podman;
-  if (name == "nerdctl")
-    return Format::Nerdctl;
-  return std::nullopt;
+namespace {
+
+struct FormatName {
+  std::string_view name;
+  Format format;
+};
+
+// Listed names first (format_names), then aliases.
+constexpr FormatName kFormats[] = {
+    {"report", Format::Report},   {"json", Format::Json},
+    {"docker", Format::Docker},   {"podman", Format::Podman},
+    {"nerdctl", Format::Nerdctl}, {"compose", Format::Compose},
+    {"k8s", Format::K8s},         {"systemd", Format::Systemd},
+    {"oci", Format::Oci},         {"capsh", Format::Capsh},
+};
+constexpr FormatName kAliases[] = {
+    {"kubernetes", Format::K8s},
+    {"setpriv", Format::Capsh},
+};
+
+std::vector<std::string> sorted_names(CapMask m) {
+  std::vector<std::string> names = cap_names(m);
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
-std::string format_names() { return "report, json, docker, podman, nerdctl"; }
-
-std::string cap_flags_line(CapMask add) {
-  std::vector<std::string> names = cap_names(add);
-  std::sort(names.begin(), names.end());
-  std::string out = "--cap-drop=ALL";
-  for (const auto &n : names)
-    out += " --cap-add=" + n;
+std::string comma_names(CapMask m) {
+  std::string out;
+  for (const auto &n : sorted_names(m))
+    out += (out.empty() ? "" : ", ") + n;
   return out;
 }
 
-static std::string join(const std::set<std::string> &s, std::size_t max = 4) {
+std::string display_name(const Workload &w) {
+  if (!w.name.empty())
+    return w.name;
+  if (!w.id.empty())
+    return w.id;
+  return "workload";
+}
+
+// A compose service name: [a-zA-Z0-9._-], never empty.
+std::string service_name(const Workload &w) {
+  std::string out;
+  for (char c : display_name(w))
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+                   c == '_' || c == '-'
+               ? c
+               : '-';
+  return out.empty() ? "app" : out;
+}
+
+// `[A, B]` as a YAML flow sequence of plain scalars (capability names
+// never need quoting).
+std::string yaml_list(const std::vector<std::string> &items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i)
+    out += (i ? ", " : "") + items[i];
+  return out + "]";
+}
+
+std::string comment_safe(std::string s) {
+  for (char &c : s)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return s;
+}
+
+std::string join(const std::set<std::string> &s, std::size_t max = 4) {
   std::string out;
   std::size_t i = 0;
   for (const auto &x : s) {
@@ -49,7 +97,7 @@ static std::string join(const std::set<std::string> &s, std::size_t max = 4) {
   return out.empty() ? "-" : out;
 }
 
-static std::string human_duration(double s) {
+std::string human_duration(double s) {
   char buf[32];
   if (s < 1)
     std::snprintf(buf, sizeof buf, "%.0f ms", s * 1000);
@@ -58,7 +106,7 @@ static std::string human_duration(double s) {
   return buf;
 }
 
-static void check_rows(std::ostringstream &out, const Profile &p, bool noise) {
+void check_rows(std::ostringstream &out, const Profile &p, bool noise) {
   char line[512];
   std::snprintf(line, sizeof line, "  %-18s %-10s %8s %7s  %-22s %s\n",
                 "CAPABILITY", "CLASS", "GRANTED", "DENIED", "SYSCALLS",
@@ -80,6 +128,258 @@ static void check_rows(std::ostringstream &out, const Profile &p, bool noise) {
   }
 }
 
+std::string plural(std::uint64_t n, const char *word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+// "Why each capability": what needed it, how often, since when, what it
+// means.
+void explain_caps(std::ostringstream &out, const Profile &p,
+                  const FinalAdvice &a) {
+  if (!a.add && !a.recovered)
+    return;
+  out << "\nWhy each capability:\n";
+  for (int cap : caps_in(a.add)) {
+    CapEvidence e = evidence_for(p, a, cap);
+    const CapInfo *info = cap_info(cap);
+    out << "  " << cap_name(cap);
+    if (info)
+      out << ": " << info->meaning;
+    out << "\n";
+    if (e.instead_of >= 0) {
+      out << "    instead of " << cap_name(e.instead_of) << ": at "
+          << join(e.call_sites) << " the kernel accepts either, ";
+      out << (e.broader_first ? "asking for " + cap_name(e.instead_of) +
+                                    " first, so only it was seen"
+                              : "and fell back to " + cap_name(e.instead_of) +
+                                    " because " + cap_name(cap) +
+                                    " was missing");
+      out << "\n";
+      for (const auto &site : e.call_sites)
+        for (const EitherOrSite *s : either_or_at(site, e.instead_of))
+          if (s->narrower == cap)
+            out << "    (" << site << ": " << s->action << ")\n";
+    }
+    out << "    needed by " << join(e.syscalls) << " at "
+        << join(e.call_sites);
+    if (!e.executables.empty())
+      out << ", run by " << join(e.executables, 3);
+    out << "\n    " << plural(e.granted, "check") << " granted";
+    if (e.denied)
+      out << ", " << e.denied << " denied";
+    if (e.first_ns)
+      out << ", first seen " << iso8601(e.first_ns);
+    out << "\n";
+  }
+  for (int cap : caps_in(a.recovered & ~a.add)) {
+    const CheckStats *s = p.find(cap, CheckClass::Needed);
+    out << "  " << cap_name(cap) << " was denied "
+        << plural(s ? s->denied : 0, "time") << " at "
+        << (s ? join(s->call_sites) : "-")
+        << ", and the kernel accepted a broader capability there instead: "
+           "the workload survived it.\n";
+  }
+}
+
+// Kubernetes/systemd/setpriv user fields: the numeric ids when the
+// profile has them, the name otherwise.
+std::string group_of(const RunAs &r) {
+  if (!r.group_part.empty())
+    return r.group_part;
+  if (r.uid)
+    return std::to_string(*r.uid);
+  if (const struct passwd *pw = getpwnam(r.user_part.c_str()))
+    return std::to_string(pw->pw_gid);
+  return r.user_part;
+}
+
+std::string render_compose_service(const Profile &p, const FinalAdvice &a) {
+  std::string out = "  " + service_name(p.workload) + ":\n";
+  out += "    cap_drop: [ALL]\n";
+  if (a.add)
+    out += "    cap_add: " + yaml_list(sorted_names(a.add)) + "\n";
+  return out;
+}
+
+std::string render_compose(const std::vector<Profile> &ps) {
+  std::string out = "# capscope: compose override (docker compose -f "
+                    "compose.yaml -f THIS up)\nservices:\n";
+  for (const auto &p : ps)
+    out += render_compose_service(p, final_advice(p));
+  return out;
+}
+
+std::string render_k8s(const Profile &p) {
+  FinalAdvice a = final_advice(p);
+  RunAs who = run_as(p.workload);
+  std::string out = "# capscope: securityContext for the container of " +
+                    comment_safe(display_name(p.workload)) + "\n";
+  out += "securityContext:\n";
+  if (!who.root) {
+    out += "  runAsNonRoot: true\n";
+    if (who.uid)
+      out += "  runAsUser: " + std::to_string(*who.uid) + "\n";
+    else
+      out += "  # runAsUser: the uid of '" + comment_safe(who.user_part) +
+             "' in the image\n";
+    if (who.gid)
+      out += "  runAsGroup: " + std::to_string(*who.gid) + "\n";
+  }
+  // no_new_privs also blocks file capabilities, the only way a non-root
+  // container process gets effective capabilities in Kubernetes.
+  bool needs_filecaps = !who.root && a.add;
+  if (no_privilege_escalation_seen(p, a.add) && !needs_filecaps)
+    out += "  allowPrivilegeEscalation: false\n";
+  out += "  capabilities:\n    drop: [ALL]\n";
+  if (a.add)
+    out += "    add: " + yaml_list(sorted_names(a.add)) + "\n";
+  return out;
+}
+
+std::string systemd_caps(CapMask m) {
+  std::string out;
+  for (const auto &n : sorted_names(m))
+    out += (out.empty() ? "CAP_" : " CAP_") + n;
+  return out;
+}
+
+std::string render_systemd(const Profile &p) {
+  FinalAdvice a = final_advice(p);
+  RunAs who = run_as(p.workload);
+  std::string out = "# capscope: systemd settings for " +
+                    comment_safe(display_name(p.workload)) +
+                    " (a drop-in: systemctl edit UNIT)\n[Service]\n";
+  if (!who.root) {
+    out += "User=" + who.user_part + "\n";
+    if (!who.group_part.empty())
+      out += "Group=" + who.group_part + "\n";
+  }
+  // An empty assignment means the empty set, not the default.
+  out += "CapabilityBoundingSet=" + systemd_caps(a.add) + "\n";
+  if (!who.root && a.add)
+    out += "AmbientCapabilities=" + systemd_caps(a.add) + "\n";
+  if (no_privilege_escalation_seen(p, a.add))
+    out += "NoNewPrivileges=yes\n";
+  return out;
+}
+
+std::string render_capsh(const Profile &p) {
+  FinalAdvice a = final_advice(p);
+  RunAs who = run_as(p.workload);
+  std::string keep;
+  for (const auto &n : sorted_names(a.add)) {
+    std::string l = n;
+    for (char &c : l)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    keep += ",+" + l;
+  }
+  // Root: the bounding set alone decides what exec leaves in permitted and
+  // effective. Non-root: the capabilities must be inheritable and ambient
+  // to survive the uid change and exec (setpriv keeps them across it).
+  std::string out = "setpriv";
+  if (!who.root) {
+    out += " --reuid=" + shell_quote(who.user_part) +
+           " --regid=" + shell_quote(group_of(who));
+    out += who.uid ? " --clear-groups" : " --init-groups";
+    out += " --inh-caps=-all" + keep;
+    if (a.add)
+      out += " --ambient-caps=-all" + keep;
+  } else {
+    out += " --inh-caps=-all";
+  }
+  out += " --bounding-set=-all" + keep + " --";
+  if (p.workload.command.empty())
+    out += " COMMAND";
+  for (const auto &arg : p.workload.command)
+    out += " " + shell_quote(arg);
+  return out + "\n";
+}
+
+nlohmann::json profile_json(const Profile &p) {
+  // The advice in the profile is the refined one (either/or call sites).
+  nlohmann::json j = to_json(p);
+  FinalAdvice a = final_advice(p);
+  j["advice"]["add"] = cap_names(a.add);
+  j["advice"]["denied"] = cap_names(a.denied);
+  if (p.held_known)
+    j["held_unused"] = cap_names(p.held & ~a.add);
+  return j;
+}
+
+} // namespace
+
+std::optional<Format> parse_format(std::string_view name) {
+  for (const auto &f : kFormats)
+    if (f.name == name)
+      return f.format;
+  for (const auto &f : kAliases)
+    if (f.name == name)
+      return f.format;
+  return std::nullopt;
+}
+
+std::string format_names() {
+  std::string out;
+  for (const auto &f : kFormats)
+    out += (out.empty() ? "" : ", ") + std::string(f.name);
+  return out;
+}
+
+std::string cap_flags_line(CapMask add) {
+  std::string out = "--cap-drop=ALL";
+  for (const auto &n : sorted_names(add))
+    out += " --cap-add=" + n;
+  return out;
+}
+
+std::string shell_quote(const std::string &word) {
+  if (!word.empty() &&
+      std::all_of(word.begin(), word.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               std::string_view("_@%+=:,./-").find(c) !=
+                   std::string_view::npos;
+      }))
+    return word;
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+nlohmann::json oci_capabilities(CapMask add, bool non_root) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const auto &n : sorted_names(add))
+    names.push_back("CAP_" + n);
+  nlohmann::json empty = nlohmann::json::array();
+  return {{"bounding", names},
+          {"effective", names},
+          {"permitted", names},
+          {"inheritable", non_root ? names : empty},
+          {"ambient", non_root ? names : empty}};
+}
+
+Result<std::string> patch_oci_config(const std::string &config_text,
+                                     const Profile &p) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(config_text);
+  } catch (const nlohmann::json::parse_error &e) {
+    return Error{EINVAL, "not an OCI runtime config: invalid JSON (" +
+                             std::string(e.what()).substr(0, 120) + ")"};
+  }
+  if (!j.is_object() || !j.contains("process") || !j["process"].is_object())
+    return Error{EINVAL, "not an OCI runtime config: no 'process' object"};
+  bool non_root = !run_as(p.workload).root;
+  const auto &proc = j["process"];
+  if (proc.contains("user") && proc["user"].is_object() &&
+      proc["user"].contains("uid") && proc["user"]["uid"].is_number() &&
+      proc["user"]["uid"].get<long long>() != 0)
+    non_root = true;
+  j["process"]["capabilities"] =
+      oci_capabilities(final_advice(p).add, non_root);
+  return j.dump(4) + "\n";
+}
+
 std::string render_report(const Profile &p, const RenderOptions &o) {
   std::ostringstream out;
   const Workload &w = p.workload;
@@ -89,8 +389,8 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
   out << "capscope: " << what;
   if (!w.command.empty()) {
     out << ":";
-    for (const auto &a : w.command)
-      out << " " << a;
+    for (const auto &arg : w.command)
+      out << " " << arg;
   }
   out << "\n";
   double dur = p.end_ns > p.start_ns ? (p.end_ns - p.start_ns) / 1e9 : 0;
@@ -101,9 +401,13 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
   if (p.exit_status >= 0)
     out << ", exit status " << p.exit_status;
   out << "\n";
+  if (!run_as(w).root)
+    out << "  user     " << w.user << "\n";
   if (w.kind == "container" && (!w.runtime.empty() || !w.image.empty()))
     out << "  runtime  " << (w.runtime.empty() ? "-" : w.runtime)
         << (w.image.empty() ? "" : ", image " + w.image) << "\n";
+  if (p.runs > 1)
+    out << "  runs     " << p.runs << " merged\n";
 
   std::uint64_t needed = 0, noise = 0;
   std::map<std::string, std::uint64_t> by_class;
@@ -144,18 +448,16 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
     }
   }
 
-  Advice a = advise(p);
-  if (a.denied) {
-    out << "\nWARNING: denied during the recording: ";
-    bool first = true;
-    for (const auto &n : cap_names(a.denied)) {
-      out << (first ? "" : ", ") << n;
-      first = false;
-    }
-    out << ".\n  The workload ran with fewer capabilities than it asked for, "
-           "so this advice is a lower bound.\n  Re-record with all "
-           "capabilities (as root, no --user, no dropped caps) or run "
-           "`capscope diagnose` to see what failed.\n";
+  FinalAdvice a = final_advice(p);
+  std::vector<std::string> warnings = advice_warnings(p, a);
+  // Warnings about the recording itself come before the advice; those
+  // about the advice come after its explanation.
+  std::size_t first_advice_warning = 0;
+  if (!warnings.empty() &&
+      (warnings[0].starts_with("WARNING: denied during") ||
+       warnings[0].starts_with("WARNING: the workload ran as user"))) {
+    out << "\n" << warnings[0] << "\n";
+    first_advice_warning = 1;
   }
   if (p.lost_events)
     out << "\nWARNING: " << p.lost_events
@@ -175,12 +477,24 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
   if (beyond)
     out << "; adds " << beyond << " beyond them";
   out << ".\n";
+  if (dropped)
+    out << "    dropped from Docker's defaults: " << comma_names(dflt & ~a.add)
+        << "\n";
+  if (beyond)
+    out << "    added beyond Docker's defaults: " << comma_names(a.add & ~dflt)
+        << "\n";
   if (p.held_known) {
-    CapMask unused = held_unused(p);
-    if (unused)
+    CapMask unused = p.held & ~a.add;
+    if (unused) {
       out << "  held but never used: " << std::popcount(unused)
           << " capabilities.\n";
+      if (std::popcount(unused) <= 16)
+        out << "    " << comma_names(unused) << "\n";
+    }
   }
+  explain_caps(out, p, a);
+  for (std::size_t i = first_advice_warning; i < warnings.size(); ++i)
+    out << "\n" << warnings[i] << "\n";
   return out.str();
 }
 
@@ -189,11 +503,23 @@ std::string render(const Profile &p, Format f, const RenderOptions &o) {
   case Format::Report:
     return render_report(p, o);
   case Format::Json:
-    return to_json(p).dump(2) + "\n";
+    return profile_json(p).dump(2) + "\n";
   case Format::Docker:
   case Format::Podman:
   case Format::Nerdctl:
-    return cap_flags_line(advise(p).add) + "\n";
+    return cap_flags_line(final_advice(p).add) + "\n";
+  case Format::Compose:
+    return render_compose({p});
+  case Format::K8s:
+    return render_k8s(p);
+  case Format::Systemd:
+    return render_systemd(p);
+  case Format::Oci:
+    return oci_capabilities(final_advice(p).add, !run_as(p.workload).root)
+               .dump(2) +
+           "\n";
+  case Format::Capsh:
+    return render_capsh(p);
   }
   return {};
 }
@@ -205,9 +531,18 @@ std::string render_many(const std::vector<Profile> &ps, Format f,
   if (f == Format::Json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto &p : ps)
-      arr.push_back(to_json(p));
+      arr.push_back(profile_json(p));
     return arr.dump(2) + "\n";
   }
+  if (f == Format::Oci) {
+    nlohmann::json obj = nlohmann::json::object();
+    for (const auto &p : ps)
+      obj[display_name(p.workload)] = oci_capabilities(
+          final_advice(p).add, !run_as(p.workload).root);
+    return obj.dump(2) + "\n";
+  }
+  if (f == Format::Compose)
+    return render_compose(ps);
   std::string out;
   for (const auto &p : ps) {
     if (f == Format::Report) {
@@ -216,8 +551,9 @@ std::string render_many(const std::vector<Profile> &ps, Format f,
       out += render_report(p, o);
       continue;
     }
-    const Workload &w = p.workload;
-    out += "# " + (w.name.empty() ? w.id : w.name) + "\n";
+    if (f == Format::K8s)
+      out += "---\n";
+    out += "# " + comment_safe(display_name(p.workload)) + "\n";
     out += render(p, f, o);
   }
   return out;

@@ -3,6 +3,8 @@
 #include "daemon/container_info.h"
 
 #include <array>
+#include <cerrno>
+#include <dirent.h>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -194,6 +196,55 @@ void ScopeResolver::describe(Profile &p, const ContainerIdentity &id) {
   p.workload.pod = id.pod;
   p.workload.ns = id.namespace_;
   p.workload.key = id.key;
+}
+
+} // namespace capscope
+
+namespace capscope {
+
+Result<RunningContainer> find_running_container(const std::string &query) {
+  if (query.empty())
+    return Error{EINVAL, "--container needs a container id or name"};
+  // Names go through the runtime's CLI; ids match cgroup paths directly.
+  std::string want = query;
+  if (!safe_id(query) || query.size() < 4) {
+    for (const char *tool : {"podman", "docker"}) {
+      if (!have(tool) || query.find_first_of("'\"\\$`; ") != std::string::npos)
+        continue;
+      std::string id = run_tool(std::string(tool) +
+                                " inspect --type container --format "
+                                "'{{.Id}}' '" + query + "'");
+      while (!id.empty() && (id.back() == '\n' || id.back() == ' '))
+        id.pop_back();
+      if (!id.empty() && safe_id(id)) {
+        want = id;
+        break;
+      }
+    }
+  }
+  RunningContainer rc;
+  DIR *proc = opendir("/proc");
+  if (!proc)
+    return Error{errno, "cannot read /proc"};
+  while (dirent *d = readdir(proc)) {
+    if (!std::isdigit(static_cast<unsigned char>(d->d_name[0])))
+      continue;
+    std::string text = read_file(std::string("/proc/") + d->d_name + "/cgroup");
+    auto ref = container_from_proc_cgroup(text);
+    if (!ref || ref->id.rfind(want, 0) != 0)
+      continue;
+    if (!rc.id.empty() && rc.id != ref->id) {
+      closedir(proc);
+      return Error{EINVAL, "'" + query + "' matches more than one container; "
+                                         "give more of the id"};
+    }
+    rc.id = ref->id;
+    rc.pids.push_back(std::atoi(d->d_name));
+  }
+  closedir(proc);
+  if (rc.pids.empty())
+    return Error{ENOENT, "no running container '" + query + "'"};
+  return rc;
 }
 
 } // namespace capscope

@@ -13,6 +13,9 @@
 #include "capscope.h"
 #include "core/container.h"
 #include "core/profile.h"
+#include "core/result.h"
+
+#include <vector>
 
 namespace capscope {
 
@@ -46,5 +49,18 @@ private:
   std::map<std::uint64_t, std::optional<ContainerIdentity>> cache_;
   std::map<std::string, ContainerIdentity> by_id_; // runtime lookups
 };
+
+} // namespace capscope
+
+namespace capscope {
+
+struct RunningContainer {
+  std::string id;
+  std::vector<int> pids; // processes in it now
+};
+
+// Finds a running container by id, id prefix (4+ characters) or name (via
+// the runtime's CLI), and its processes, from /proc. Errors are one line.
+Result<RunningContainer> find_running_container(const std::string &query);
 
 } // namespace capscope
