@@ -33,6 +33,7 @@ const volatile __u32 cfg_trace_tgid = 0;   /* trace: only this process */
 const volatile __s32 cfg_trace_cap = -1;   /* trace: only this capability */
 const volatile __u32 cfg_trace_denied = 0; /* trace: only denied checks */
 const volatile __u32 cfg_trace_unique = 0; /* trace: only new keys */
+const volatile __u32 cfg_diagnose = 0;	   /* follow syscall outcomes */
 const volatile __u32 cfg_nranges = 0;
 const volatile struct cs_range cfg_ranges[CS_MAX_NOISE_RANGES] = {};
 
@@ -71,6 +72,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* diagnose: the syscall each tracked task is in, and what was denied or
+ * granted within it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_TASKS_MAX);
+	__type(key, __u32);
+	__type(value, struct cs_inflight);
+} inflight SEC(".maps");
 
 /* kprobe mode: arguments saved at entry, keyed by tid. */
 struct kprobe_args {
@@ -286,6 +296,16 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	}
 	key.cls = cls;
 
+	if (cfg_diagnose && cls == CS_CLASS_NEEDED) {
+		struct cs_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+		if (in) {
+			if (ret != 0)
+				in->denied_mask |= 1ULL << cap;
+			else
+				in->granted_mask |= 1ULL << cap;
+		}
+	}
+
 	__u64 now = bpf_ktime_get_ns();
 	struct cs_count *c = bpf_map_lookup_elem(&counts, &key);
 	if (c) {
@@ -433,7 +453,7 @@ static __always_inline void emit_task_event(__u32 type,
 		const char *name = BPF_CORE_READ(cg, kn, name);
 		bpf_probe_read_kernel_str(e->cg_leaf, sizeof(e->cg_leaf), name);
 		struct cgroup *parent =
-			(struct cgroup *)BPF_CORE_READ(cg, self.parent);
+		    (struct cgroup *)BPF_CORE_READ(cg, self.parent);
 		if (parent) {
 			name = BPF_CORE_READ(parent, kn, name);
 			bpf_probe_read_kernel_str(e->cg_parent,
@@ -491,5 +511,69 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	__u32 tid = task->pid;
 	bpf_map_delete_elem(&tasks, &tid);
+	if (cfg_diagnose)
+		bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+/* ---- diagnose: syscall outcomes of tracked tasks ------------------------ */
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
+	if (!t || t->phase != CS_PHASE_ACTIVE)
+		return 0;
+	struct cs_inflight in = {.nr = (__u32)id};
+	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
+	if (!t || t->phase != CS_PHASE_ACTIVE)
+		return 0;
+	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);
+	struct cs_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
+	__u64 denied = 0, granted = 0;
+	__u32 flags = 0;
+	if (in && in->nr == nr) {
+		denied = in->denied_mask;
+		granted = in->granted_mask;
+	} else {
+		flags |= CS_F_NO_ENTER; /* stopped before it entered: seccomp */
+	}
+	if (in) {
+		in->denied_mask = 0;
+		in->granted_mask = 0;
+		in->nr = CS_NO_SYSCALL;
+	}
+	if (!denied && ret != -1 /* EPERM */ && ret != -13 /* EACCES */)
+		return 0;
+	struct cs_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_inc(CS_STAT_LOST_EVENTS);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	__u64 pidtgid = bpf_get_current_pid_tgid();
+	e->type = CS_EV_SYSCALL;
+	e->flags = flags;
+	e->key.scope = t->scope;
+	e->key.kind = t->kind;
+	e->key.syscall = nr;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->pid = pidtgid >> 32;
+	e->tid = (__u32)pidtgid;
+	e->ret = (__s32)ret;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->denied_mask = denied;
+	e->granted_mask = granted;
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define CS_ABI_VERSION 2
+#define CS_ABI_VERSION 3
 
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
@@ -27,9 +27,10 @@
 
 /* Sizes of the maps (entries). Overflow of any of them is counted in
  * cs_stats and reported by user space. */
-#define CS_TASKS_MAX 65536  /* tracked tasks (threads) at one time */
-#define CS_COUNTS_MAX 16384 /* distinct (scope, cap, verdict, syscall, class)  \
-			     */
+#define CS_TASKS_MAX 65536 /* tracked tasks (threads) at one time */
+#define CS_COUNTS_MAX                                                          \
+	16384 /* distinct (scope, cap, verdict, syscall, class)                \
+	       */
 #define CS_RINGBUF_BYTES (4u << 20)
 
 #define CS_NO_SYSCALL 0xffffffffu
@@ -69,13 +70,16 @@ enum cs_event_type {
 	CS_EV_CHECK =
 	    1,		/* first check of a new key (or every check in trace) */
 	CS_EV_EXEC = 2, /* a tracked task exec'd */
-	CS_EV_SCOPE = 3, /* a tracked task opened a container scope */
-	CS_EV_FORK = 4,	 /* a tracked process forked a new process */
+	CS_EV_SCOPE = 3,   /* a tracked task opened a container scope */
+	CS_EV_FORK = 4,	   /* a tracked process forked a new process */
+	CS_EV_SYSCALL = 5, /* diagnose: a syscall that failed with EPERM/EACCES
+			    * or had a capability denied in it */
 };
 
 /* Event flags */
 #define CS_F_OTHER_USERNS 0x1 /* checked against a user ns not the task's */
 #define CS_F_OVERRIDE 0x2     /* cred differs from the task's real_cred */
+#define CS_F_NO_ENTER 0x4     /* syscall exit without its enter (seccomp) */
 
 /* Indexes into the per-CPU stats array. */
 enum cs_stat {
@@ -142,6 +146,19 @@ struct cs_event {
 	 * the process is gone before the event is read. */
 	char cg_leaf[96];
 	char cg_parent[96];
+	/* CS_EV_SYSCALL: capabilities denied / granted within the syscall;
+	 * ret holds its return value, key.syscall its number. flags has
+	 * CS_F_NO_ENTER when the syscall never entered (seccomp). */
+	__u64 denied_mask;
+	__u64 granted_mask;
+};
+
+/* Diagnose: per-task state of the syscall in flight. */
+struct cs_inflight {
+	__u32 nr;
+	__u32 pad;
+	__u64 denied_mask;
+	__u64 granted_mask;
 };
 
 #endif

@@ -4,7 +4,7 @@
 #
 # Usage (root): scripts/bench.sh
 # Environment:
-#   BENCH_REPS=7           interleaved repetitions of every mode (>= 5)
+#   BENCH_REPS=9           interleaved repetitions of every mode (>= 5)
 #   BENCH_ITERS=300000     ioprio / ioprio-rt calls per thread per run
 #   BENCH_MMAP_ITERS=50000 mmap+munmap calls per thread per run
 #   BENCH_METRIC=cpu       cpu: ns/check from the loop threads' CPU time
@@ -42,7 +42,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-REPS=${BENCH_REPS:-7}
+REPS=${BENCH_REPS:-9}
 ITERS=${BENCH_ITERS:-300000}
 MMAP_ITERS=${BENCH_MMAP_ITERS:-50000}
 METRIC=${BENCH_METRIC:-cpu}
@@ -333,6 +333,17 @@ if [[ -n ${BENCH_ALT_CAPSCOPE:-} ]]; then
   cp "$BENCH_ALT_CAPSCOPE" "$capscope_alt"
   modes+=(record_alt)
 fi
+# Other tracers on cap_capable (other users' capscope, bpftrace...) run on
+# every check of every mode; name them in the report.
+foreign_seen=$tmp/foreign.txt
+: >"$foreign_seen"
+note_foreign() {
+  local pid _
+  while read -r pid _; do
+    [[ -n $pid ]] && ps -o args= -p "$pid" 2>/dev/null | cut -c1-100 >>"$foreign_seen" || true
+  done < <(cap_attachments)
+}
+note_foreign
 started=$(date +%s)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -348,6 +359,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+note_foreign
 
 # --- where the time goes: per-program run time ------------------------------
 # kernel.bpf_stats_enabled makes the kernel time every BPF program run; it
@@ -417,6 +429,7 @@ BENCH_RESULTS=$results BENCH_OUT=$OUT BENCH_METRIC=$METRIC BENCH_REPS=$REPS \
   BENCH_ITERS=$ITERS BENCH_MMAP_ITERS=$MMAP_ITERS BENCH_DAEMON=$daemon_ok \
   BENCH_CPU="$machine_cpu" BENCH_NPROC=$(nproc) BENCH_KERNEL=$(uname -r) \
   BENCH_LOAD="$load_before -> $load_after" BENCH_ELAPSED=$elapsed \
+  BENCH_FOREIGN="$(sort -u "$foreign_seen" | paste -sd';' -)" \
   BENCH_BPFTRACE="$(bpftrace --version 2>&1 | head -1)" \
   BENCH_COMMIT="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" status --porcelain -- bpf userspace 2>/dev/null | grep -q . && echo ' (with uncommitted changes in bpf/ or userspace/)')" \
   BENCH_NOTE="${BENCH_NOTE:-}" BENCH_VERIFY="$(printf '%s\n' "${verify_lines[@]}")" BENCH_BUILD_NOTE="$build_note" \
@@ -517,7 +530,9 @@ P(f"- ns/check: **{'CPU time of the loop threads' if metric == 'cpu' else 'wall 
   "Ratios are added ns over added ns of (b), (c), (d).")
 nforeign = sum(1 for r in runs if r.get("foreign", "0") != "0")
 P(f"- runs during which another tracer (not this benchmark's) had a program on cap_capable: "
-  f"{nforeign} of {len(runs)}")
+  f"{nforeign} of {len(runs)}" + (f" (seen: `{env['BENCH_FOREIGN']}`)" if env.get("BENCH_FOREIGN") else ""))
+P("  Such a tracer runs on every check in every mode. A `capscope daemon` also traces capgen in mode (f),")
+P("  because capgen execs in a new mount namespace there, so (f) then pays for two tracers.")
 P("")
 P("Workloads (tests/bench/capgen.cpp; one capability check per call, re-verified by this run):")
 P("")

@@ -40,6 +40,8 @@ ensure_rootfs() {
   local stamp="$ROOTFS/.capscope-fixture" want
   want="busybox=$(sha_of "$(command -v busybox || echo /bin/busybox)")"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" && -x "$ROOTFS/bin/busybox" ]]; then
+    # A run without --tmpfs /tmp may have left files behind: /tmp starts empty.
+    find "$ROOTFS/tmp" -mindepth 1 -delete 2>/dev/null || true
     return 0
   fi
   log "building the busybox rootfs in $ROOTFS"
@@ -59,7 +61,7 @@ import_dir() {
     return 0
   fi
   log "importing $dir as $image"
-  tar --exclude=./.capscope-fixture -C "$dir" -c . |
+  tar --exclude=./.capscope-fixture --exclude='./tmp/*' -C "$dir" -c . |
     podman import --change "LABEL $label=$value" --change 'CMD ["/bin/sh"]' \
       - "$image" >/dev/null
   [[ "$(image_label "$image" "$label")" == "$value" ]] ||

@@ -24,6 +24,9 @@ packages=(
   procps coreutils time
   # schema validation and manifests in tests
   python3 python3-jsonschema python3-yaml
+  # daemon tests: a real Prometheus scraping /metrics, HTTP client, the pod
+  # infra container of `podman kube play`, systemd-analyze for the unit
+  prometheus curl catatonit systemd
 )
 
 # --- packages -----------------------------------------------------------

@@ -305,3 +305,75 @@ wait_for_text() {
   done
   return 0
 }
+
+# --- containers (podman + runc) -----------------------------------------------
+
+# Options every test container needs on these machines (DESIGN.md, "Real
+# components used in tests"): runc (crun refuses the hybrid cgroups) and
+# ulimits that need no CAP_SYS_RESOURCE. Options go before --rootfs DIR.
+PODMAN_RUN_OPTS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+
+# require_podman: podman and runc, or skip.
+require_podman() {
+  require_cmd podman runc
+}
+
+# container_fixtures: the shared busybox rootfs and its imported image
+# (scripts/container-fixtures.sh, built once and cached). Sets ROOTFS (a
+# template directory: runs that write must use `--tmpfs /tmp:notmpcopyup`
+# or a copy) and IMAGE (localhost/capscope-busybox, on overlay storage).
+# shellcheck disable=SC2034  # ROOTFS, IMAGE are read by the tests
+container_fixtures() {
+  local out
+  out=$(bash "$REPO_ROOT/scripts/container-fixtures.sh" all) ||
+    fail "scripts/container-fixtures.sh all failed (see output)"
+  read -r ROOTFS IMAGE <<<"$out"
+  [[ -x "$ROOTFS/bin/busybox" ]] || fail "no busybox in the fixture rootfs $ROOTFS"
+}
+
+# unique_name WORD: a container name no other test or session uses.
+# Short enough (<= 24 characters for a short WORD) to show whole in tables.
+unique_name() {
+  echo "cs-$1-$$-$((RANDOM % 1000))"
+}
+
+# podman_cleanup NAME...: force-remove these containers when the test ends,
+# however it ends (names that were never created are fine).
+podman_cleanup() {
+  local n quoted=""
+  for n in "$@"; do quoted+=" $(printf '%q' "$n")"; done
+  on_exit "timeout 30 podman rm -f -t 0$quoted >/dev/null 2>&1"
+}
+
+# ctr_start NAME [PODMAN RUN OPTIONS...] (--rootfs DIR | IMAGE) CMD [ARGS...]:
+# `podman run -d` with PODMAN_RUN_OPTS, removed when the test ends.
+ctr_start() {
+  local name=$1
+  shift
+  podman_cleanup "$name"
+  timeout 60 podman run -d --name "$name" "${PODMAN_RUN_OPTS[@]}" "$@" >/dev/null ||
+    fail "podman run $name failed: podman run -d ${PODMAN_RUN_OPTS[*]} $*"
+}
+
+# ctr_wait NAME [SECONDS]: wait for the container to exit (default 30 s);
+# sets CTR_RC to its exit status, or fails on the time limit.
+# shellcheck disable=SC2034  # CTR_RC is read by the tests
+ctr_wait() {
+  local out
+  out=$(timeout "${2:-30}" podman wait "$1" 2>&1) ||
+    fail "container $1 did not exit within ${2:-30}s ($out)"
+  CTR_RC=${out##*$'\n'}
+}
+
+# free_port: a TCP port nothing listens on (for servers a test starts).
+free_port() {
+  local p i
+  for i in $(seq 50); do
+    p=$((20000 + RANDOM % 20000))
+    port_in_use "$p" || {
+      echo "$p"
+      return 0
+    }
+  done
+  fail "no free TCP port found"
+}

@@ -3,6 +3,8 @@
 # the given set, so every test asserts capscope's verdict AND the workload's
 # effect (an owner, a niceness, a bound port, a device node, bytes read).
 # The functions here run under lib.sh (see run.sh).
+# Workloads are `sh -c '...' sh ARG`: the single quotes are meant.
+# shellcheck disable=SC2016
 
 # verify_run ARGS...: `capscope verify ARGS` with the result on stdout
 # (callers pass -o - --format ...). Sets:
@@ -336,6 +338,7 @@ test_verify_caps_from_profile() {
   assert_eq 1000 "$(stat -c %u "$f")" "owner of $f"
 }
 
+# shellcheck disable=SC2153  # REC_STDERR is set by record_docker (lib.sh)
 test_verify_record_verify() {
   local f="$TEST_TMP/file"
   touch "$f"

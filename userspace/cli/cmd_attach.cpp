@@ -87,8 +87,7 @@ int run_record_container(const RecordConfig &c) {
                "capscope: attached (%s) to container %s (%zu tasks)%s; "
                "Ctrl-C to stop\n",
                attach_mode_name(tracer->mode()), id.substr(0, 12).c_str(),
-               adopted,
-               duration_ms ? (", for " + c.duration).c_str() : "");
+               adopted, duration_ms ? (", for " + c.duration).c_str() : "");
 
   auto ours = [&](std::uint64_t scope) {
     const ContainerIdentity *ci = resolver.find(scope);
@@ -131,8 +130,7 @@ int run_record_container(const RecordConfig &c) {
       std::string caps;
       for (const auto &n : names)
         caps += (caps.empty() ? "" : ",") + n;
-      double secs =
-          std::chrono::duration<double>(now - t0).count();
+      double secs = std::chrono::duration<double>(now - t0).count();
       std::fprintf(stderr, "\r\033[K  %.0fs  %llu checks  needs: %s", secs,
                    static_cast<unsigned long long>(checks),
                    caps.empty() ? "nothing yet" : caps.c_str());

@@ -6,7 +6,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/traced_run.h"
+#include "core/diffing.h"
 #include "core/duration.h"
+#include "core/either_or.h"
 #include "core/format.h"
 #include "core/replay.h"
 
@@ -20,6 +22,14 @@ int run_record(const RecordConfig &c) {
   if (!fmt)
     throw Fatal("record: unknown format '" + c.format +
                 "' (valid: " + format_names() + ")");
+  CapMask expected = 0;
+  if (c.expect_given) {
+    std::string err;
+    auto m = parse_cap_list(c.expect, &err);
+    if (!m)
+      throw Fatal("record: --expect: " + err);
+    expected = *m;
+  }
   RunSpec spec;
   spec.command = c.command;
   spec.user = c.user;
@@ -63,6 +73,31 @@ int run_record(const RecordConfig &c) {
              render(run.profile, *fmt, ro);
     emit_output(c.output, out);
   }
+  if (c.expect_given && run.exit_status == 0 && !run.interrupted) {
+    // record --expect: anything beyond LIST fails the run (CI gate).
+    std::string why;
+    CapMask beyond = 0;
+    const std::vector<Profile> &ps =
+        run.containers.empty() ? std::vector<Profile>{run.profile}
+                               : run.containers;
+    for (const auto &p : ps) {
+      CapMask extra = final_advice(p).add & ~expected;
+      beyond |= extra;
+      why += needed_by_lines(p, extra);
+    }
+    if (beyond) {
+      std::string names;
+      for (const auto &n : cap_names(beyond))
+        names += (names.empty() ? "" : ", ") + n;
+      std::fprintf(stderr,
+                   "capscope: record --expect: needs %s beyond the expected "
+                   "set (%s):\n%s",
+                   names.c_str(),
+                   c.expect.empty() ? "nothing" : c.expect.c_str(),
+                   why.c_str());
+      return 1;
+    }
+  }
   if (!c.verify)
     return run.exit_status;
 
@@ -78,7 +113,7 @@ int run_record(const RecordConfig &c) {
   VerifyConfig v;
   v.command = c.command;
   v.caps_given = true;
-  for (const auto &n : cap_names(advise(run.profile).add))
+  for (const auto &n : cap_names(final_advice(run.profile).add))
     v.caps += (v.caps.empty() ? "" : ",") + n;
   v.user = c.user;
   v.attach = c.attach;

@@ -333,13 +333,6 @@ struct Plan {
   std::string tmpdir;
 };
 
-std::string bit_list(CapMask m) {
-  std::string out;
-  for (const auto &n : cap_names(m))
-    out += (out.empty() ? "" : ",") + n;
-  return out;
-}
-
 // In the child, right before exec: bounding = LIST, nothing ambient or
 // inheritable, permitted = effective = LIST, no_new_privs. As root, exec
 // recomputes permitted as (all & bounding) = LIST; no_new_privs caps it at
@@ -401,21 +394,12 @@ std::vector<std::string> container_command(const Plan &plan, CapMask caps) {
       "podman",           "run",      "--rm",
       "--runtime",        "runc",     "--ulimit",
       "nofile=1024:1024", "--ulimit", "nproc=4096:4096"};
-  // The exact flags a user pastes.
-  for (const auto &f : [&] {
-         std::vector<std::string> v;
-         std::string line = cap_flags_line(caps);
-         std::size_t pos = 0;
-         while (pos < line.size()) {
-           std::size_t sp = line.find(' ', pos);
-           if (sp == std::string::npos)
-             sp = line.size();
-           v.push_back(line.substr(pos, sp - pos));
-           pos = sp + 1;
-         }
-         return v;
-       }())
-    cmd.push_back(f);
+  // The exact flags a user pastes (cap_flags_line: sorted, no CAP_).
+  std::vector<std::string> names = cap_names(caps);
+  std::sort(names.begin(), names.end());
+  cmd.push_back("--cap-drop=ALL");
+  for (const auto &n : names)
+    cmd.push_back("--cap-add=" + n);
   // --rootfs uses the directory in place: keep /tmp writes out of it.
   cmd.insert(cmd.end(), {"--tmpfs", "/tmp:notmpcopyup"});
   if (!plan.user_spec.empty())
@@ -630,7 +614,7 @@ int run_verify(const VerifyConfig &c) {
       std::fprintf(stderr,
                    "capscope verify: note: %s was recorded with denials "
                    "(%s); its advice may be a lower bound\n",
-                   c.caps_from.c_str(), bit_list(a.denied).c_str());
+                   c.caps_from.c_str(), cap_list_text(a.denied).c_str());
     if (plan.command.empty()) {
       plan.command = p.value().workload.command;
       if (plan.command.empty())
@@ -653,7 +637,7 @@ int run_verify(const VerifyConfig &c) {
   plan.host_bnd = host_bounding_set();
   plan.last_cap = last_cap();
   if (CapMask missing = given & ~plan.host_bnd)
-    throw Fatal("verify: " + bit_list(missing) +
+    throw Fatal("verify: " + cap_list_text(missing) +
                 " not in this host's bounding set (CapBnd " +
                 [&] {
                   char b[32];

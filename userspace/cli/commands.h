@@ -15,10 +15,12 @@ struct RecordConfig {
   std::string user;
   std::string duration;
   std::string attach = "auto";
-  std::string events; // write first-seen checks as replayable JSON lines
+  std::string events;    // write first-seen checks as replayable JSON lines
   std::string container; // attach to this running container instead
   bool verbose = false;
   bool verify = false; // then verify the advice (capscope verify)
+  std::string expect;  // record --expect LIST: fail on anything beyond it
+  bool expect_given = false;
 };
 int run_record(const RecordConfig &c);
 int run_record_container(const RecordConfig &c); // record --container
@@ -33,9 +35,9 @@ struct VerifyConfig {
   std::string check_timeout = "10s";
   int repeat = 1;
   std::string user;
-  std::string runtime; // "" = run natively; "podman"
-  std::string rootfs;  // --runtime podman --rootfs DIR
-  std::string image;   // or --image NAME
+  std::string runtime;                   // "" = run natively; "podman"
+  std::string rootfs;                    // --runtime podman --rootfs DIR
+  std::string image;                     // or --image NAME
   std::vector<std::string> runtime_opts; // more `podman run` options
   std::string format = "report";
   std::string output; // "" = stderr, "-" = stdout
@@ -43,6 +45,15 @@ struct VerifyConfig {
   bool verbose = false;
 };
 int run_verify(const VerifyConfig &c);
+
+struct DiagnoseConfig {
+  std::vector<std::string> command;
+  std::string user;
+  std::string duration;
+  std::string output;
+  bool verbose = false;
+};
+int run_diagnose(const DiagnoseConfig &c);
 
 struct TraceConfig {
   int pid = 0;
@@ -84,6 +95,36 @@ struct ShowConfig {
   bool verbose = false;
 };
 int run_show(const ShowConfig &c);
+
+struct AdviseConfig {
+  std::string profile; // a profile file, else a daemon workload ID|NAME
+  std::string format = "report";
+  bool format_given = false;
+  std::string patch; // OCI config.json to write process.capabilities into
+  std::string socket = "/run/capscope.sock";
+  std::string output; // "" = stdout
+  bool verbose = false;
+};
+int run_advise(const AdviseConfig &c);
+
+struct MergeConfig {
+  std::vector<std::string> files;
+  std::string output; // "" = stdout
+  std::string format = "json";
+  bool force = false;
+};
+int run_merge(const MergeConfig &c);
+
+struct DiffConfig {
+  std::string old_file;
+  std::string new_file;
+};
+int run_diff(const DiffConfig &c);
+
+struct CapsConfig {
+  std::string pid;
+};
+int run_caps(const CapsConfig &c);
 
 struct DecodeConfig {
   std::string hex;

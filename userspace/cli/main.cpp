@@ -55,6 +55,16 @@ Examples:
   capscope trace --pid 1234 --cap SYS_ADMIN
   capscope trace --unique --duration 10s)";
 
+const char *kAdviseHelp =
+    R"(Render the advice of a saved profile, offline, on stdout. When PROFILE
+is not a file, the workload is looked up in the capscope daemon.
+
+Examples:
+  capscope advise web.json --format k8s
+  capscope advise web.json --format compose > compose.override.yaml
+  capscope advise web.json --format oci --patch bundle/config.json
+  capscope advise my-container --format docker)";
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -72,7 +82,8 @@ int main(int argc, char **argv) {
                                               "used");
   record->footer(kRecordHelp);
   record->add_option("-f,--format", rec.format,
-                     "report (default), json, docker, podman, nerdctl");
+                     "report (default), json, docker, podman, nerdctl, "
+                     "compose, k8s, systemd, oci, capsh");
   record->add_option("-o,--output", rec.output,
                      "write the result to FILE ('-' for stdout)");
   record->add_option("-u,--user", rec.user,
@@ -89,6 +100,10 @@ int main(int argc, char **argv) {
                      "JSON lines (replayable)");
   record->add_flag("-v,--verbose", rec.verbose,
                    "list noise checks too; say which attach mode runs");
+  record->add_option("--expect", rec.expect,
+                     "for CI: exit 1 (after CMD succeeded) when the advice "
+                     "needs anything beyond LIST (comma-separated, '' = "
+                     "nothing), naming what needed it");
   record->add_flag("--verify", rec.verify,
                    "then verify the advice: re-run CMD with exactly the "
                    "advised capabilities (see capscope verify)");
@@ -124,14 +139,33 @@ int main(int argc, char **argv) {
                      "more `podman run` options (repeatable), e.g. "
                      "--runtime-opt=--network=host");
   verify->add_option("-f,--format", ver.format,
-                     "the result: report (default), json, docker, podman, "
-                     "nerdctl");
+                     "the result: report (default), json (capscope.verify/v1) "
+                     "or any flags format of record (docker, k8s, ...)");
   verify->add_option("-o,--output", ver.output,
                      "write the result to FILE ('-' for stdout)");
   verify->add_option("--attach", ver.attach,
                      "auto (default), tracepoint, fexit, kprobe");
   verify->add_flag("-v,--verbose", ver.verbose, "say which attach mode runs");
   verify->prefix_command();
+
+  DiagnoseConfig dia;
+  auto *diag = app.add_subcommand(
+      "diagnose", "explain which denied capability made which syscall fail");
+  diag->footer(
+      R"(Runs CMD traced and follows every syscall its processes make. For each
+one that failed with EPERM/EACCES or had a capability denied in it, says
+whether a denied capability made it fail (and the flag that fixes it), the
+workload survived the denial, or capabilities were not the problem.
+
+Examples:
+  capscope diagnose -- podman run --rm --cap-drop=ALL --rootfs ./rootfs nc -l -p 80
+  capscope diagnose --user 1000 -- ./server)");
+  diag->add_option("-u,--user", dia.user, "run CMD as USER[:GROUP]");
+  diag->add_option("-d,--duration", dia.duration, "stop the workload after D");
+  diag->add_option("-o,--output", dia.output,
+                   "write the explanation to FILE ('-' for stdout)");
+  diag->add_flag("-v,--verbose", dia.verbose, "say more");
+  diag->prefix_command();
 
   TraceConfig tr;
   auto *trace = app.add_subcommand("trace", "live stream of capability "
@@ -156,7 +190,8 @@ int main(int argc, char **argv) {
   DaemonCmdConfig dmn;
   auto *daemon = app.add_subcommand(
       "daemon", "trace every container on the host and keep its profile");
-  daemon->footer(R"(Traces every process that execs inside a container (a private mount
+  daemon->footer(
+      R"(Traces every process that execs inside a container (a private mount
 namespace), keeps one profile per container in the state directory and
 answers `capscope profiles`, `show` and `advise` on a root-only socket.
 
@@ -191,6 +226,51 @@ Examples:
   show->add_option("--socket", shw.socket, "the daemon's socket");
   show->add_option("-f,--format", shw.format, "report (default), json, docker");
   show->add_flag("-v,--verbose", shw.verbose, "list noise checks too");
+
+  AdviseConfig adv;
+  auto *advise_cmd = app.add_subcommand(
+      "advise", "the advice of a saved profile (or a daemon workload) in "
+                "any format");
+  advise_cmd->footer(kAdviseHelp);
+  advise_cmd->add_option("profile", adv.profile,
+                         "a profile file (record --format json), else a "
+                         "workload ID or NAME the daemon knows")
+      ->required();
+  advise_cmd->add_option("-f,--format", adv.format,
+                         "report (default), json, docker, podman, nerdctl, "
+                         "compose, k8s, systemd, oci, capsh");
+  advise_cmd->add_option("--patch", adv.patch,
+                         "write the advice into this OCI config.json "
+                         "(process.capabilities), atomically");
+  advise_cmd->add_option("--socket", adv.socket,
+                         "the daemon's socket (default /run/capscope.sock)");
+  advise_cmd->add_option("-o,--output", adv.output,
+                         "write to FILE instead of stdout");
+  advise_cmd->add_flag("-v,--verbose", adv.verbose, "list noise checks too");
+
+  MergeConfig mrg;
+  auto *merge = app.add_subcommand(
+      "merge", "union of profiles from several runs or replicas");
+  merge->add_option("profiles", mrg.files, "profile files (JSON)")
+      ->required();
+  merge->add_option("-o,--output", mrg.output,
+                    "write to FILE (atomically) instead of stdout");
+  merge->add_option("-f,--format", mrg.format,
+                    "json (default) or any advice format");
+  merge->add_flag("--force", mrg.force,
+                  "merge profiles of different workloads too");
+
+  DiffConfig dif;
+  auto *diff = app.add_subcommand(
+      "diff", "capabilities the new profile needs beyond the old one "
+              "(exit 1 when any)");
+  diff->add_option("old", dif.old_file, "the old profile")->required();
+  diff->add_option("new", dif.new_file, "the new profile")->required();
+
+  CapsConfig cps;
+  auto *caps = app.add_subcommand(
+      "caps", "a process's capability sets by name, and its container");
+  caps->add_option("pid", cps.pid, "process id (or 'self')")->required();
 
   DecodeConfig dec;
   auto *decode =
@@ -243,6 +323,7 @@ Examples:
                       "both");
         return run_record_container(rec);
       }
+      rec.expect_given = record->count("--expect") > 0;
       return run_record(rec);
     }
     if (*verify) {
@@ -261,12 +342,36 @@ Examples:
       ver.caps_given = verify->count("--caps") > 0;
       return run_verify(ver);
     }
+    if (*diag) {
+      dia.command = diag->remaining();
+      if (!dia.command.empty() && dia.command.front().starts_with("-")) {
+        std::fprintf(stderr,
+                     "capscope: diagnose: unknown option '%s' (see capscope "
+                     "diagnose --help)\n",
+                     dia.command.front().c_str());
+        return kOwnError;
+      }
+      if (has_tail && !dia.command.empty())
+        dia.command.push_back("--");
+      dia.command.insert(dia.command.end(), tail.begin(), tail.end());
+      return run_diagnose(dia);
+    }
     if (*trace)
       return run_trace(tr);
     if (*doctor)
       return run_doctor(doc);
     if (*decode)
       return run_decode(dec);
+    if (*advise_cmd) {
+      adv.format_given = advise_cmd->count("--format") > 0;
+      return run_advise(adv);
+    }
+    if (*merge)
+      return run_merge(mrg);
+    if (*diff)
+      return run_diff(dif);
+    if (*caps)
+      return run_caps(cps);
     if (*daemon)
       return run_daemon_cmd(dmn);
     if (*profiles)

@@ -50,6 +50,7 @@ RunResult run_traced(const RunSpec &spec) {
   TracerConfig tc;
   tc.attach = spec.attach;
   tc.mode = CS_MODE_RECORD;
+  tc.diagnose = spec.diagnose;
   tc.host_mntns = mntns_of_pid(getpid());
   configure_noise(tc, ksyms);
   std::int64_t t0 = mono_now_ns();
@@ -65,6 +66,8 @@ RunResult run_traced(const RunSpec &spec) {
     agg.on_event(e, ksyms);
     if (e.type == CS_EV_SCOPE) // name it now: the process may not last
       resolver.on_scope_event(e);
+    if (spec.on_event)
+      spec.on_event(e);
   };
 
   install_stop_signals();
@@ -168,6 +171,7 @@ RunResult run_traced(const RunSpec &spec) {
       agg.fill(p, scope);
       continue;
     }
+    res.container_scopes.insert(scope);
     auto [it, fresh] = by_container.try_emplace(id->ref.id);
     Profile &cp = it->second;
     if (fresh) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,16 +24,20 @@ struct RunSpec {
   // Runs in the child after the identity switch, right before exec (so
   // what it does is set-up, not the workload's). Returns 0 or an errno.
   std::function<int()> before_exec;
+  bool diagnose = false; // follow syscall outcomes too (capscope diagnose)
+  // Every raw event, after capscope's own handling (diagnose).
+  std::function<void(const cs_event &)> on_event;
   // Called about every 50 ms while the workload runs (status lines).
   std::function<void(const Tracer &)> on_tick;
 };
 
 struct RunResult {
-  Profile profile;       // the command scope plus any folded-in scopes
+  Profile profile; // the command scope plus any folded-in scopes
   // Containers the command started (`record -- podman run ...`), one
   // profile each; the runtime's own checks are in each one's runtime_checks
   // and in `profile`, never in a container's advice.
   std::vector<Profile> containers;
+  std::set<std::uint64_t> container_scopes; // scopes behind `containers`
   Aggregator aggregator; // raw per-key data, for --events and diagnose
   int exit_status = 0;   // the workload's, as a shell reports it
   bool started = false;  // false: CMD not found / not executable

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/either_or.h"
 #include "core/noise.h"
 
 namespace capscope {
@@ -119,6 +120,13 @@ std::vector<int> narrower_candidates(int cap,
         break;
       }
   }
+  // The either/or call sites the advice knows (core/either_or.h): what
+  // record narrows from the checks, verify tries for real.
+  for (const auto &e : either_or_sites())
+    if (e.broader == cap &&
+        (mine.count(std::string(e.call_site)) ||
+         sites_of(e.narrower).count(std::string(e.call_site))))
+      add(e.narrower);
   // Observed either/or: in one run, another capability denied at a call
   // site where `cap` was granted. The kernel asked for it first there.
   for (const auto &r : evidence) {
@@ -501,6 +509,11 @@ std::string render_verify(const VerifyResult &v, Format f) {
   p.workload.kind = "command";
   p.workload.command = v.command;
   p.workload.user = v.user;
+  if (!v.command.empty()) {
+    const std::string &c0 = v.command.front();
+    p.workload.name = c0.substr(c0.rfind('/') + 1);
+    p.workload.key = "command:" + p.workload.name;
+  }
   for (int c : caps_in(v.proven))
     p.entry(c, CheckClass::Needed).granted = 1;
   return render(p, f);

@@ -27,6 +27,10 @@ struct EitherOrSite {
   int broader;                // e.g. SYS_ADMIN
   int narrower;               // the capability the kernel also accepts
   bool broader_first;         // the kernel asks for `broader` first
+  // The site also asks for the broad one on its own (a write after a
+  // read-only DAC check, another socket option): only counts can tell a
+  // fallback from such a use.
+  bool broader_alone;
   std::string_view action;    // what the workload did there
   std::string_view source;    // where in the kernel source
   std::string_view kernels;   // where it was read or measured

@@ -35,8 +35,8 @@ Result<nlohmann::json> daemon_request(const std::string &socket_path,
     if (e == EACCES)
       return Error{e, "cannot talk to the daemon at " + socket_path +
                           ": permission denied (the socket is root-only)"};
-    return Error{e, "cannot connect to " + socket_path + ": " +
-                        std::strerror(e)};
+    return Error{e,
+                 "cannot connect to " + socket_path + ": " + std::strerror(e)};
   }
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

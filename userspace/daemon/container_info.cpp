@@ -4,9 +4,9 @@
 
 #include <array>
 #include <cerrno>
-#include <dirent.h>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -47,8 +47,8 @@ std::string run_tool(const std::string &cmd) {
 }
 
 bool safe_id(const std::string &id) {
-  return !id.empty() && id.find_first_not_of("0123456789abcdefABCDEF-_.") ==
-                            std::string::npos;
+  return !id.empty() &&
+         id.find_first_not_of("0123456789abcdefABCDEF-_.") == std::string::npos;
 }
 
 void enrich(ContainerIdentity &ci) {
@@ -61,7 +61,8 @@ void enrich(ContainerIdentity &ci) {
   else if (r.runtime == "docker" && have("docker"))
     tool = "docker";
   if (tool) {
-    std::string out = run_tool(std::string(tool) + " inspect --type container " + r.id);
+    std::string out =
+        run_tool(std::string(tool) + " inspect --type container " + r.id);
     try {
       auto j = nlohmann::json::parse(out);
       if (j.is_array() && !j.empty()) {
@@ -71,8 +72,7 @@ void enrich(ContainerIdentity &ci) {
           name.erase(0, 1);
         ci.name = name;
         ci.image = c.value("ImageName", std::string());
-        if (ci.image.empty() && c.contains("Config") &&
-            c["Config"].is_object())
+        if (ci.image.empty() && c.contains("Config") && c["Config"].is_object())
           ci.image = c["Config"].value("Image", std::string());
         if (c.contains("Config") && c["Config"].is_object() &&
             c["Config"].contains("Labels") &&
@@ -83,8 +83,9 @@ void enrich(ContainerIdentity &ci) {
         }
         if (ci.pod.empty() && c.contains("Pod") && c["Pod"].is_string() &&
             !c["Pod"].get<std::string>().empty() && r.runtime == "podman") {
-          std::string pod = run_tool("podman pod inspect --format '{{.Name}}' " +
-                                     c["Pod"].get<std::string>());
+          std::string pod =
+              run_tool("podman pod inspect --format '{{.Name}}' " +
+                       c["Pod"].get<std::string>());
           while (!pod.empty() && (pod.back() == '\n' || pod.back() == ' '))
             pod.pop_back();
           ci.pod = pod;
@@ -122,9 +123,9 @@ std::string name_from_monitor(std::uint32_t ppid) {
 
 } // namespace
 
-const ContainerIdentity *
-ScopeResolver::store(std::uint64_t scope, std::optional<ContainerRef> ref,
-                     std::uint32_t ppid) {
+const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
+                                              std::optional<ContainerRef> ref,
+                                              std::uint32_t ppid) {
   if (!ref) {
     cache_[scope] = std::nullopt;
     return nullptr;
@@ -137,7 +138,8 @@ ScopeResolver::store(std::uint64_t scope, std::optional<ContainerRef> ref,
     enrich(ci);
     if (ci.name.empty())
       ci.name = monitor_name;
-    std::string short_name = ci.name.empty() ? ci.ref.id.substr(0, 12) : ci.name;
+    std::string short_name =
+        ci.name.empty() ? ci.ref.id.substr(0, 12) : ci.name;
     std::string image = ci.image;
     // A --rootfs container has no image: its name is the stable key.
     ci.key = workload_key(ci.namespace_, ci.pod, ci.name, image, short_name,
@@ -213,7 +215,8 @@ Result<RunningContainer> find_running_container(const std::string &query) {
         continue;
       std::string id = run_tool(std::string(tool) +
                                 " inspect --type container --format "
-                                "'{{.Id}}' '" + query + "'");
+                                "'{{.Id}}' '" +
+                                query + "'");
       while (!id.empty() && (id.back() == '\n' || id.back() == ' '))
         id.pop_back();
       if (!id.empty() && safe_id(id)) {
@@ -235,8 +238,9 @@ Result<RunningContainer> find_running_container(const std::string &query) {
       continue;
     if (!rc.id.empty() && rc.id != ref->id) {
       closedir(proc);
-      return Error{EINVAL, "'" + query + "' matches more than one container; "
-                                         "give more of the id"};
+      return Error{EINVAL, "'" + query +
+                               "' matches more than one container; "
+                               "give more of the id"};
     }
     rc.id = ref->id;
     rc.pids.push_back(std::atoi(d->d_name));

@@ -23,9 +23,9 @@ struct ContainerIdentity {
   ContainerRef ref;
   std::string name;
   std::string image;
-  std::string pod;       // pod name
+  std::string pod;        // pod name
   std::string namespace_; // Kubernetes namespace
-  std::string key;       // stable workload key
+  std::string key;        // stable workload key
 };
 
 class ScopeResolver {

@@ -287,8 +287,7 @@ bool Daemon::request_flush() {
                       [&] { return flush_gen_ > gen || stopping_; });
 }
 
-static nlohmann::json summary(const Profile &p, bool running,
-                              bool privileged) {
+static nlohmann::json summary(const Profile &p, bool running, bool privileged) {
   Advice a = advise(p);
   return {{"key", p.workload.id.empty() ? p.workload.key : p.workload.id},
           {"kind", p.workload.kind},
@@ -513,10 +512,10 @@ int Daemon::run() {
                            : cfg_.metrics.substr(0, colon);
     int port = std::atoi(cfg_.metrics.substr(colon + 1).c_str());
     http_ = std::make_unique<httplib::Server>();
-    http_->Get("/metrics", [this](const httplib::Request &,
-                                  httplib::Response &res) {
-      res.set_content(metrics_text(), "text/plain; version=0.0.4");
-    });
+    http_->Get("/metrics",
+               [this](const httplib::Request &, httplib::Response &res) {
+                 res.set_content(metrics_text(), "text/plain; version=0.0.4");
+               });
     if (!http_->bind_to_port(host.c_str(), port)) {
       stopping_ = true;
       sock_thread.join();
@@ -529,10 +528,9 @@ int Daemon::run() {
                "%.0f ms); %zu profiles from %s; socket %s%s\n",
                attach_mode_name(tracer_->mode()), (mono_now_ns() - t0) / 1e6,
                base_.size(), cfg_.state_dir.c_str(), cfg_.socket.c_str(),
-               cfg_.metrics.empty() ? ""
-                                    : ("; metrics http://" + cfg_.metrics +
-                                       "/metrics")
-                                          .c_str());
+               cfg_.metrics.empty()
+                   ? ""
+                   : ("; metrics http://" + cfg_.metrics + "/metrics").c_str());
 
   auto handle_event = [this](const cs_event &e) { on_event(e); };
   auto next = std::chrono::steady_clock::now() +

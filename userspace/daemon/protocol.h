@@ -1,8 +1,9 @@
 // protocol.h - the daemon's Unix-socket protocol, shared by daemon and CLI.
 // One JSON request line per connection, one JSON response, then close:
 //   {"op":"list"}                 -> {"ok":true,"profiles":[summary...]}
-//   {"op":"get","id":"ID|NAME"}   -> {"ok":true,"profile":{capscope.profile/v1}}
-//   any failure                    -> {"ok":false,"error":"one line"}
+//   {"op":"get","id":"ID|NAME"}   ->
+//   {"ok":true,"profile":{capscope.profile/v1}} any failure ->
+//   {"ok":false,"error":"one line"}
 #pragma once
 
 #include <string>

@@ -4,7 +4,7 @@
 
 #include "capscope.h"
 
-static_assert(CS_ABI_VERSION == 2, "update the layout checks below");
+static_assert(CS_ABI_VERSION == 3, "update the layout checks below");
 static_assert(sizeof(cs_key) == 16);
 static_assert(offsetof(cs_key, syscall) == 8);
 static_assert(offsetof(cs_key, cap) == 12);
@@ -16,4 +16,5 @@ static_assert(offsetof(cs_event, key) == 8);
 static_assert(offsetof(cs_event, ts_ns) == 24);
 static_assert(offsetof(cs_event, comm) == 72);
 static_assert(offsetof(cs_event, stack) == 96);
-static_assert(sizeof(cs_event) == 96 + 8 * CS_STACK_DEPTH + 128 + 2 * 96);
+static_assert(sizeof(cs_event) == 96 + 8 * CS_STACK_DEPTH + 128 + 2 * 96 + 16);
+static_assert(sizeof(cs_inflight) == 24);

@@ -119,6 +119,7 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   rodata->cfg_trace_cap = cfg.trace_cap;
   rodata->cfg_trace_denied = cfg.trace_denied;
   rodata->cfg_trace_unique = cfg.trace_unique;
+  rodata->cfg_diagnose = cfg.diagnose;
   std::size_t n = std::min<std::size_t>(cfg.ranges.size(), CS_MAX_NOISE_RANGES);
   for (std::size_t i = 0; i < n; ++i)
     const_cast<cs_range &>(rodata->cfg_ranges[i]) = cfg.ranges[i];
@@ -130,6 +131,10 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   bpf_program__set_autoload(skel->progs.cap_kretprobe, m == AttachMode::Kprobe);
   if (m != AttachMode::Kprobe)
     bpf_map__set_max_entries(skel->maps.kprobe_pending, 1);
+  bpf_program__set_autoload(skel->progs.on_sys_enter, cfg.diagnose);
+  bpf_program__set_autoload(skel->progs.on_sys_exit, cfg.diagnose);
+  if (!cfg.diagnose)
+    bpf_map__set_max_entries(skel->maps.inflight, 1);
 
   // What a refusal usually means, per mode, so doctor can say why.
   auto hint = [m](int err) -> std::string {

@@ -33,6 +33,7 @@ struct TracerConfig {
   std::int32_t trace_cap = -1;
   bool trace_denied = false;
   bool trace_unique = false;
+  bool diagnose = false; // also follow syscall outcomes (sys_enter/exit)
 };
 
 struct AttachAttempt {

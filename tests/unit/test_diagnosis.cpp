@@ -1,0 +1,96 @@
+// test_diagnosis.cpp - grouping syscall outcomes into explanations.
+#include <catch2/catch.hpp>
+
+#include "core/diagnosis.h"
+#include "core/syscalls.h"
+
+using namespace capscope;
+
+namespace {
+constexpr CapMask bit(int c) { return CapMask{1} << c; }
+constexpr int kDacOverride = 1, kDacReadSearch = 2, kNetBind = 10;
+
+SyscallOutcome outcome(const char *sc, int ret, CapMask denied,
+                       CapMask granted = 0) {
+  SyscallOutcome o;
+  o.nr = *syscall_number(sc);
+  o.ret = ret;
+  o.denied = denied;
+  o.granted = granted;
+  o.exe = "/bin/x";
+  return o;
+}
+} // namespace
+
+TEST_CASE("a failed syscall with a denied capability is fixed by that "
+          "capability",
+          "[diagnose]") {
+  Diagnosis d = diagnose({outcome("bind", -13, bit(kNetBind))});
+  REQUIRE(d.rows.size() == 1);
+  CHECK(d.rows[0].verdict == Verdict::CapFailure);
+  CHECK(d.rows[0].syscall == "bind");
+  CHECK(d.rows[0].err == 13);
+  CHECK(d.fix == bit(kNetBind));
+  std::string text = render_diagnosis(d, 0);
+  CHECK_THAT(text, Catch::Contains("bind() failed with EACCES after "
+                                   "CAP_NET_BIND_SERVICE was denied"));
+  CHECK_THAT(text,
+             Catch::Contains("Fix: --cap-drop=ALL --cap-add=NET_BIND_SERVICE"));
+}
+
+TEST_CASE("a read denied both DAC capabilities needs only DAC_READ_SEARCH",
+          "[diagnose]") {
+  CHECK(fix_for(bit(kDacOverride) | bit(kDacReadSearch)) ==
+        bit(kDacReadSearch));
+  CHECK(fix_for(bit(kDacOverride)) == bit(kDacOverride));
+  Diagnosis d = diagnose(
+      {outcome("openat", -13, bit(kDacOverride) | bit(kDacReadSearch))});
+  CHECK(d.fix == bit(kDacReadSearch));
+}
+
+TEST_CASE("a denial the syscall survived is not a failure and fixes "
+          "nothing",
+          "[diagnose]") {
+  Diagnosis d =
+      diagnose({outcome("openat", 3, bit(kDacReadSearch), bit(kDacOverride))});
+  REQUIRE(d.rows.size() == 1);
+  CHECK(d.rows[0].verdict == Verdict::Survived);
+  CHECK(d.fix == 0);
+  CHECK_THAT(render_diagnosis(d, bit(kDacOverride)),
+             Catch::Contains("SURVIVED openat() succeeded although "
+                             "CAP_DAC_READ_SEARCH was denied"));
+}
+
+TEST_CASE("EPERM without a denied capability is never blamed on "
+          "capabilities",
+          "[diagnose]") {
+  SyscallOutcome o = outcome("mkdir", -1, 0);
+  o.no_enter = true;
+  Diagnosis d = diagnose({o, outcome("openat", -13, 0)});
+  REQUIRE(d.rows.size() == 2);
+  CHECK(d.fix == 0);
+  for (const auto &r : d.rows)
+    CHECK(r.verdict == Verdict::NotCapability);
+  std::string text = render_diagnosis(d, 0);
+  CHECK_THAT(text, Catch::Contains("seccomp"));
+  CHECK_THAT(text, Catch::Contains("file permissions"));
+  CHECK_THAT(text, !Catch::Contains("FAILED"));
+}
+
+TEST_CASE("repeated identical failures are one row with a count",
+          "[diagnose]") {
+  Diagnosis d = diagnose({outcome("bind", -13, bit(kNetBind)),
+                          outcome("bind", -13, bit(kNetBind)),
+                          outcome("bind", -13, bit(kNetBind))});
+  REQUIRE(d.rows.size() == 1);
+  CHECK(d.rows[0].count == 3);
+  CHECK_THAT(render_diagnosis(d, 0), Catch::Contains("(x3)"));
+}
+
+TEST_CASE("successful syscalls without denials are not reported",
+          "[diagnose]") {
+  Diagnosis d = diagnose({outcome("openat", 3, 0), outcome("read", -2, 0)});
+  CHECK(d.rows.empty());
+  CHECK_THAT(render_diagnosis(d, 0),
+             Catch::Contains("no syscall failed with EPERM/EACCES"));
+}

@@ -1,0 +1,39 @@
+// cmd_merge.cpp - `capscope merge A.json B.json ... [-o OUT] [--force]`:
+// one profile from several runs or replicas of one workload.
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "core/diffing.h"
+#include "core/format.h"
+
+namespace capscope {
+
+namespace {
+
+Profile load_or_die(const char *cmd, const std::string &path) {
+  auto p = load_profile(path);
+  if (!p)
+    throw Fatal(std::string(cmd) + ": " + p.error().message);
+  return p.value();
+}
+
+} // namespace
+
+int run_merge(const MergeConfig &c) {
+  if (c.files.empty())
+    throw Fatal("merge: no profiles given (usage: capscope merge A.json "
+                "B.json ... [-o OUT])");
+  auto fmt = parse_format(c.format);
+  if (!fmt)
+    throw Fatal("merge: unknown format '" + c.format +
+                "' (valid: " + format_names() + ")");
+  std::vector<Profile> ps;
+  for (const auto &f : c.files)
+    ps.push_back(load_or_die("merge", f));
+  auto merged = merge_profiles(ps, c.force);
+  if (!merged)
+    throw Fatal("merge: " + merged.error().message);
+  emit_output(c.output.empty() ? "-" : c.output, render(merged.value(), *fmt));
+  return 0;
+}
+
+} // namespace capscope
