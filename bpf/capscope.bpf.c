@@ -174,8 +174,11 @@ static __always_inline __u32 current_syscall(void)
 
 /* Borrowed credentials: the checked cred is not the task's own, and it
  * grants what the task's real credentials lack (overlayfs acting with its
- * mounter's creds). A narrowing override, such as access(2) makes, is still
- * the task's own check. */
+ * mounter's creds), or it is someone else's cred altogether. A narrowing
+ * override, such as access(2) makes, is a copy of the task's own cred
+ * (prepare_creds keeps the group_info pointer), so it is still the task's
+ * own check; a container holding every capability itself would otherwise
+ * make the overlay's checks look like its own. */
 static __always_inline bool borrowed(const struct cred *cred, int cap, int ret,
 				     __u32 *flags)
 {
@@ -186,6 +189,8 @@ static __always_inline bool borrowed(const struct cred *cred, int cap, int ret,
 	*flags |= CS_F_OVERRIDE;
 	if (ret != 0)
 		return false;
+	if (BPF_CORE_READ(cred, group_info) != BPF_CORE_READ(real, group_info))
+		return true;
 	__u64 own = 0;
 	bpf_core_read(&own, sizeof(own), &real->cap_effective);
 	return cap >= 0 && cap < 64 && !(own & (1ULL << cap));

@@ -609,6 +609,11 @@ own, other = set(), {}
 for c in p["checks"]:
     if c["class"] != "needed" or not c.get("granted"):
         continue
+    # The daemon limiting itself after attaching (capset, PR_CAPBSET_DROP)
+    # needs SETPCAP only when started as plain root; the unit and the pod
+    # set those limits from outside, so it is not part of what they grant.
+    if set(c.get("syscalls", [])) <= {"capset", "prctl"}:
+        continue
     for exe in c.get("executables", []):
         if os.path.realpath(exe) == me:
             own.add(c["cap"])
@@ -658,9 +663,16 @@ test_deploy_setpriv_caps() {
   daemon_start
   # The daemon process (setpriv execs it): its capability sets.
   pid=$DAEMON_PID
+  # Started with the unit's set; once tracing, it keeps a subset of it.
+  local set value extra
+  for set in CapEff CapBnd; do
+    value=$(awk -v k="$set:" '$1 == k { print $2 }' "/proc/$pid/status")
+    extra=$(comm -23 <(caps_words "$(capsh --decode="$value" | sed 's/^.*=//')" | tr ' ' '\n') \
+      <(deploy_caps_sorted | tr ' ' '\n') | tr '\n' ' ')
+    [[ -z "$extra" ]] || fail "the daemon's $set under setpriv holds more than the unit's set: $extra"
+  done
   eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")
-  assert_eq "$(deploy_caps_sorted)" "$(caps_words "$(capsh --decode="$eff" | sed 's/^.*=//')")" "the daemon's effective capabilities"
-  assert_eq "$eff" "$(awk '/^CapBnd:/ { print $2 }' "/proc/$pid/status")" "the daemon's bounding set"
+  assert_contains "$(capsh --decode="$eff")" "cap_sys_ptrace" "the daemon keeps SYS_PTRACE"
   name=$(unique_name d-setpriv)
   ctr_start "$name" --cap-add=ALL --tmpfs /tmp:notmpcopyup --rootfs "$ROOTFS" sh -c 'sleep 1; touch /tmp/x && chown 1000 /tmp/x'
   ctr_wait "$name"

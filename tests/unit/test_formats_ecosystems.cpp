@@ -49,8 +49,7 @@ bool have_python_yaml(std::string *why) {
     *why = "/usr/bin/python3 missing (apt-get install python3 python3-yaml)";
     return false;
   }
-  if (std::system("/usr/bin/python3 -c 'import yaml, json' 2>/dev/null") !=
-      0) {
+  if (std::system("/usr/bin/python3 -c 'import yaml, json' 2>/dev/null") != 0) {
     *why = "python3-yaml not installed (apt-get install python3-yaml)";
     return false;
   }
@@ -69,8 +68,8 @@ PyResult run_python(const std::string &doc, const std::string &script) {
           static_cast<ssize_t>(script.size()));
   close(fd1);
   close(fd2);
-  std::string cmd = std::string("/usr/bin/python3 ") + pypath + " " +
-                    docpath + " 2>&1";
+  std::string cmd =
+      std::string("/usr/bin/python3 ") + pypath + " " + docpath + " 2>&1";
   PyResult r;
   FILE *f = popen(cmd.c_str(), "r");
   REQUIRE(f != nullptr);
@@ -186,8 +185,8 @@ TEST_CASE("systemd: bounding set, ambient for non-root, empty means none",
   CHECK_FALSE(contains(root, "AmbientCapabilities"));
   CHECK_FALSE(contains(root, "User="));
 
-  std::string user = render(needing(bit(kNetBindService), "app:web"),
-                            Format::Systemd);
+  std::string user =
+      render(needing(bit(kNetBindService), "app:web"), Format::Systemd);
   INFO(user);
   CHECK(contains(user, "User=app\nGroup=web\n"));
   CHECK(contains(user, "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"
@@ -239,9 +238,9 @@ TEST_CASE("oci --patch replaces process.capabilities and keeps the rest",
       R"({"process": {"user": {"uid": 1000, "gid": 1000}, "args": ["x"]}})";
   auto u = patch_oci_config(user_config, needing(bit(kNetBindService)));
   REQUIRE(u.ok());
-  CHECK(nlohmann::json::parse(u.value())["process"]["capabilities"]
-                             ["ambient"] ==
-        nlohmann::json({"CAP_NET_BIND_SERVICE"}));
+  CHECK(
+      nlohmann::json::parse(u.value())["process"]["capabilities"]["ambient"] ==
+      nlohmann::json({"CAP_NET_BIND_SERVICE"}));
 
   auto bad = patch_oci_config("{\"process\": 3}", needing(0));
   REQUIRE_FALSE(bad.ok());
@@ -360,8 +359,8 @@ print(repr(s["CapabilityBoundingSet"]), repr(s.get("AmbientCapabilities")))
   // Several workloads: one compose file, k8s documents, one OCI object.
   Profile db = needing(bit(kChown));
   db.workload.name = "db";
-  PyResult many = run_python(render_many({root, db}, Format::Compose),
-                             compose_py);
+  PyResult many =
+      run_python(render_many({root, db}, Format::Compose), compose_py);
   CHECK(many.status == 0);
   CHECK(many.output == "web CHOWN,NET_BIND_SERVICE\ndb CHOWN\n");
   PyResult docs = run_python(render_many({root, db}, Format::K8s),

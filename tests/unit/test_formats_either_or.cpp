@@ -133,8 +133,8 @@ TEST_CASE("bpf without CAP_BPF: BPF refused then SYS_ADMIN granted is BPF",
           "[either_or]") {
   // Measured on 6.18 (setpriv --bounding-set=-bpf, BPF_PROG_LOAD).
   Profile p;
-  for (const char *site : {"bpf_prog_load", "bpf_check",
-                           "bpf_prog_kallsyms_add"}) {
+  for (const char *site :
+       {"bpf_prog_load", "bpf_check", "bpf_prog_kallsyms_add"}) {
     seen(p, kBpf, site, 0, 1, "bpf");
     seen(p, kSysAdmin, site, 1, 0, "bpf");
   }

@@ -137,14 +137,14 @@ TEST_CASE("a non-root workload's denials point at file and ambient "
   use(p, kNetBindService, "bind", "inet_bind_sk", "/srv/server", 0, 2);
   std::string r = render_report(p, {});
   INFO(r);
-  CHECK(contains(r, "WARNING: the workload ran as user 1000:1000 and was "
-                    "denied NET_BIND_SERVICE.\n"));
+  CHECK(contains(r, "WARNING: denied during the recording: NET_BIND_SERVICE "
+                    "(the workload ran as user 1000:1000).\n"));
   CHECK(contains(r, "--cap-add does not give a non-root process effective "
                     "capabilities (Docker, Kubernetes)"));
   CHECK(contains(r, "    setcap cap_net_bind_service=+ep /srv/server\n"));
   CHECK(contains(r, "AmbientCapabilities="));
   // Not the root advice to re-record as root.
-  CHECK_FALSE(contains(r, "denied during the recording"));
+  CHECK_FALSE(contains(r, "Re-record with all capabilities"));
   CHECK(count_of(r, "WARNING") == 1);
   CHECK(contains(r, "  user     1000:1000\n"));
 }
@@ -152,8 +152,8 @@ TEST_CASE("a non-root workload's denials point at file and ambient "
 TEST_CASE("denials in another user namespace cannot be fixed by --cap-add",
           "[report][explain]") {
   Profile p;
-  CheckStats &s = use(p, kChown, "fchownat", "setattr_prepare",
-                      "/usr/bin/chown", 0, 1);
+  CheckStats &s =
+      use(p, kChown, "fchownat", "setattr_prepare", "/usr/bin/chown", 0, 1);
   s.other_userns = true;
   std::string r = render_report(p, {});
   INFO(r);

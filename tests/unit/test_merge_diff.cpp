@@ -9,8 +9,7 @@
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kNetBindService = 10, kSysAdmin = 21,
-              kSysNice = 23;
+constexpr int kChown = 0, kNetBindService = 10, kSysAdmin = 21, kSysNice = 23;
 constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 Profile run_of(const std::string &key, CapMask caps, std::int64_t start) {
@@ -34,8 +33,7 @@ bool contains(const std::string &s, const std::string &what) {
 }
 } // namespace
 
-TEST_CASE("replicas of one workload merge: union, counts summed",
-          "[merge]") {
+TEST_CASE("replicas of one workload merge: union, counts summed", "[merge]") {
   Profile a = run_of("k8s:shop/Deployment/web/web", bit(kChown), 100);
   Profile b = run_of("k8s:shop/Deployment/web/web",
                      bit(kChown) | bit(kNetBindService), 50);
@@ -87,8 +85,7 @@ TEST_CASE("diff lists new capabilities with what needed them", "[diff]") {
   CHECK(contains(out, "FAIL: 1 capability beyond the old advice\n"));
 }
 
-TEST_CASE("diff with nothing new passes and reports what went away",
-          "[diff]") {
+TEST_CASE("diff with nothing new passes and reports what went away", "[diff]") {
   Profile old = run_of("w", bit(kChown) | bit(kNetBindService), 1);
   Profile now = run_of("w", bit(kChown), 2);
   AdviceDiff d = diff_advice(old, now);

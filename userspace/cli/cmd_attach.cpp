@@ -57,9 +57,7 @@ int run_record_container(const RecordConfig &c) {
 
   Kallsyms ksyms = Kallsyms::load();
   tc.mode = CS_MODE_DAEMON; // also catches later execs into the container
-  tc.host_mntns = mntns_of_pid(1);
-  if (!tc.host_mntns)
-    tc.host_mntns = mntns_of_pid(getpid());
+  tc.host_mntns = host_mntns();
   configure_noise(tc, ksyms);
   auto tracer = open_tracer(tc, c.verbose);
   Aggregator agg(wall_now_ns() - mono_now_ns());

@@ -32,6 +32,17 @@ std::string set_text(CapMask m) {
   }
   if (!m)
     return "(none)";
+  // Nearly everything (a root shell with one capability dropped): say
+  // what is missing rather than list 40 names.
+  CapMask missing = all_caps_mask() & ~m;
+  if (std::popcount(missing) <= 8) {
+    std::vector<std::string> names = cap_names(missing);
+    std::sort(names.begin(), names.end());
+    std::string out = "ALL except ";
+    for (std::size_t i = 0; i < names.size(); ++i)
+      out += (i ? "," : "") + names[i];
+    return out;
+  }
   std::vector<std::string> names = cap_names(m);
   std::sort(names.begin(), names.end());
   std::string out;
@@ -109,8 +120,8 @@ int run_caps(const CapsConfig &c) {
     auto m = parse_hex_mask(fields[field]);
     if (!m)
       throw Fatal("caps: /proc/" + pid + "/status has no readable " + field);
-    std::printf("  %-12s %s  %s\n", label,
-                ("0x" + fields[field]).c_str(), set_text(*m).c_str());
+    std::printf("  %-12s %s  %s\n", label, ("0x" + fields[field]).c_str(),
+                set_text(*m).c_str());
   }
 
   std::ifstream cg("/proc/" + pid + "/cgroup");

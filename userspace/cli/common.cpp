@@ -70,6 +70,20 @@ std::uint32_t mntns_of_pid(int pid) {
               : 0;
 }
 
+std::uint32_t host_mntns() {
+  // init's mount namespace; where init's ns links are unreadable (seen on
+  // these machines), kthreadd's: kernel threads live in the initial
+  // namespaces. Last resort: our own.
+  if (std::uint32_t ns = mntns_of_pid(1))
+    return ns;
+  std::ifstream comm("/proc/2/comm");
+  std::string name;
+  if (std::getline(comm, name) && name == "kthreadd")
+    if (std::uint32_t ns = mntns_of_pid(2))
+      return ns;
+  return mntns_of_pid(getpid());
+}
+
 std::string kernel_release() {
   struct utsname u {};
   uname(&u);

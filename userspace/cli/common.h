@@ -22,6 +22,8 @@ void install_stop_signals();
 void require_tracing_privileges();
 
 std::uint32_t mntns_of_pid(int pid); // 0 when unknown
+// The host's (initial) mount namespace, even from inside a private one.
+std::uint32_t host_mntns();
 std::string kernel_release();
 
 // Noise ranges (from kallsyms) and the capabilities whose class needs a

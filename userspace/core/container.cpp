@@ -94,18 +94,17 @@ std::optional<ContainerRef> container_from_cgroup_path(std::string_view path) {
       return ref;
     }
     // cgroupfs layouts: "/docker/<id>", "/kubepods/<qos>/pod<uid>/<id>",
-    // "/libpod_parent/libpod-<id>" (above), plain runc "/<id>" or a
-    // cgroupsPath of the user's choice ending in the id.
+    // "/libpod_parent/libpod-<id>" (above).
     if (is_hex_id(comp) && comp.size() >= 32) {
       std::string_view parent = i > 0 ? parts[i - 1] : std::string_view();
-      ref.id = std::string(comp);
-      if (parent == "docker")
-        ref.runtime = "docker";
-      else if (kube)
-        ref.runtime = "containerd"; // CRI under cgroupfs: runtime unknown
-      else
-        ref.runtime = "runc";
-      return ref;
+      if (parent == "docker" || kube) {
+        ref.id = std::string(comp);
+        ref.runtime = parent == "docker" ? "docker" : "containerd";
+        return ref;
+      }
+      // A bare hex name elsewhere is no proof of a container (this very
+      // machine runs its sandbox in "/process_api/<hex>"); plain runc is
+      // recognised by its state directory instead (daemon/container_info).
     }
     // LXC: "/lxc/<name>", "/lxc.payload.<name>", "/lxc.payload/<name>".
     if (comp.starts_with("lxc.payload.")) {

@@ -85,7 +85,8 @@ std::string needed_by_lines(const Profile &p, CapMask caps) {
 
 std::string render_diff(const Profile &before, const Profile &now,
                         const AdviceDiff &d) {
-  std::string out = "old advice: " + (d.old_add ? names(d.old_add) : "(none)") + "\n";
+  std::string out =
+      "old advice: " + (d.old_add ? names(d.old_add) : "(none)") + "\n";
   out += "new advice: " + (d.new_add ? names(d.new_add) : "(none)") + "\n";
   if (d.added) {
     out += "\nNew capabilities:\n" + needed_by_lines(now, d.added);
@@ -97,10 +98,11 @@ std::string render_diff(const Profile &before, const Profile &now,
         out += "  " + cap_name(cap) + ": was needed by " + join(s->syscalls) +
                " at " + join(s->call_sites) + "\n";
   }
-  out += d.added ? "\nFAIL: " + std::to_string(std::popcount(d.added)) +
-                       " capabilit" + (std::popcount(d.added) == 1 ? "y" : "ies") +
-                       " beyond the old advice\n"
-                 : "\nOK: nothing beyond the old advice\n";
+  out += d.added
+             ? "\nFAIL: " + std::to_string(std::popcount(d.added)) +
+                   " capabilit" + (std::popcount(d.added) == 1 ? "y" : "ies") +
+                   " beyond the old advice\n"
+             : "\nOK: nothing beyond the old advice\n";
   return out;
 }
 

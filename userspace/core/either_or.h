@@ -31,9 +31,9 @@ struct EitherOrSite {
   // read-only DAC check, another socket option): only counts can tell a
   // fallback from such a use.
   bool broader_alone;
-  std::string_view action;    // what the workload did there
-  std::string_view source;    // where in the kernel source
-  std::string_view kernels;   // where it was read or measured
+  std::string_view action;  // what the workload did there
+  std::string_view source;  // where in the kernel source
+  std::string_view kernels; // where it was read or measured
 };
 
 // Every known either/or call site.

@@ -10,8 +10,7 @@ namespace capscope {
 
 namespace {
 
-constexpr int kSetgid = 6, kSetuid = 7, kNetBindService = 10,
-              kSysAdmin = 21;
+constexpr int kSetgid = 6, kSetuid = 7, kNetBindService = 10, kSysAdmin = 21;
 
 constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
@@ -115,8 +114,8 @@ RunAs run_as(const Workload &w) {
     r.group_part = w.user.substr(colon + 1);
   r.uid = number(r.user_part);
   r.gid = number(r.group_part);
-  r.root = r.user_part.empty() || r.user_part == "root" ||
-           (r.uid && *r.uid == 0);
+  r.root =
+      r.user_part.empty() || r.user_part == "root" || (r.uid && *r.uid == 0);
   return r;
 }
 
@@ -213,9 +212,9 @@ std::vector<std::string> advice_warnings(const Profile &p,
     for (const auto &n : cap_names(a.denied))
       caps_lower += (caps_lower.empty() ? "cap_" : ",cap_") + lower(n);
     std::string w =
-        "WARNING: the workload ran as user " + who.user + " and was denied " +
-        names_text(a.denied) +
-        ".\n  --cap-add does not give a non-root process effective "
+        "WARNING: denied during the recording: " + names_text(a.denied) +
+        " (the workload ran as user " + who.user +
+        ").\n  --cap-add does not give a non-root process effective "
         "capabilities (Docker, Kubernetes): they only reach the bounding "
         "set,\n  and the kernel clears a non-root process's effective set at "
         "exec. Give them to the program instead:\n";
@@ -277,8 +276,10 @@ std::vector<std::string> advice_warnings(const Profile &p,
     out.push_back(
         "WARNING: the workload held every capability (--privileged or "
         "equivalent) and used " +
-        std::to_string(std::popcount(a.add)) + " of them.\n  This tight list "
-        "replaces it: " + line +
+        std::to_string(std::popcount(a.add)) +
+        " of them.\n  This tight list "
+        "replaces it: " +
+        line +
         "\n  (--privileged also lifts device, seccomp and LSM confinement; "
         "dropping it restores those too.)");
   }
@@ -295,7 +296,8 @@ std::vector<std::string> advice_warnings(const Profile &p,
               std::to_string(n) + ")";
     out.push_back(
         "WARNING: denied checks against a user namespace other than the "
-        "workload's own: " + caps +
+        "workload's own: " +
+        caps +
         ".\n  A rootless or user-namespaced container acting on objects "
         "owned outside its namespace (a file of an\n  unmapped user, the "
         "host's network): capabilities never reach outside their user "

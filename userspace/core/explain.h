@@ -19,9 +19,9 @@ namespace capscope {
 // The identity a workload ran as, from Workload::user ("" = root).
 struct RunAs {
   bool root = true;
-  std::string user;                // as given, "" for root
-  std::string user_part;           // before ':'
-  std::string group_part;          // after ':', "" when not given
+  std::string user;                 // as given, "" for root
+  std::string user_part;            // before ':'
+  std::string group_part;           // after ':', "" when not given
   std::optional<std::uint32_t> uid; // when numeric
   std::optional<std::uint32_t> gid; // when numeric
 };

@@ -149,19 +149,18 @@ void explain_caps(std::ostringstream &out, const Profile &p,
     if (e.instead_of >= 0) {
       out << "    instead of " << cap_name(e.instead_of) << ": at "
           << join(e.call_sites) << " the kernel accepts either, ";
-      out << (e.broader_first ? "asking for " + cap_name(e.instead_of) +
-                                    " first, so only it was seen"
-                              : "and fell back to " + cap_name(e.instead_of) +
-                                    " because " + cap_name(cap) +
-                                    " was missing");
+      out << (e.broader_first
+                  ? "asking for " + cap_name(e.instead_of) +
+                        " first, so only it was seen"
+                  : "and fell back to " + cap_name(e.instead_of) + " because " +
+                        cap_name(cap) + " was missing");
       out << "\n";
       for (const auto &site : e.call_sites)
         for (const EitherOrSite *s : either_or_at(site, e.instead_of))
           if (s->narrower == cap)
             out << "    (" << site << ": " << s->action << ")\n";
     }
-    out << "    needed by " << join(e.syscalls) << " at "
-        << join(e.call_sites);
+    out << "    needed by " << join(e.syscalls) << " at " << join(e.call_sites);
     if (!e.executables.empty())
       out << ", run by " << join(e.executables, 3);
     out << "\n    " << plural(e.granted, "check") << " granted";
@@ -333,11 +332,9 @@ std::string cap_flags_line(CapMask add) {
 }
 
 std::string shell_quote(const std::string &word) {
-  if (!word.empty() &&
-      std::all_of(word.begin(), word.end(), [](char c) {
+  if (!word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) ||
-               std::string_view("_@%+=:,./-").find(c) !=
-                   std::string_view::npos;
+               std::string_view("_@%+=:,./-").find(c) != std::string_view::npos;
       }))
     return word;
   std::string out = "'";
@@ -453,9 +450,7 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
   // Warnings about the recording itself come before the advice; those
   // about the advice come after its explanation.
   std::size_t first_advice_warning = 0;
-  if (!warnings.empty() &&
-      (warnings[0].starts_with("WARNING: denied during") ||
-       warnings[0].starts_with("WARNING: the workload ran as user"))) {
+  if (!warnings.empty() && warnings[0].starts_with("WARNING: denied during")) {
     out << "\n" << warnings[0] << "\n";
     first_advice_warning = 1;
   }
@@ -537,8 +532,8 @@ std::string render_many(const std::vector<Profile> &ps, Format f,
   if (f == Format::Oci) {
     nlohmann::json obj = nlohmann::json::object();
     for (const auto &p : ps)
-      obj[display_name(p.workload)] = oci_capabilities(
-          final_advice(p).add, !run_as(p.workload).root);
+      obj[display_name(p.workload)] =
+          oci_capabilities(final_advice(p).add, !run_as(p.workload).root);
     return obj.dump(2) + "\n";
   }
   if (f == Format::Compose)

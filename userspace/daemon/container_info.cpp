@@ -51,9 +51,37 @@ bool safe_id(const std::string &id) {
          id.find_first_not_of("0123456789abcdefABCDEF-_.") == std::string::npos;
 }
 
+// podman's storage keeps each container's names and image in a file that
+// root can read without any capability (`podman inspect` wants SYS_ADMIN,
+// which the daemon drops after attaching).
+bool from_podman_storage(ContainerIdentity &ci) {
+  std::string text =
+      read_file("/var/lib/containers/storage/overlay-containers/"
+                "containers.json");
+  if (text.empty())
+    return false;
+  try {
+    for (const auto &c : nlohmann::json::parse(text)) {
+      if (c.value("id", std::string()) != ci.ref.id)
+        continue;
+      if (c.contains("names") && c["names"].is_array() && !c["names"].empty())
+        ci.name = c["names"][0].get<std::string>();
+      auto meta = nlohmann::json::parse(c.value("metadata", std::string("{}")));
+      ci.image = meta.value("image-name", std::string());
+      if (ci.name.empty())
+        ci.name = meta.value("name", std::string());
+      return !ci.name.empty();
+    }
+  } catch (const std::exception &) {
+  }
+  return false;
+}
+
 void enrich(ContainerIdentity &ci) {
   const ContainerRef &r = ci.ref;
   if (!safe_id(r.id))
+    return;
+  if (r.runtime == "podman" && from_podman_storage(ci))
     return;
   const char *tool = nullptr;
   if (r.runtime == "podman" && have("podman"))
@@ -121,6 +149,42 @@ std::string name_from_monitor(std::uint32_t ppid) {
   return {};
 }
 
+// Plain runc names the cgroup after the container id, which can be any
+// string ("/mybox"); what makes it a runc container is runc's state dir.
+std::optional<ContainerRef> runc_by_state(const std::string &cgroup_path) {
+  auto slash = cgroup_path.find_last_of('/');
+  std::string leaf = slash == std::string::npos
+                         ? cgroup_path
+                         : cgroup_path.substr(slash + 1);
+  while (!leaf.empty() && (leaf.back() == '\n' || leaf.back() == ' '))
+    leaf.pop_back();
+  if (leaf.empty() || leaf.find("..") != std::string::npos)
+    return std::nullopt;
+  for (const char *root : {"/run/runc/", "/run/runc-ctrs/"})
+    if (access((std::string(root) + leaf + "/state.json").c_str(), F_OK) == 0)
+      return ContainerRef{"runc", leaf, ""};
+  return std::nullopt;
+}
+
+// The unified-hierarchy path ("0::/x/y") of a /proc/PID/cgroup text.
+std::string unified_path(const std::string &text) {
+  auto pos = text.find("0::");
+  while (pos != std::string::npos && pos > 0 && text[pos - 1] != '\n')
+    pos = text.find("0::", pos + 1);
+  if (pos == std::string::npos)
+    return {};
+  auto end = text.find('\n', pos);
+  return text.substr(pos + 3, end == std::string::npos ? std::string::npos
+                                                       : end - pos - 3);
+}
+
+std::optional<ContainerRef> ref_from_cgroup_text(const std::string &text) {
+  // runc's state dir first: a named runc container has no id shape at all.
+  if (auto ref = runc_by_state(unified_path(text)))
+    return ref;
+  return container_from_proc_cgroup(text);
+}
+
 } // namespace
 
 const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
@@ -159,13 +223,15 @@ const ContainerIdentity *ScopeResolver::on_scope_event(const cs_event &e) {
   std::string text = read_file("/proc/" + std::to_string(e.pid) + "/cgroup");
   std::optional<ContainerRef> ref;
   if (!text.empty())
-    ref = container_from_proc_cgroup(text);
+    ref = ref_from_cgroup_text(text);
   if (!ref) {
     // The process is gone: fall back to the names captured at exec.
     std::string leaf(e.cg_leaf, strnlen(e.cg_leaf, sizeof e.cg_leaf));
     std::string parent(e.cg_parent, strnlen(e.cg_parent, sizeof e.cg_parent));
     if (!leaf.empty())
       ref = container_from_cgroup_path("/" + parent + "/" + leaf);
+    if (!ref && !leaf.empty())
+      ref = runc_by_state(leaf);
   }
   return store(scope, ref, e.ppid);
 }
@@ -181,7 +247,7 @@ const ContainerIdentity *ScopeResolver::resolve_pid(std::uint64_t scope,
   std::uint32_t ppid = 0;
   if (auto rp = stat.rfind(')'); rp != std::string::npos)
     std::sscanf(stat.c_str() + rp + 1, " %*c %u", &ppid);
-  return store(scope, container_from_proc_cgroup(text), ppid);
+  return store(scope, ref_from_cgroup_text(text), ppid);
 }
 
 const ContainerIdentity *ScopeResolver::find(std::uint64_t scope) const {

@@ -8,12 +8,15 @@
 #include <bit>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <map>
 #include <mutex>
 #include <poll.h>
@@ -34,6 +37,31 @@
 namespace capscope {
 
 namespace {
+
+// After attaching, the daemon keeps only what it still uses: SYS_PTRACE to
+// read other processes' /proc/PID/exe and ns links. Map and ring-buffer
+// access goes through fds it already holds, which need no capability; BPF,
+// PERFMON and SYSLOG (kallsyms) were only needed to start.
+void drop_capabilities(bool verbose) {
+  // The bounding set first (needs SETPCAP; under a unit that already
+  // limits it, this fails harmlessly and the unit's limit stands).
+  for (int c = 0; c <= CAP_LAST_CAP; ++c)
+    if (c != CAP_SYS_PTRACE)
+      prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
+  cap_t caps = cap_init();
+  if (!caps)
+    return;
+  cap_value_t keep[] = {CAP_SYS_PTRACE};
+  cap_set_flag(caps, CAP_EFFECTIVE, 1, keep, CAP_SET);
+  cap_set_flag(caps, CAP_PERMITTED, 1, keep, CAP_SET);
+  if (cap_set_proc(caps) != 0 && verbose)
+    std::fprintf(stderr, "capscope daemon: could not drop capabilities: %s\n",
+                 std::strerror(errno));
+  else if (verbose)
+    std::fprintf(stderr, "capscope daemon: dropped every capability but "
+                         "SYS_PTRACE\n");
+  cap_free(caps);
+}
 
 std::uint64_t status_mask(std::uint32_t pid, const char *field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -371,7 +399,8 @@ void Daemon::serve_socket() {
     std::string out = reply.dump() + "\n";
     std::size_t off = 0;
     while (off < out.size()) {
-      ssize_t n = write(fd, out.data() + off, out.size() - off);
+      // MSG_NOSIGNAL: a client that hung up must not kill the daemon.
+      ssize_t n = send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
       if (n <= 0)
         break;
       off += n;
@@ -480,12 +509,7 @@ int Daemon::run() {
   listen_fd_ = open_listen_socket(cfg_.socket);
 
   ksyms_ = Kallsyms::load();
-  // The host's mount namespace is init's; where init's ns links are
-  // unreadable (seen on these machines), the daemon's own, which is the
-  // host's when started from the host (systemd unit, hostPID pod).
-  host_mntns_ = mntns_of_pid(1);
-  if (!host_mntns_)
-    host_mntns_ = mntns_of_pid(getpid());
+  host_mntns_ = host_mntns();
   if (cfg_.verbose)
     std::fprintf(stderr, "capscope daemon: host mount namespace %u\n",
                  host_mntns_);
@@ -501,7 +525,9 @@ int Daemon::run() {
   tracer_ = open_tracer(tc, cfg_.verbose);
   agg_ = Aggregator(wall_now_ns() - mono_now_ns());
   adopt_existing();
+  drop_capabilities(cfg_.verbose);
   install_stop_signals();
+  signal(SIGPIPE, SIG_IGN);
 
   std::thread sock_thread([this] { serve_socket(); });
   std::thread http_thread;
