@@ -220,3 +220,39 @@ TEST_CASE("the json profile carries the refined advice", "[either_or]") {
   CHECK(std::find(unused.begin(), unused.end(), "SYS_ADMIN") != unused.end());
   CHECK(std::find(unused.begin(), unused.end(), "SYS_NICE") == unused.end());
 }
+
+TEST_CASE("a refusal in the same syscall as the broad grant counts even when "
+          "the grant carries an earlier call site",
+          "[either_or]") {
+  // A profile keeps one call site per (syscall, capability, verdict): the
+  // first. Measured on 6.18 without BPF and PERFMON: SYS_ADMIN granted 7
+  // times in bpf(2), its site bpf_prog_load; PERFMON refused at bpf_check.
+  Profile p;
+  seen(p, kSysAdmin, "bpf_prog_load", 7, 0, "bpf");
+  seen(p, kBpf, "bpf_prog_load", 0, 3, "bpf");
+  seen(p, kPerfmon, "bpf_check", 0, 4, "bpf");
+  FinalAdvice a = final_advice(p);
+  CHECK(a.add == (bit(kBpf) | bit(kPerfmon)));
+  CHECK(a.denied == 0);
+  // The same refusal in another syscall is not tied to the grant.
+  Profile q;
+  seen(q, kSysAdmin, "bpf_prog_load", 1, 0, "bpf");
+  seen(q, kBpf, "bpf_prog_load", 0, 1, "bpf");
+  seen(q, kPerfmon, "bpf_check", 0, 1, "perf_event_open");
+  FinalAdvice b = final_advice(q);
+  CHECK(b.add == bit(kBpf));
+  CHECK(b.denied == bit(kPerfmon));
+}
+
+TEST_CASE("SO_MARK without NET_RAW is NET_RAW, other socket options keep "
+          "NET_ADMIN",
+          "[either_or]") {
+  Profile p;
+  seen(p, kNetRaw, "sk_setsockopt", 0, 1, "setsockopt");
+  seen(p, kNetAdmin, "sk_setsockopt", 1, 0, "setsockopt");
+  CHECK(final_advice(p).add == bit(kNetRaw));
+  // NET_ADMIN asked more often than NET_RAW was refused: some option
+  // (SO_RCVBUFFORCE, ...) needs NET_ADMIN itself.
+  p.entry(kNetAdmin, CheckClass::Needed).granted = 2;
+  CHECK(final_advice(p).add == bit(kNetAdmin));
+}
