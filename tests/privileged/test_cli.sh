@@ -82,3 +82,14 @@ test_cli_record_stdout_clean() {
   assert_eq "hi" "$CLI_OUT" "stdout of record -- echo hi"
   [[ -n "$CLI_ERR" ]] || fail "no report on stderr"
 }
+
+# -o to a device writes into it: /dev/null stays the null device (a rename
+# over it would have replaced it with a regular file).
+test_cli_output_to_device() {
+  require_root
+  run_capscope record -o /dev/null -- true || fail "record -o /dev/null failed"
+  [[ -c /dev/null ]] || {
+    rm -f /dev/null && mknod -m 666 /dev/null c 1 3
+    fail "/dev/null is no longer a character device after record -o /dev/null"
+  }
+}

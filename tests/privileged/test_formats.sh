@@ -51,6 +51,27 @@ docker_advice_ok() {
   ((REC_RC == 0)) || fail "capscope record $* exited $REC_RC (stderr: $(_lib_abbrev "$REC_STDERR"))"
 }
 
+# either_or_both ADVICE DROP OUTPUT -- CMD...: record CMD with every
+# capability, then with capscope and CMD lacking DROP (setpriv takes it out
+# of the bounding and inheritable sets, so the kernel falls back to the
+# broad capability); both times CMD must print OUTPUT and the docker advice
+# must be ADVICE.
+either_or_both() {
+  local advice=$1 drop=$2 output=$3 out="$TEST_TMP/.eo.out" rc=0
+  shift 4
+  docker_advice_ok -- "$@"
+  assert_eq "$output" "$REC_OUTPUT" "output of $* with every capability"
+  assert_eq "$advice" "$REC_ADVICE" "advice for $* with every capability"
+  setpriv --bounding-set="-$drop" --inh-caps="-$drop" -- \
+    timeout 60 "$CAPSCOPE" record --format docker -o "$TEST_TMP/.eo.adv" -- "$@" >"$out" 2>&1 </dev/null || rc=$?
+  {
+    echo "--- without $drop: exit $rc"
+    cat "$out" "$TEST_TMP/.eo.adv"
+  } >&2
+  assert_eq "0:$output" "$rc:$(cat "$out")" "$* without $drop (exit:output)"
+  assert_eq "$advice" "$(cat "$TEST_TMP/.eo.adv")" "advice for $* without $drop (the broad capability was the fallback)"
+}
+
 # A real profile (CHOWN and MKNOD) in every format, each parsed back.
 test_formats_roundtrip_real_profile() {
   require_py_yaml
@@ -409,14 +430,7 @@ if fd < 0:
     raise SystemExit("perf_event_open: " + os.strerror(ctypes.get_errno()))
 print("opened")
 PY
-  docker_advice_ok -- $PY "$prog"
-  assert_eq "--cap-drop=ALL --cap-add=PERFMON" "$REC_ADVICE" "advice with every capability"
-  local out="$TEST_TMP/o" rc=0
-  setpriv --bounding-set=-perfmon --inh-caps=-perfmon -- \
-    timeout 60 "$CAPSCOPE" record --format docker -o "$TEST_TMP/adv" -- $PY "$prog" >"$out" 2>&1 </dev/null || rc=$?
-  cat "$out" "$TEST_TMP/adv" >&2
-  assert_eq "0:opened" "$rc:$(cat "$out")" "the recording without PERFMON (exit:output)"
-  assert_eq "--cap-drop=ALL --cap-add=PERFMON" "$(cat "$TEST_TMP/adv")" "advice without PERFMON (SYS_ADMIN was the fallback)"
+  either_or_both "--cap-drop=ALL --cap-add=PERFMON" perfmon opened -- $PY "$prog"
 }
 
 # checkpoint_restore_ns_capable(): CHECKPOINT_RESTORE, else SYS_ADMIN
@@ -424,16 +438,15 @@ PY
 test_formats_either_or_ns_last_pid_is_checkpoint_restore() {
   require_cmd setpriv
   local act='v=$(cat /proc/sys/kernel/ns_last_pid) && echo "$v" >/proc/sys/kernel/ns_last_pid && echo wrote'
-  docker_advice_ok -- sh -c "$act"
-  assert_eq "--cap-drop=ALL --cap-add=CHECKPOINT_RESTORE" "$REC_ADVICE" "advice with every capability"
-  assert_eq "wrote" "$REC_OUTPUT" "the write"
-  local out="$TEST_TMP/o" rc=0
-  setpriv --bounding-set=-checkpoint_restore --inh-caps=-checkpoint_restore -- \
-    timeout 60 "$CAPSCOPE" record --format docker -o "$TEST_TMP/adv" -- sh -c "$act" >"$out" 2>&1 </dev/null || rc=$?
-  cat "$out" "$TEST_TMP/adv" >&2
-  assert_eq "0:wrote" "$rc:$(cat "$out")" "the recording without CHECKPOINT_RESTORE (exit:output)"
-  assert_eq "--cap-drop=ALL --cap-add=CHECKPOINT_RESTORE" "$(cat "$TEST_TMP/adv")" \
-    "advice without CHECKPOINT_RESTORE (SYS_ADMIN was the fallback)"
+  either_or_both "--cap-drop=ALL --cap-add=CHECKPOINT_RESTORE" checkpoint_restore wrote -- sh -c "$act"
+}
+
+# The same at proc_map_files_get_link: following a /proc/PID/map_files link.
+test_formats_either_or_map_files_is_checkpoint_restore() {
+  require_cmd setpriv
+  [[ -x $PY ]] || skip "$PY missing"
+  local act='import glob, os; p = sorted(glob.glob("/proc/self/map_files/*"))[0]; os.close(os.open(p, os.O_RDONLY)); print("opened")'
+  either_or_both "--cap-drop=ALL --cap-add=CHECKPOINT_RESTORE" checkpoint_restore opened -- $PY -c "$act"
 }
 
 # generic_permission(): DAC_READ_SEARCH first for a read, then DAC_OVERRIDE.
@@ -494,12 +507,13 @@ test_formats_either_or_so_mark_is_net_raw() {
   require_cmd setpriv
   [[ -x $PY ]] || skip "$PY missing"
   local act='import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, 36, 7); print("marked")'
-  docker_advice_ok -- $PY -c "$act"
-  assert_eq "--cap-drop=ALL --cap-add=NET_RAW" "$REC_ADVICE" "advice with every capability"
-  local out="$TEST_TMP/o" rc=0
-  setpriv --bounding-set=-net_raw --inh-caps=-net_raw -- \
-    timeout 60 "$CAPSCOPE" record --format docker -o "$TEST_TMP/adv" -- $PY -c "$act" >"$out" 2>&1 </dev/null || rc=$?
-  cat "$out" "$TEST_TMP/adv" >&2
-  assert_eq "0:marked" "$rc:$(cat "$out")" "SO_MARK without NET_RAW (exit:output)"
-  assert_eq "--cap-drop=ALL --cap-add=NET_RAW" "$(cat "$TEST_TMP/adv")" "advice without NET_RAW (NET_ADMIN was the fallback)"
+  either_or_both "--cap-drop=ALL --cap-add=NET_RAW" net_raw marked -- $PY -c "$act"
+}
+
+# IP_TRANSPARENT: NET_RAW, else NET_ADMIN (do_ip_setsockopt).
+test_formats_either_or_ip_transparent_is_net_raw() {
+  require_cmd setpriv
+  [[ -x $PY ]] || skip "$PY missing"
+  local act='import socket; s = socket.socket(); s.setsockopt(socket.SOL_IP, 19, 1); print("transparent")'
+  either_or_both "--cap-drop=ALL --cap-add=NET_RAW" net_raw transparent -- $PY -c "$act"
 }

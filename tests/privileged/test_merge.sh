@@ -107,17 +107,17 @@ test_record_expect_ci_gate() {
   touch "$f"
   mg_run record --expect CHOWN --format docker -o - -- chown 1000 "$f"
   assert_eq "0:--cap-drop=ALL --cap-add=CHOWN" "$MG_RC:$MG_OUT" "record --expect CHOWN of a chown"
-  mg_run record --expect cap_chown,MKNOD -o /dev/null -- chown 1000 "$f"
+  mg_run record --expect cap_chown,MKNOD -o "$TEST_TMP/report" -- chown 1000 "$f"
   assert_eq 0 "$MG_RC" "record --expect with more than needed, CAP_ prefix and any case"
-  mg_run record --expect '' -o /dev/null -- chown 1000 "$f"
+  mg_run record --expect '' -o "$TEST_TMP/report" -- chown 1000 "$f"
   assert_eq 1 "$MG_RC" "exit status of record --expect '' of a chown"
   assert_eq "capscope: record --expect: needs CHOWN beyond the expected set (nothing):
   CHOWN: needed by fchownat at setattr_prepare, run by /usr/bin/chown" "$MG_ERR" "the --expect failure"
   assert_eq 1000 "$(stat -c %u "$f")" "the chown still happened"
   # The workload's own failure wins.
-  mg_run record --expect '' -o /dev/null -- sh -c 'exit 3'
+  mg_run record --expect '' -o "$TEST_TMP/report" -- sh -c 'exit 3'
   assert_eq 3 "$MG_RC" "exit status of a failing workload under --expect"
-  mg_run record --expect BOGUS -o /dev/null -- true
+  mg_run record --expect BOGUS -o "$TEST_TMP/report" -- true
   assert_eq 125 "$MG_RC" "exit status of --expect with an unknown name"
   assert_contains "$MG_ERR" "capscope: record: --expect: unknown capability 'BOGUS'; valid names: CHOWN, DAC_OVERRIDE" "the error"
 }

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/either_or.h"
 #include "core/aggregate.h"
 #include "core/duration.h"
 #include "core/format.h"
@@ -124,7 +125,7 @@ int run_record_container(const RecordConfig &c) {
           agg.fill(p, s);
       for (const auto &ch : p.checks)
         checks += ch.granted + ch.denied;
-      auto names = cap_names(advise(p).add);
+      auto names = cap_names(final_advice(p).add);
       std::string caps;
       for (const auto &n : names)
         caps += (caps.empty() ? "" : ",") + n;

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/traced_run.h"
+#include "core/either_or.h"
 #include "core/diagnosis.h"
 #include "core/duration.h"
 
@@ -82,10 +83,10 @@ int run_diagnose(const DiagnoseConfig &c) {
       outcomes.push_back(s.o);
   CapMask used = 0;
   if (run.containers.empty())
-    used = advise(run.profile).add;
+    used = final_advice(run.profile).add;
   else
     for (const auto &p : run.containers)
-      used |= advise(p).add;
+      used |= final_advice(p).add;
   Diagnosis d = diagnose(outcomes);
   std::string text = render_diagnosis(d, used);
   if (run.profile.lost_events)

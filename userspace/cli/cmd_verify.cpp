@@ -24,6 +24,7 @@
 #include "cli/common.h"
 #include "cli/traced_run.h"
 #include "cli/workload.h"
+#include "core/either_or.h"
 #include "core/capset.h"
 #include "core/duration.h"
 #include "core/format.h"
@@ -606,7 +607,7 @@ int run_verify(const VerifyConfig &c) {
     auto p = load_profile(c.caps_from);
     if (!p)
       throw Fatal("verify: --caps-from: " + p.error().message);
-    Advice a = advise(p.value());
+    FinalAdvice a = final_advice(p.value());
     given = a.add;
     std::fprintf(stderr, "capscope verify: the advice of %s: %s\n",
                  c.caps_from.c_str(), cap_flags_line(given).c_str());

@@ -1,18 +1,18 @@
-// daemon_client.cpp - stub: the daemon lookup for `advise ID|NAME`.
-// Replace the body with a request over the daemon's socket
-// (daemon/protocol.h daemon_get_profile); `advise` already routes every
-// argument that is not an existing file here.
+// daemon_client.cpp - the daemon lookup behind `advise ID|NAME`: a request
+// over the daemon's socket (daemon/protocol.h).
 #include "cli/daemon_client.h"
 
-#include <cerrno>
+#include "daemon/protocol.h"
 
 namespace capscope {
 
 Result<Profile> fetch_daemon_profile(const std::string &id_or_name,
                                      const std::string &socket) {
-  return Error{ENOENT, "no such profile file '" + id_or_name +
-                           "' and no capscope daemon at " + socket +
-                           " (start one with: capscope daemon)"};
+  auto p = daemon_get_profile(socket, id_or_name);
+  if (!p && p.error().err == ENOENT)
+    return Error{ENOENT, "no such profile file '" + id_or_name + "', and " +
+                             p.error().message};
+  return p;
 }
 
 } // namespace capscope

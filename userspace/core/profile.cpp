@@ -9,8 +9,10 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/either_or.h"
 #include "core/syscalls.h"
 
 namespace capscope {
@@ -54,7 +56,7 @@ Advice advise(const Profile &p) {
 CapMask held_unused(const Profile &p) {
   if (!p.held_known)
     return 0;
-  return p.held & ~advise(p).add;
+  return p.held & ~final_advice(p).add;
 }
 
 std::string iso8601(std::int64_t wall_ns) {
@@ -141,7 +143,8 @@ json to_json(const Profile &p) {
       rt.push_back(check_json(c));
     j["runtime_checks"] = rt;
   }
-  Advice a = advise(p);
+  // The advice as users get it: refined by the either/or call sites.
+  FinalAdvice a = final_advice(p);
   j["advice"] = {{"drop", json::array({"ALL"})},
                  {"add", names_of(a.add)},
                  {"denied", names_of(a.denied)}};
@@ -297,6 +300,22 @@ Result<Profile> load_profile(const std::string &path) {
 
 Result<void> save_text_atomic(const std::string &path,
                               const std::string &text) {
+  // A device, FIFO or anything else that is not a regular file (-o
+  // /dev/null, -o /dev/stderr) is written in place: renaming over it would
+  // replace the device with a file.
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    FILE *f = std::fopen(path.c_str(), "w");
+    if (!f)
+      return Error{errno, "cannot write " + path + ": " +
+                              std::strerror(errno)};
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok)
+      return Error{errno, "cannot write " + path + ": " +
+                              std::strerror(errno)};
+    return {};
+  }
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   FILE *f = std::fopen(tmp.c_str(), "w");
   if (!f)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "core/either_or.h"
 #include "core/aggregate.h"
 #include "core/store.h"
 #include "core/syscalls.h"
@@ -316,7 +317,7 @@ bool Daemon::request_flush() {
 }
 
 static nlohmann::json summary(const Profile &p, bool running, bool privileged) {
-  Advice a = advise(p);
+  FinalAdvice a = final_advice(p);
   return {{"key", p.workload.id.empty() ? p.workload.key : p.workload.id},
           {"kind", p.workload.kind},
           {"id", p.workload.id},
