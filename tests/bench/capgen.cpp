@@ -239,8 +239,10 @@ pid_t spawn_target() {
   close(ready[1]);
   char ok = 0;
   if (read(ready[0], &ok, 1) != 1 || !ok) {
-    std::fprintf(stderr, "capgen: the helper could not become uid %u "
-                         "(--op ioprio must run as root)\n", kNobody);
+    std::fprintf(stderr,
+                 "capgen: the helper could not become uid %u "
+                 "(--op ioprio must run as root)\n",
+                 kNobody);
     std::exit(1);
   }
   close(ready[0]);
@@ -318,10 +320,11 @@ int attach_empty() {
   attr.log_size = sizeof(log);
   attr.log_level = 1;
   std::strncpy(attr.prog_name, "capgen_empty", sizeof(attr.prog_name) - 1);
-  int prog = static_cast<int>(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)));
+  int prog =
+      static_cast<int>(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)));
   if (prog < 0) {
-    std::fprintf(stderr, "capgen: BPF_PROG_LOAD: %s\n%s\n", std::strerror(errno),
-                 log);
+    std::fprintf(stderr, "capgen: BPF_PROG_LOAD: %s\n%s\n",
+                 std::strerror(errno), log);
     return 1;
   }
   char tp[] = "cap_capable";
@@ -394,23 +397,22 @@ int main(int argc, char **argv) {
   getrusage(RUSAGE_SELF, &ru);
   double cpu_ms = ru.ru_utime.tv_sec * 1e3 + ru.ru_utime.tv_usec / 1e3 +
                   ru.ru_stime.tv_sec * 1e3 + ru.ru_stime.tv_usec / 1e3;
-  std::printf("capgen op=%s threads=%u iters=%llu checks_per_op=%llu "
-              "checks=%llu loop_ns=%lld ns_per_check=%.1f checks_per_s=%.0f "
-              "loop_cpu_ns=%lld cpu_ns_per_check=%.1f "
-              "errors=%llu cpu_ms=%.1f maxrss_kb=%ld\n",
-              op_name(o.op), o.threads,
-              static_cast<unsigned long long>(o.iters),
-              static_cast<unsigned long long>(per_op),
-              static_cast<unsigned long long>(checks),
-              static_cast<long long>(loop_ns), double(loop_ns) / double(checks),
-              double(checks) * 1e9 / double(loop_ns),
-              static_cast<long long>(loop_cpu_ns),
-              double(loop_cpu_ns) / double(checks),
-              static_cast<unsigned long long>(errs), cpu_ms, ru.ru_maxrss);
+  std::printf(
+      "capgen op=%s threads=%u iters=%llu checks_per_op=%llu "
+      "checks=%llu loop_ns=%lld ns_per_check=%.1f checks_per_s=%.0f "
+      "loop_cpu_ns=%lld cpu_ns_per_check=%.1f "
+      "errors=%llu cpu_ms=%.1f maxrss_kb=%ld\n",
+      op_name(o.op), o.threads, static_cast<unsigned long long>(o.iters),
+      static_cast<unsigned long long>(per_op),
+      static_cast<unsigned long long>(checks), static_cast<long long>(loop_ns),
+      double(loop_ns) / double(checks), double(checks) * 1e9 / double(loop_ns),
+      static_cast<long long>(loop_cpu_ns), double(loop_cpu_ns) / double(checks),
+      static_cast<unsigned long long>(errs), cpu_ms, ru.ru_maxrss);
   std::fflush(stdout);
   if (errs) {
-    std::fprintf(stderr, "capgen: %llu of %llu calls failed (first: %s); "
-                         "run as root\n",
+    std::fprintf(stderr,
+                 "capgen: %llu of %llu calls failed (first: %s); "
+                 "run as root\n",
                  static_cast<unsigned long long>(errs),
                  static_cast<unsigned long long>(checks),
                  std::strerror(err_no));

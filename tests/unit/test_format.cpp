@@ -92,9 +92,9 @@ TEST_CASE("every listed format name parses and others do not", "[format]") {
     n.erase(0, n.find_first_not_of(' '));
     listed.push_back(n);
   }
-  CHECK(listed == std::vector<std::string>{"report", "json", "docker",
-                                           "podman", "nerdctl", "compose",
-                                           "k8s", "systemd", "oci", "capsh"});
+  CHECK(listed == std::vector<std::string>{"report", "json", "docker", "podman",
+                                           "nerdctl", "compose", "k8s",
+                                           "systemd", "oci", "capsh"});
   for (const auto &n : listed) {
     INFO(n);
     CHECK(parse_format(n).has_value());

@@ -11,9 +11,9 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/either_or.h"
 #include "core/aggregate.h"
 #include "core/duration.h"
+#include "core/either_or.h"
 #include "core/format.h"
 #include "core/syscalls.h"
 #include "daemon/container_info.h"

@@ -10,9 +10,9 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/traced_run.h"
-#include "core/either_or.h"
 #include "core/diagnosis.h"
 #include "core/duration.h"
+#include "core/either_or.h"
 
 namespace capscope {
 

@@ -77,9 +77,9 @@ int run_record(const RecordConfig &c) {
     // record --expect: anything beyond LIST fails the run (CI gate).
     std::string why;
     CapMask beyond = 0;
-    const std::vector<Profile> &ps =
-        run.containers.empty() ? std::vector<Profile>{run.profile}
-                               : run.containers;
+    const std::vector<Profile> &ps = run.containers.empty()
+                                         ? std::vector<Profile>{run.profile}
+                                         : run.containers;
     for (const auto &p : ps) {
       CapMask extra = final_advice(p).add & ~expected;
       beyond |= extra;

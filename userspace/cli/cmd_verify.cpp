@@ -24,9 +24,9 @@
 #include "cli/common.h"
 #include "cli/traced_run.h"
 #include "cli/workload.h"
-#include "core/either_or.h"
 #include "core/capset.h"
 #include "core/duration.h"
+#include "core/either_or.h"
 #include "core/format.h"
 
 namespace capscope {

@@ -232,9 +232,10 @@ Examples:
       "advise", "the advice of a saved profile (or a daemon workload) in "
                 "any format");
   advise_cmd->footer(kAdviseHelp);
-  advise_cmd->add_option("profile", adv.profile,
-                         "a profile file (record --format json), else a "
-                         "workload ID or NAME the daemon knows")
+  advise_cmd
+      ->add_option("profile", adv.profile,
+                   "a profile file (record --format json), else a "
+                   "workload ID or NAME the daemon knows")
       ->required();
   advise_cmd->add_option("-f,--format", adv.format,
                          "report (default), json, docker, podman, nerdctl, "
@@ -251,8 +252,7 @@ Examples:
   MergeConfig mrg;
   auto *merge = app.add_subcommand(
       "merge", "union of profiles from several runs or replicas");
-  merge->add_option("profiles", mrg.files, "profile files (JSON)")
-      ->required();
+  merge->add_option("profiles", mrg.files, "profile files (JSON)")->required();
   merge->add_option("-o,--output", mrg.output,
                     "write to FILE (atomically) instead of stdout");
   merge->add_option("-f,--format", mrg.format,

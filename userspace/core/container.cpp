@@ -75,9 +75,8 @@ std::optional<ContainerRef> container_from_cgroup_path(std::string_view path) {
     if (comp.starts_with("kubepods") || comp.starts_with("pod"))
       if (auto uid = pod_uid_of(comp); !uid.empty())
         ref.pod_uid = uid;
-  bool kube = std::any_of(parts.begin(), parts.end(), [](auto c) {
-    return c.starts_with("kubepods");
-  });
+  bool kube = std::any_of(parts.begin(), parts.end(),
+                          [](auto c) { return c.starts_with("kubepods"); });
 
   // Walk from the leaf up: runtimes sometimes nest a sub-cgroup (e.g. a
   // container's own "/init.scope" under systemd) below the container.

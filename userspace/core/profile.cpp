@@ -122,16 +122,16 @@ json to_json(const Profile &p) {
     j["exit_status"] = p.exit_status;
   auto check_json = [](const CheckStats &c) {
     return json{{"cap", cap_name(c.cap)},
-                      {"number", c.cap},
-                      {"class", class_name(c.cls)},
-                      {"granted", c.granted},
-                      {"denied", c.denied},
-                      {"syscalls", c.syscalls},
-                      {"call_sites", c.call_sites},
-                      {"executables", c.executables},
-                      {"first_seen", iso8601(c.first_ns)},
-                      {"last_seen", iso8601(c.last_ns)},
-                      {"other_userns", c.other_userns}};
+                {"number", c.cap},
+                {"class", class_name(c.cls)},
+                {"granted", c.granted},
+                {"denied", c.denied},
+                {"syscalls", c.syscalls},
+                {"call_sites", c.call_sites},
+                {"executables", c.executables},
+                {"first_seen", iso8601(c.first_ns)},
+                {"last_seen", iso8601(c.last_ns)},
+                {"other_userns", c.other_userns}};
   };
   json checks = json::array();
   for (const auto &c : p.checks)
@@ -245,8 +245,8 @@ Result<Profile> profile_from_json(const json &j) {
     for (const auto &c : j["runtime_checks"]) {
       CheckStats s;
       auto cap = parse_cap(r.get<std::string>(c, "cap", "", true));
-      if (!cap || !parse_class(r.get<std::string>(c, "class", "needed"),
-                               &s.cls))
+      if (!cap ||
+          !parse_class(r.get<std::string>(c, "class", "needed"), &s.cls))
         return Error{EINVAL, "bad entry in runtime_checks"};
       s.cap = *cap;
       s.granted = r.get<std::uint64_t>(c, "granted", 0);
@@ -307,13 +307,11 @@ Result<void> save_text_atomic(const std::string &path,
   if (stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
     FILE *f = std::fopen(path.c_str(), "w");
     if (!f)
-      return Error{errno, "cannot write " + path + ": " +
-                              std::strerror(errno)};
+      return Error{errno, "cannot write " + path + ": " + std::strerror(errno)};
     bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
     ok = std::fclose(f) == 0 && ok;
     if (!ok)
-      return Error{errno, "cannot write " + path + ": " +
-                              std::strerror(errno)};
+      return Error{errno, "cannot write " + path + ": " + std::strerror(errno)};
     return {};
   }
   std::string tmp = path + ".tmp." + std::to_string(getpid());

@@ -15,8 +15,8 @@ Result<void> ProfileStore::open() {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   if (ec)
-    return Error{ec.value(), "cannot create state directory " + dir_ + ": " +
-                                 ec.message()};
+    return Error{ec.value(),
+                 "cannot create state directory " + dir_ + ": " + ec.message()};
   chmod(dir_.c_str(), 0700);
   return {};
 }
@@ -50,8 +50,7 @@ ProfileStore::load(std::map<std::string, Profile> *out) {
       problems.push_back(p.error().message + "; moved aside to " + aside);
       continue;
     }
-    std::string key = p->workload.id.empty() ? p->workload.key
-                                             : p->workload.id;
+    std::string key = p->workload.id.empty() ? p->workload.key : p->workload.id;
     if (key.empty())
       key = path.stem().string();
     auto [it, fresh] = out->try_emplace(key, p.value());

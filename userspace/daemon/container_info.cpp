@@ -55,9 +55,8 @@ bool safe_id(const std::string &id) {
 // root can read without any capability (`podman inspect` wants SYS_ADMIN,
 // which the daemon drops after attaching).
 bool from_podman_storage(ContainerIdentity &ci) {
-  std::string text =
-      read_file("/var/lib/containers/storage/overlay-containers/"
-                "containers.json");
+  std::string text = read_file("/var/lib/containers/storage/overlay-containers/"
+                               "containers.json");
   if (text.empty())
     return false;
   try {
@@ -153,9 +152,8 @@ std::string name_from_monitor(std::uint32_t ppid) {
 // string ("/mybox"); what makes it a runc container is runc's state dir.
 std::optional<ContainerRef> runc_by_state(const std::string &cgroup_path) {
   auto slash = cgroup_path.find_last_of('/');
-  std::string leaf = slash == std::string::npos
-                         ? cgroup_path
-                         : cgroup_path.substr(slash + 1);
+  std::string leaf =
+      slash == std::string::npos ? cgroup_path : cgroup_path.substr(slash + 1);
   while (!leaf.empty() && (leaf.back() == '\n' || leaf.back() == ' '))
     leaf.pop_back();
   if (leaf.empty() || leaf.find("..") != std::string::npos)

@@ -15,12 +15,12 @@
 #include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
-#include <sys/capability.h>
-#include <sys/prctl.h>
 #include <map>
 #include <mutex>
 #include <poll.h>
 #include <set>
+#include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -28,8 +28,8 @@
 #include <unistd.h>
 
 #include "cli/common.h"
-#include "core/either_or.h"
 #include "core/aggregate.h"
+#include "core/either_or.h"
 #include "core/store.h"
 #include "core/syscalls.h"
 #include "daemon/container_info.h"

@@ -11,36 +11,36 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: daemonize_then CMD [ARGS...]\n");
-        return 2;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "daemonize_then: fork: %s\n", strerror(errno));
-        return 1;
-    }
-    if (pid > 0)
-        return 0; /* original parent: exit at once */
+  if (argc < 2) {
+    fprintf(stderr, "usage: daemonize_then CMD [ARGS...]\n");
+    return 2;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "daemonize_then: fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (pid > 0)
+    return 0; /* original parent: exit at once */
 
-    if (setsid() < 0) {
-        fprintf(stderr, "daemonize_then: setsid: %s\n", strerror(errno));
-        _exit(1);
-    }
-    pid = fork();
-    if (pid < 0) {
-        fprintf(stderr, "daemonize_then: second fork: %s\n", strerror(errno));
-        _exit(1);
-    }
-    if (pid > 0)
-        _exit(0); /* session leader: exit, the grandchild is orphaned */
+  if (setsid() < 0) {
+    fprintf(stderr, "daemonize_then: setsid: %s\n", strerror(errno));
+    _exit(1);
+  }
+  pid = fork();
+  if (pid < 0) {
+    fprintf(stderr, "daemonize_then: second fork: %s\n", strerror(errno));
+    _exit(1);
+  }
+  if (pid > 0)
+    _exit(0); /* session leader: exit, the grandchild is orphaned */
 
-    struct timespec ts = {0, 300L * 1000 * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-    execvp(argv[1], argv + 1);
-    int err = errno;
-    fprintf(stderr, "daemonize_then: exec %s: %s\n", argv[1], strerror(err));
-    _exit(err == ENOENT ? 127 : 126);
+  struct timespec ts = {0, 300L * 1000 * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  execvp(argv[1], argv + 1);
+  int err = errno;
+  fprintf(stderr, "daemonize_then: exec %s: %s\n", argv[1], strerror(err));
+  _exit(err == ENOENT ? 127 : 126);
 }

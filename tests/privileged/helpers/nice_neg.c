@@ -7,20 +7,22 @@
 #include <sys/resource.h>
 
 int main(void) {
-    if (setpriority(PRIO_PROCESS, 0, -5) != 0) {
-        fprintf(stderr, "nice_neg: setpriority(PRIO_PROCESS, 0, -5): %s\n", strerror(errno));
-        return 1;
-    }
-    errno = 0;
-    int prio = getpriority(PRIO_PROCESS, 0);
-    if (prio == -1 && errno != 0) {
-        fprintf(stderr, "nice_neg: getpriority: %s\n", strerror(errno));
-        return 1;
-    }
-    if (prio != -5) {
-        fprintf(stderr, "nice_neg: priority is %d after setpriority, expected -5\n", prio);
-        return 1;
-    }
-    printf("nice %d\n", prio);
-    return 0;
+  if (setpriority(PRIO_PROCESS, 0, -5) != 0) {
+    fprintf(stderr, "nice_neg: setpriority(PRIO_PROCESS, 0, -5): %s\n",
+            strerror(errno));
+    return 1;
+  }
+  errno = 0;
+  int prio = getpriority(PRIO_PROCESS, 0);
+  if (prio == -1 && errno != 0) {
+    fprintf(stderr, "nice_neg: getpriority: %s\n", strerror(errno));
+    return 1;
+  }
+  if (prio != -5) {
+    fprintf(stderr, "nice_neg: priority is %d after setpriority, expected -5\n",
+            prio);
+    return 1;
+  }
+  printf("nice %d\n", prio);
+  return 0;
 }

@@ -13,34 +13,32 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-int main(int argc, char **argv)
-{
-	if (argc != 2) {
-		fprintf(stderr, "usage: seccomp_deny DIR\n");
-		return 2;
-	}
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdir, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff)),
-	};
-	struct sock_fprog prog = {
-		.len = sizeof(filter) / sizeof(filter[0]),
-		.filter = filter,
-	};
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
-		fprintf(stderr, "seccomp_deny: cannot install filter: %s\n",
-			strerror(errno));
-		return 2;
-	}
-	if (mkdir(argv[1], 0700) == 0) {
-		printf("mkdir %s worked (unexpected)\n", argv[1]);
-		return 0;
-	}
-	printf("mkdir %s: %s\n", argv[1], strerror(errno));
-	return 1;
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: seccomp_deny DIR\n");
+    return 2;
+  }
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdirat, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mkdir, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & 0xffff)),
+  };
+  struct sock_fprog prog = {
+      .len = sizeof(filter) / sizeof(filter[0]),
+      .filter = filter,
+  };
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    fprintf(stderr, "seccomp_deny: cannot install filter: %s\n",
+            strerror(errno));
+    return 2;
+  }
+  if (mkdir(argv[1], 0700) == 0) {
+    printf("mkdir %s worked (unexpected)\n", argv[1]);
+    return 0;
+  }
+  printf("mkdir %s: %s\n", argv[1], strerror(errno));
+  return 1;
 }
