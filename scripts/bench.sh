@@ -421,6 +421,28 @@ if [[ $BPF_STATS == 1 ]]; then
   sysctl -q -w kernel.bpf_stats_enabled="$stats_old"
   stats_old=
 fi
+# --- the daemon with 1,000 scopes: bounded memory ----------------------------
+# 1,000 short-lived mount namespaces with an exec inside (`unshare -m`), each
+# a scope the daemon opens, profiles, persists and evicts.
+if ((daemon_ok)); then
+  log "daemon with ${BENCH_SCOPES:-1000} short-lived scopes"
+  dstate=$tmp/scopes-state
+  "$capscope" daemon --state-dir "$dstate" --socket "$tmp/scopes.sock" --flush-interval 1s \
+    >"$tmp/scopes.log" 2>&1 &
+  dpid=$!
+  bg_pids+=("$dpid")
+  for _ in $(seq 100); do
+    grep -q "tracing all containers" "$tmp/scopes.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  for ((i = 0; i < ${BENCH_SCOPES:-1000}; i++)); do unshare -m /bin/true; done
+  sleep 3 # two flushes: everything persisted and evicted
+  hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$dpid/status")
+  tracked=$("$capscope" profiles --socket "$tmp/scopes.sock" --json 2>/dev/null |
+    python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p.get("running")))' 2>/dev/null || echo "?")
+  echo "scopes count=${BENCH_SCOPES:-1000} rss_kb=$hwm live_after=$tracked" >>"$results"
+  stop_bg "$dpid"
+fi
 elapsed=$(($(date +%s) - started))
 
 # --- report ------------------------------------------------------------------
@@ -443,10 +465,12 @@ key_ns = "cpu_ns_per_check" if metric == "cpu" else "ns_per_check"
 def kv(line):
     return dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
 
-runs, stats, startup = [], [], []
+runs, stats, startup, scopes = [], [], [], {}
 for line in open(env["BENCH_RESULTS"]):
     d = {k: v.strip('"') for k, v in kv(line).items()}
-    if line.startswith("stats "):
+    if line.startswith("scopes "):
+        scopes = d
+    elif line.startswith("stats "):
         stats.append(d)
     elif d.get("mode") == "startup":
         startup.append(float(d["start_to_running_ms"]))
@@ -667,6 +691,9 @@ P(f"| capscope record added cost <= 0.6x bpftrace count (c) | {R:.2f}x ({fmt(e)}
 P(f"| capscope record added cost <= 1.75x the floor (b) | {F:.2f}x ({fmt(e)} / {fmt(b)} ns) | {t(F <= 1.75)} |")
 P(f"| exact counts, 0 lost | {'yes' if exact else 'no'}, lost {lost_total} | {t(exact and lost_total == 0)} |")
 P(f"| start to attached <= 1 s | {att_ms:.0f} ms | {t(0 <= att_ms <= 1000)} |")
+if scopes:
+    d_mb = int(scopes["rss_kb"]) / 1024
+    P(f"| daemon with {scopes['count']} scopes: peak RSS <= 40 MB | {d_mb:.1f} MB (scopes still live after: {scopes['live_after']}) | {t(d_mb <= 40)} |")
 P("")
 final = (f"bench: vs_bpftrace_count={R:.2f} vs_floor={F:.2f} exact_counts={'yes' if exact else 'no'} "
          f"lost={lost_total} rss_mb={rss_mb:.1f} attach_ms={att_ms:.0f}")
