@@ -197,6 +197,28 @@ test_daemon_image_overlay() {
   wait_advice "$name" "--cap-drop=ALL --cap-add=CHOWN"
 }
 
+# Replicas: two containers of one image are one workload (`--by workload`),
+# and the union of what they used.
+test_daemon_by_workload() {
+  require_daemon_prereqs
+  daemon_start
+  local a b rows
+  a=$(unique_name d-rep-a)
+  b=$(unique_name d-rep-b)
+  ctr_start "$a" --cap-add=ALL "$IMAGE" sh -c 'touch /tmp/x && chown 1000 /tmp/x'
+  ctr_start "$b" --cap-add=ALL "$IMAGE" sh -c 'mknod /tmp/d c 1 3'
+  ctr_wait "$a"
+  ctr_wait "$b"
+  wait_advice "$a" "--cap-drop=ALL --cap-add=CHOWN"
+  wait_advice "$b" "--cap-drop=ALL --cap-add=MKNOD"
+  rows=$(timeout 20 "$CAPSCOPE" profiles --by workload --socket "$DAEMON_SOCK") || fail "profiles --by workload failed"
+  echo "$rows" >&2
+  assert_contains "$rows" "image:$IMAGE:latest" "the workload row of the image"
+  local row
+  row=$(grep -F "image:$IMAGE:latest" <<<"$rows")
+  [[ "$row" =~ [[:space:]]2[[:space:]]+CHOWN,MKNOD$ ]] || fail "expected 2 containers using CHOWN,MKNOD in: $row"
+}
+
 # write_bundle DIR ARGS_JSON: an OCI bundle for plain runc (`runc spec`, a
 # copy of the busybox rootfs, no terminal, writable root, broad capabilities).
 write_bundle() {

@@ -1,6 +1,8 @@
 // cmd_daemon.cpp - `capscope daemon`, and the client commands that ask it:
 // `capscope profiles` and `capscope show ID|NAME`.
 #include <cstdio>
+#include <map>
+#include <set>
 #include <string>
 
 #include "cli/commands.h"
@@ -57,6 +59,33 @@ int run_profiles(const ProfilesConfig &c) {
   if (!r)
     throw Fatal(r.error().message);
   const auto &profiles = r.value()["profiles"];
+  if (!c.by.empty() && c.by != "workload")
+    throw Fatal("profiles: --by takes 'workload'");
+  if (c.by == "workload") {
+    // Replicas and restarts share a workload key (Kubernetes owner, else
+    // image, else name): the union of what they used.
+    std::map<std::string, std::pair<std::set<std::string>, int>> rows;
+    for (const auto &p : profiles) {
+      if (p.value("kind", "") != "container" && !c.all)
+        continue;
+      std::string key = p.value("workload_key", "");
+      if (key.empty())
+        key = p.value("key", "");
+      auto &row = rows[key];
+      for (const auto &cap : p["caps_used"])
+        row.first.insert(cap.get<std::string>());
+      row.second++;
+    }
+    std::printf("%-40s %-10s %s\n", "WORKLOAD", "CONTAINERS", "CAPS USED");
+    for (const auto &[key, row] : rows) {
+      std::string caps;
+      for (const auto &cap : row.first)
+        caps += (caps.empty() ? "" : ",") + cap;
+      std::printf("%-40s %-10d %s\n", cell(key, 40).c_str(), row.second,
+                  caps.empty() ? "none" : caps.c_str());
+    }
+    return 0;
+  }
   if (c.json) {
     std::printf("%s\n", profiles.dump(2).c_str());
     return 0;

@@ -85,6 +85,7 @@ struct ProfilesConfig {
   std::string socket = "/run/capscope.sock";
   bool all = false;
   bool json = false;
+  std::string by; // "" or "workload": one row per workload key
 };
 int run_profiles(const ProfilesConfig &c);
 

@@ -217,6 +217,9 @@ Examples:
   profiles->add_flag("--all", prof.all,
                      "also list private namespaces that are no container");
   profiles->add_flag("--json", prof.json, "print the list as JSON");
+  profiles->add_option("--by", prof.by,
+                       "workload: one row per workload (replicas and "
+                       "restarts combined)");
 
   ShowConfig shw;
   auto *show = app.add_subcommand(

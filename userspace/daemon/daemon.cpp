@@ -325,6 +325,7 @@ static nlohmann::json summary(const Profile &p, bool running, bool privileged) {
           {"runtime", p.workload.runtime},
           {"image", p.workload.image},
           {"pod", p.workload.pod},
+          {"workload_key", p.workload.key},
           {"caps_used", cap_names(a.add)},
           {"held_unused", cap_names(held_unused(p))},
           {"held_known", p.held_known},
