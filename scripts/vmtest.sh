@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Boot a second, older kernel under qemu (software emulation) and prove the
+# fexit and kprobe attach modes there, on real workloads.
+#
+# By default the kernel is Debian 12's own (the package linux-image-amd64
+# depends on, 6.1: BTF, kprobes and fentry, no capability:cap_capable
+# tracepoint), fetched with `apt-get download` into build/vm/ and unpacked
+# with dpkg-deb (never installed). The initramfs is built here: busybox-static,
+# build/userspace/cli/capscope and every shared library ldd lists,
+# build/tests/helpers/*, tests/vm/init and tests/vm/guest-tests.sh.
+#
+# Usage: scripts/vmtest.sh [--kernel PATH] [--modes LIST] [--timeout SECS]
+#                          [--mem MB] [--keep]
+#   --kernel PATH   a bzImage, or a kernel .deb (linux-image-*.deb) to unpack;
+#                   any x86_64 kernel with BTF (CONFIG_DEBUG_INFO_BTF), bpffs,
+#                   tracefs, a built-in 8250 serial console and initramfs
+#                   support works
+#   --modes LIST    attach modes to exercise, comma-separated
+#                   (default fexit,kprobe)
+#   --timeout SECS  kill the guest after SECS (default 480)
+#   --mem MB        guest memory (default 1024)
+#   --keep          keep the work directory (initramfs, guest log)
+#   --guest-script FILE
+#                   run FILE in the guest instead of tests/vm/guest-tests.sh
+#                   (debugging; it must print the VMTEST SUMMARY/RESULT lines)
+#
+# The last lines are the guest's boot time and "N passed, N failed, N skipped";
+# exit status 0 only when the guest ran every test and all passed. The guest
+# log is shown on failure.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+log() { printf 'vmtest: %s\n' "$*"; }
+die() { printf 'vmtest: error: %s\n' "$*" >&2; exit 1; }
+
+kernel="" modes="fexit,kprobe" timeout_s=480 mem=1024 keep=0
+guest_script=$root/tests/vm/guest-tests.sh
+while (($#)); do
+  case $1 in
+  --kernel) kernel=${2:?--kernel needs a PATH}; shift 2 ;;
+  --kernel=*) kernel=${1#*=}; shift ;;
+  --modes) modes=${2:?--modes needs a LIST}; shift 2 ;;
+  --modes=*) modes=${1#*=}; shift ;;
+  --timeout) timeout_s=${2:?--timeout needs SECS}; shift 2 ;;
+  --timeout=*) timeout_s=${1#*=}; shift ;;
+  --mem) mem=${2:?--mem needs MB}; shift 2 ;;
+  --keep) keep=1; shift ;;
+  --guest-script) guest_script=${2:?--guest-script needs a FILE}; shift 2 ;;
+  -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) die "unknown argument '$1' (see --help)" ;;
+  esac
+done
+[[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout_s'"
+[[ $modes =~ ^[a-z,]+$ ]] || die "--modes wants a comma-separated list, got '$modes'"
+
+command -v qemu-system-x86_64 >/dev/null ||
+  die "qemu-system-x86_64 missing (apt-get install qemu-system-x86, or run scripts/setup.sh)"
+busybox=/bin/busybox
+[[ -x $busybox ]] && ! ldd "$busybox" >/dev/null 2>&1 ||
+  die "$busybox missing or not static (apt-get install busybox-static)"
+capscope=$root/build/userspace/cli/capscope
+helpers=$root/build/tests/helpers
+[[ -x $capscope ]] || die "$capscope missing: build first (scripts/setup.sh)"
+[[ -d $helpers ]] || die "$helpers missing: build first (scripts/setup.sh)"
+
+work=$(mktemp -d /tmp/capscope-vmtest.XXXXXX)
+qemu_pid=""
+cleanup() {
+  [[ -n $qemu_pid ]] && kill -KILL "$qemu_pid" 2>/dev/null || true
+  if ((keep)); then log "work directory kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- kernel -----------------------------------------------------------------
+unpack_deb() { # unpack_deb DEB -> prints the vmlinuz path
+  local deb=$1 dir=$work/kernel
+  mkdir -p "$dir"
+  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards './boot/vmlinuz-*' ||
+    die "no ./boot/vmlinuz-* in $deb"
+  local k
+  k=$(find "$dir/boot" -name 'vmlinuz-*' | head -n 1)
+  [[ -n $k ]] || die "no ./boot/vmlinuz-* in $deb"
+  printf '%s\n' "$k"
+}
+
+if [[ -z $kernel ]]; then
+  cache=$root/build/vm
+  mkdir -p "$cache"
+  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+    sed -nE 's/^ *Depends: (linux-image-[0-9][^ ]*)$/\1/p' | head -n 1)
+  [[ -n $pkg ]] || die "cannot tell which package linux-image-amd64 depends on (apt-get update?)"
+  deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+  if [[ -z $deb ]]; then
+    log "downloading $pkg (apt-get download, not installed)"
+    (cd "$cache" && apt-get download "$pkg" >&2) || die "apt-get download $pkg failed"
+    deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+    [[ -n $deb ]] || die "apt-get download $pkg left no .deb in $cache"
+  fi
+  kernel=$deb
+fi
+[[ -f $kernel ]] || die "--kernel $kernel: no such file"
+case $kernel in
+*.deb) log "kernel package: $kernel"; bzimage=$(unpack_deb "$kernel") ;;
+*) bzimage=$kernel ;;
+esac
+log "kernel image: $bzimage"
+
+# ---- initramfs ----------------------------------------------------------------
+rootfs=$work/rootfs
+mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,vm,helpers}
+chmod 1777 "$rootfs/tmp"
+cp "$busybox" "$rootfs/bin/busybox"
+for applet in $("$busybox" --list); do
+  [[ -e $rootfs/bin/$applet ]] || ln -s busybox "$rootfs/bin/$applet"
+done
+
+# copy_libs BINARY: every shared library ldd lists, and the loader, at the
+# path ldd names.
+copy_libs() {
+  local lib
+  while read -r lib; do
+    [[ -e $rootfs$lib ]] && continue
+    mkdir -p "$rootfs$(dirname "$lib")"
+    cp -L "$lib" "$rootfs$lib"
+  done < <(ldd "$1" | sed -nE 's@.*=> (/[^ ]+) .*@\1@p; s@^[[:space:]]*(/[^ ]+) \(0x.*@\1@p')
+}
+
+strip --strip-debug -o "$rootfs/bin/capscope" "$capscope" 2>/dev/null || cp "$capscope" "$rootfs/bin/capscope"
+copy_libs "$capscope"
+for h in "$helpers"/*; do
+  [[ -f $h && -x $h ]] || continue
+  strip --strip-debug -o "$rootfs/helpers/${h##*/}" "$h" 2>/dev/null || cp "$h" "$rootfs/helpers/"
+  copy_libs "$h"
+done
+cp "$root/tests/vm/init" "$rootfs/init"
+[[ -f $guest_script ]] || die "guest script $guest_script: no such file"
+cp "$guest_script" "$rootfs/vm/guest-tests.sh"
+chmod 0755 "$rootfs/init" "$rootfs/vm/guest-tests.sh" "$rootfs"/helpers/*
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'user:x:1000:1000:user:/tmp:/bin/sh' \
+  'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$rootfs/etc/passwd"
+printf '%s\n' 'root:x:0:' 'user:x:1000:' 'nogroup:x:65534:' >"$rootfs/etc/group"
+
+initrd=$work/initramfs.cpio
+(cd "$rootfs" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) >"$initrd" ||
+  die "building the initramfs failed"
+log "initramfs: $(du -h "$initrd" | cut -f1) (uncompressed cpio)"
+
+# ---- boot ---------------------------------------------------------------------
+guest_log=$work/guest.log
+: >"$guest_log"
+append="console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init VMTEST_MODES=$modes"
+log "booting $(basename "$bzimage") under qemu-system-x86_64 -accel tcg (timeout ${timeout_s}s, modes $modes)"
+start=$(date +%s.%N)
+qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem" \
+  -nodefaults -display none -no-reboot -monitor none \
+  -serial "file:$guest_log" \
+  -kernel "$bzimage" -initrd "$initrd" -append "$append" &
+qemu_pid=$!
+# Bounded: a hung guest is killed at the deadline.
+timed_out=0
+deadline=$(($(date +%s) + timeout_s))
+while kill -0 "$qemu_pid" 2>/dev/null; do
+  if (($(date +%s) >= deadline)); then
+    timed_out=1
+    kill -KILL "$qemu_pid" 2>/dev/null || true
+    break
+  fi
+  sleep 0.5
+done
+qemu_rc=0
+wait "$qemu_pid" || qemu_rc=$?
+qemu_pid=""
+end=$(date +%s.%N)
+elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+
+show_log() {
+  echo "---- guest log ($guest_log) ----"
+  tr -d '\r' <"$guest_log"
+  echo "---- end of guest log ----"
+}
+tr -d '\r' <"$guest_log" >"$work/guest.clean"
+booted=$(sed -nE 's/^VMTEST BOOTED uptime=([0-9.]+)s.*/\1/p' "$work/guest.clean" | head -n 1)
+summary=$(sed -nE 's/^VMTEST SUMMARY: ([0-9]+ passed, [0-9]+ failed, [0-9]+ skipped)$/\1/p' "$work/guest.clean" | tail -n 1)
+result=$(sed -nE 's/^VMTEST RESULT: (PASS|FAIL)$/\1/p' "$work/guest.clean" | tail -n 1)
+
+# Per-test lines, and the doctor output, always.
+grep -E '^(VMTEST (PASS|FAIL|SKIP|doctor)|    [a-z]|  +(tracepoint|fexit|kprobe) )' "$work/guest.clean" |
+  grep -Ev '^    [|-]' || true
+
+if [[ -n $booted ]]; then
+  log "guest boot time: ${booted}s to /init (kernel uptime); whole run ${elapsed}s wall clock"
+else
+  log "guest never reached /init (whole run ${elapsed}s wall clock)"
+fi
+
+status=0
+if ((timed_out)); then
+  show_log
+  log "error: the guest did not power off within ${timeout_s}s and was killed (hung guest; see the log above)"
+  status=1
+elif [[ -z $result || -z $summary ]]; then
+  show_log
+  log "error: the guest stopped without a test summary (qemu exit $qemu_rc; kernel panic or /init failure?)"
+  status=1
+elif [[ $result != PASS ]]; then
+  show_log
+  log "error: guest tests failed"
+  status=1
+fi
+if [[ -n $summary ]]; then
+  echo "$summary"
+else
+  echo "0 passed, 1 failed, 0 skipped"
+fi
+((status == 0)) && log "PASS: $modes on $(sed -nE 's/^VMTEST BOOTED .*kernel=(.*)$/\1/p' "$work/guest.clean" | head -n 1)"
+exit "$status"

@@ -1,0 +1,116 @@
+#!/bin/sh
+# Runs inside the capscope test guest (busybox sh, kernel without the
+# capability:cap_capable tracepoint). For each attach mode: record real
+# workloads and assert the same advice as on a 6.18 host with the tracepoint.
+# Prints "VMTEST PASS|FAIL|SKIP NAME" per test and a summary line
+# "VMTEST SUMMARY: N passed, N failed, N skipped".
+# Environment (from the kernel command line via /init): VMTEST_MODES.
+CS=/bin/capscope
+H=/helpers
+MODES=$(echo "${VMTEST_MODES:-fexit,kprobe}" | tr , " ")
+TO=${VMTEST_RECORD_TIMEOUT:-120}
+passed=0 failed=0 skipped=0
+W=/tmp/vmtest
+mkdir -p "$W"
+
+pass() { passed=$((passed + 1)); echo "VMTEST PASS $1"; }
+fail() { failed=$((failed + 1)); echo "VMTEST FAIL $1: $2"; }
+
+# record MODE OUTFILE [record options] -- CMD...: the docker advice, the
+# last line of stdout, goes to $ADVICE; stdout+stderr are in OUTFILE.
+record() {
+  mode=$1 out=$2
+  shift 2
+  RC=0
+  timeout "$TO" "$CS" record --attach "$mode" --format docker -o - "$@" >"$out.stdout" 2>"$out.stderr" || RC=$?
+  ADVICE=$(tail -n 1 "$out.stdout")
+}
+
+show() { # show OUTFILE: the record's output, indented, for the guest log
+  echo "    --- stdout:"; sed 's/^/    | /' "$1.stdout"
+  echo "    --- stderr:"; sed 's/^/    | /' "$1.stderr"
+}
+
+# expect NAME MODE EXPECTED [record options] -- CMD...
+expect() {
+  name=$1 mode=$2 want=$3
+  shift 3
+  o="$W/$(echo "$name" | tr / -)"
+  record "$mode" "$o" "$@"
+  if [ "$RC" != 0 ]; then
+    fail "$name" "capscope record exited $RC"; show "$o"; return 1
+  fi
+  if [ "$ADVICE" != "$want" ]; then
+    fail "$name" "advice '$ADVICE', expected '$want'"; show "$o"; return 1
+  fi
+  pass "$name"
+}
+
+# ---- doctor --------------------------------------------------------------
+"$CS" doctor >"$W/doctor.out" 2>&1
+rc=$?
+echo "VMTEST doctor output (exit $rc):"
+sed 's/^/    /' "$W/doctor.out"
+t_doctor() {
+  why=""
+  grep -Eq '^tracepoint +capability:cap_capable absent' "$W/doctor.out" ||
+    why="$why; tracepoint not reported absent"
+  grep -Eq '^record will use: fexit' "$W/doctor.out" || why="$why; doctor does not choose fexit"
+  grep -Eq '^ +fexit +loads and attaches' "$W/doctor.out" || why="$why; fexit not available"
+  grep -Eq '^ +kprobe +loads and attaches' "$W/doctor.out" || why="$why; kprobe not available"
+  grep -Eq '^ +tracepoint +loads and attaches' "$W/doctor.out" && why="$why; tracepoint mode claims to work"
+  if [ -z "$why" ]; then pass doctor; else fail doctor "${why#; }"; fi
+}
+t_doctor
+
+# ---- per attach mode ------------------------------------------------------
+for m in $MODES; do
+  f="$W/file-$m"
+  touch "$f"
+  if expect "$m/chown" "$m" "--cap-drop=ALL --cap-add=CHOWN" -- chown 1000 "$f"; then
+    owner=$(stat -c %u "$f")
+    [ "$owner" = 1000 ] || fail "$m/chown-effect" "owner is $owner after chown, expected 1000"
+  fi
+
+  expect "$m/bind_port_80" "$m" "--cap-drop=ALL --cap-add=NET_BIND_SERVICE" -- "$H/bind_port" 80
+
+  expect "$m/user_1000_port_8000" "$m" "--cap-drop=ALL" --user 1000 -- "$H/bind_port" 8000
+
+  expect "$m/clone_newuts" "$m" "--cap-drop=ALL --cap-add=SYS_ADMIN" -- "$H/clone_newuts"
+
+  expect "$m/mem_churn" "$m" "--cap-drop=ALL" -- "$H/mem_churn"
+
+  # Noise agreement: the class the BPF side gave each new check (from
+  # `opts` and its own stack walk) must agree with the stack it reports:
+  # every check whose frames include security_vm_enough_memory_mm is
+  # overcommit noise. There must be at least one such check.
+  name="$m/noise_agreement"
+  ev="$W/events-$m.jsonl"
+  RC=0
+  timeout "$TO" "$CS" record --attach "$m" -f json -o "$W/profile-$m.json" --events "$ev" -- "$H/mem_churn" \
+    >"$W/$m-noise.stdout" 2>"$W/$m-noise.stderr" || RC=$?
+  if [ "$RC" != 0 ]; then
+    fail "$name" "capscope record exited $RC"; show "$W/$m-noise"
+  elif [ ! -s "$ev" ]; then
+    fail "$name" "no events written to $ev"; show "$W/$m-noise"
+  else
+    total=$(grep -c . "$ev")
+    probe=$(grep -c 'security_vm_enough_memory_mm' "$ev")
+    bad=$(grep 'security_vm_enough_memory_mm' "$ev" | grep -vc '"kernel_class":"overcommit"')
+    classes=$(sed -n 's/.*"kernel_class":"\([a-z_]*\)".*/\1/p' "$ev" | sort | uniq -c | tr '\n' ' ')
+    echo "    $name: $total event(s), $probe with security_vm_enough_memory_mm; kernel_class: $classes"
+    if [ "$probe" -eq 0 ]; then
+      fail "$name" "no event has security_vm_enough_memory_mm in its frames"
+      sed 's/^/    | /' "$ev"
+    elif [ "$bad" -ne 0 ]; then
+      fail "$name" "$bad event(s) with security_vm_enough_memory_mm are not kernel_class overcommit"
+      grep 'security_vm_enough_memory_mm' "$ev" | grep -v '"kernel_class":"overcommit"' | sed 's/^/    | /'
+    else
+      pass "$name"
+    fi
+  fi
+done
+
+echo "VMTEST SUMMARY: $passed passed, $failed failed, $skipped skipped"
+if [ "$failed" -eq 0 ]; then echo "VMTEST RESULT: PASS"; else echo "VMTEST RESULT: FAIL"; fi
+[ "$failed" -eq 0 ]
