@@ -185,8 +185,9 @@ summary=$(sed -nE 's/^VMTEST SUMMARY: ([0-9]+ passed, [0-9]+ failed, [0-9]+ skip
 result=$(sed -nE 's/^VMTEST RESULT: (PASS|FAIL)$/\1/p' "$work/guest.clean" | tail -n 1)
 
 # Per-test lines, and the doctor output, always.
-grep -E '^(VMTEST (PASS|FAIL|SKIP|doctor)|    [a-z]|  +(tracepoint|fexit|kprobe) )' "$work/guest.clean" |
-  grep -Ev '^    [|-]' || true
+awk '/^VMTEST doctor output/ { doc = 1 }
+  doc || /^VMTEST (PASS|FAIL|SKIP) / || /^    (kernel fact|[a-z]+\/[a-z_]+:)/ { print }
+  /^VMTEST (PASS|FAIL) doctor/ { doc = 0 }' "$work/guest.clean"
 
 if [[ -n $booted ]]; then
   log "guest boot time: ${booted}s to /init (kernel uptime); whole run ${elapsed}s wall clock"

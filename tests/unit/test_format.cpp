@@ -242,3 +242,18 @@ TEST_CASE("several profiles in json are one array", "[format]") {
   // One profile is the object itself, as `advise --format json` gives.
   CHECK(nlohmann::json::parse(render_many({web}, Format::Json)).is_object());
 }
+
+TEST_CASE("the runtime section of a container recording advises nothing",
+          "[format]") {
+  Profile p;
+  p.workload.kind = "runtime";
+  p.workload.name = "podman";
+  CheckStats &s = p.entry(21, CheckClass::Needed); // runc's mounts
+  s.granted = 12;
+  s.syscalls = {"mount"};
+  std::string r = render(p, Format::Report);
+  CHECK_THAT(r, Catch::Contains("SYS_ADMIN"));
+  CHECK_THAT(r, Catch::Contains("no container needs them"));
+  CHECK_THAT(r, !Catch::Contains("Advice:"));
+  CHECK_THAT(r, !Catch::Contains("--cap-add"));
+}

@@ -66,11 +66,14 @@ int run_record(const RecordConfig &c) {
     // `record -- podman run ...`: the advice is per container; the
     // runtime's own checks are reported apart and advise nothing.
     std::string out = render_many(run.containers, *fmt, ro);
-    if (*fmt == Format::Report)
+    if (*fmt == Format::Report) {
+      Profile runtime = run.profile;
+      runtime.workload.kind = "runtime";
       out += "\nRuntime section (" + run.profile.workload.name +
              " and its helpers, outside any container; not part of any "
              "container's advice):\n" +
-             render(run.profile, *fmt, ro);
+             render(runtime, *fmt, ro);
+    }
     emit_output(c.output, out);
   }
   if (c.expect_given && run.exit_status == 0 && !run.interrupted) {

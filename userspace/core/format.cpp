@@ -445,6 +445,13 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
     }
   }
 
+  // The runtime section of `record -- podman run ...`: podman's, conmon's
+  // and runc's own checks, shown for completeness, advise nothing.
+  if (p.workload.kind == "runtime") {
+    out << "\nThese are the runtime's checks: no container needs them.\n";
+    return out.str();
+  }
+
   FinalAdvice a = final_advice(p);
   std::vector<std::string> warnings = advice_warnings(p, a);
   // Warnings about the recording itself come before the advice; those
