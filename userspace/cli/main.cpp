@@ -227,7 +227,9 @@ Examples:
   show->add_option("id", shw.id, "container id (or prefix) or name")
       ->required();
   show->add_option("--socket", shw.socket, "the daemon's socket");
-  show->add_option("-f,--format", shw.format, "report (default), json, docker");
+  show->add_option("-f,--format", shw.format,
+                   "report (default), json, docker, podman, nerdctl, "
+                   "compose,\n                  k8s, systemd, oci, capsh");
   show->add_flag("-v,--verbose", shw.verbose, "list noise checks too");
 
   AdviseConfig adv;
