@@ -20,18 +20,7 @@
 
 namespace capscope {
 
-namespace {
-
-std::uint64_t cap_eff(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("CapEff:", 0) == 0)
-      return std::stoull(line.substr(7), nullptr, 16);
-  return 0;
-}
-
-} // namespace
+namespace {} // namespace
 
 int run_record_container(const RecordConfig &c) {
   auto fmt = parse_format(c.format);
@@ -170,7 +159,7 @@ int run_record_container(const RecordConfig &c) {
   p.tasks_overflow = stats.tasks_full;
   p.counts_overflow = stats.counts_full;
   for (int pid : target->pids)
-    if (std::uint64_t eff = cap_eff(pid)) {
+    if (std::uint64_t eff = proc_status_mask(pid, "CapEff:")) {
       p.held = eff;
       p.held_known = true;
       break;

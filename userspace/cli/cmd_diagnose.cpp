@@ -19,12 +19,8 @@ namespace capscope {
 namespace {
 
 int seccomp_mode(std::uint32_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("Seccomp:", 0) == 0)
-      return std::atoi(line.c_str() + 8);
-  return -1;
+  std::string v = proc_status_field(static_cast<int>(pid), "Seccomp:");
+  return v.empty() ? -1 : std::atoi(v.c_str());
 }
 
 std::string exe_of(std::uint32_t pid, const char *comm) {

@@ -7,17 +7,6 @@
 
 namespace capscope {
 
-namespace {
-
-Profile load_or_die(const char *cmd, const std::string &path) {
-  auto p = load_profile(path);
-  if (!p)
-    throw Fatal(std::string(cmd) + ": " + p.error().message);
-  return p.value();
-}
-
-} // namespace
-
 int run_merge(const MergeConfig &c) {
   if (c.files.empty())
     throw Fatal("merge: no profiles given (usage: capscope merge A.json "
@@ -28,7 +17,7 @@ int run_merge(const MergeConfig &c) {
                 "' (valid: " + format_names() + ")");
   std::vector<Profile> ps;
   for (const auto &f : c.files)
-    ps.push_back(load_or_die("merge", f));
+    ps.push_back(load_profile_or_die("merge", f));
   auto merged = merge_profiles(ps, c.force);
   if (!merged)
     throw Fatal("merge: " + merged.error().message);

@@ -30,13 +30,32 @@ void install_stop_signals() {
   sigaction(SIGHUP, &sa, nullptr);
 }
 
-static std::uint64_t effective_caps() {
-  std::ifstream in("/proc/self/status");
+std::string proc_status_field(int pid, const char *field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
+  std::size_t n = std::strlen(field);
   while (std::getline(in, line))
-    if (line.rfind("CapEff:", 0) == 0)
-      return std::stoull(line.substr(7), nullptr, 16);
-  return 0;
+    if (line.compare(0, n, field) == 0) {
+      std::size_t start = line.find_first_not_of(" \t", n);
+      return start == std::string::npos ? std::string() : line.substr(start);
+    }
+  return {};
+}
+
+std::uint64_t proc_status_mask(int pid, const char *field) {
+  std::string v = proc_status_field(pid, field);
+  return v.empty() ? 0 : std::strtoull(v.c_str(), nullptr, 16);
+}
+
+Profile load_profile_or_die(const char *cmd, const std::string &path) {
+  auto p = load_profile(path);
+  if (!p)
+    throw Fatal(std::string(cmd) + ": " + p.error().message);
+  return p.value();
+}
+
+static std::uint64_t effective_caps() {
+  return proc_status_mask(getpid(), "CapEff:");
 }
 
 void require_tracing_privileges() {

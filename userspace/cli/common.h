@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/kallsyms.h"
+#include "core/profile.h"
 #include "core/result.h"
 #include "loader/tracer.h"
 
@@ -32,6 +33,14 @@ void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms);
 
 // Opens the tracer; on failure throws Fatal naming each refused mode.
 std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose);
+
+// A saved profile, or Fatal("CMD: <why>") - for commands that take files.
+Profile load_profile_or_die(const char *cmd, const std::string &path);
+
+// One field of /proc/PID/status ("CapEff:", "Seccomp:"), "" if unreadable.
+std::string proc_status_field(int pid, const char *field);
+// A capability mask field of /proc/PID/status; 0 if unreadable.
+std::uint64_t proc_status_mask(int pid, const char *field);
 
 std::int64_t wall_now_ns();
 std::int64_t mono_now_ns();

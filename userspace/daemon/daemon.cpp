@@ -64,15 +64,6 @@ void drop_capabilities(bool verbose) {
   cap_free(caps);
 }
 
-std::uint64_t status_mask(std::uint32_t pid, const char *field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind(field, 0) == 0)
-      return std::stoull(line.substr(std::strlen(field)), nullptr, 16);
-  return 0;
-}
-
 std::string base_name(const std::string &p) {
   auto s = p.rfind('/');
   return s == std::string::npos ? p : p.substr(s + 1);
@@ -244,8 +235,8 @@ void Daemon::flush(bool final) {
     }
     if (live.count(scope)) {
       std::uint32_t pid = live[scope];
-      std::uint64_t eff = status_mask(pid, "CapEff:");
-      std::uint64_t bnd = status_mask(pid, "CapBnd:");
+      std::uint64_t eff = proc_status_mask(pid, "CapEff:");
+      std::uint64_t bnd = proc_status_mask(pid, "CapBnd:");
       if (eff || bnd) {
         part.held = eff;
         part.held_known = true;
@@ -515,9 +506,9 @@ int Daemon::run() {
   if (cfg_.verbose)
     std::fprintf(stderr, "capscope daemon: host mount namespace %u\n",
                  host_mntns_);
-  host_bounding_ = status_mask(1, "CapBnd:");
+  host_bounding_ = proc_status_mask(1, "CapBnd:");
   if (!host_bounding_)
-    host_bounding_ = status_mask(getpid(), "CapBnd:");
+    host_bounding_ = proc_status_mask(getpid(), "CapBnd:");
   TracerConfig tc;
   tc.attach = cfg_.attach;
   tc.mode = CS_MODE_DAEMON;

@@ -217,16 +217,8 @@ Result<void> Tracer::track(std::uint32_t tid, std::uint64_t scope,
 
 std::vector<std::uint32_t> Tracer::tracked_tgids() const {
   std::vector<std::uint32_t> out;
-  int fd = bpf_map__fd(impl_->skel->maps.tasks);
-  __u32 key, next;
-  __u32 *prev = nullptr;
-  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-    cs_task t{};
-    if (bpf_map_lookup_elem(fd, &next, &t) == 0)
-      out.push_back(t.tgid);
-    key = next;
-    prev = &key;
-  }
+  for (auto [tgid, scope] : tracked())
+    out.push_back(tgid);
   return out;
 }
 
