@@ -22,6 +22,9 @@ packages=(
   # runtime tools used by tests and examples
   libcap2-bin podman runc busybox-static bpftrace iproute2 uidmap util-linux
   procps coreutils time
+  # scripts/vmtest.sh: boot Debian's 6.1 kernel (apt-get download, never
+  # installed) under software emulation with a cpio initramfs
+  qemu-system-x86 cpio
   # schema validation and manifests in tests
   python3 python3-jsonschema python3-yaml
   # daemon tests: a real Prometheus scraping /metrics, HTTP client, the pod
