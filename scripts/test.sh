@@ -2,6 +2,8 @@
 # Set up and build (scripts/setup.sh), then run every test tier:
 #   unit        ctest in build/ (no root, no kernel)
 #   privileged  tests/privileged/run.sh (root, real BPF, real workloads)
+#   vm          scripts/vmtest.sh (fexit and kprobe modes in a Debian 6.1
+#               kernel under qemu; about a minute)
 # Every tier runs even when an earlier one failed. The last line adds up the
 # tiers ("total: N passed, N failed, N skipped"); the exit status is non-zero
 # if setup or any tier failed.
@@ -50,6 +52,22 @@ if counts=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \
   read -r p f s <<<"$counts"
   passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
 elif ((priv_ok == 0)); then
+  failed=$((failed + 1))
+fi
+
+header "tier: vm (scripts/vmtest.sh)"
+if bash "$root/scripts/vmtest.sh" 2>&1 | tee "$logdir/vm.log"; then
+  vm_ok=1
+else
+  vm_ok=0
+  failed_tiers+=(vm)
+fi
+# "N passed, N failed, N skipped"
+if counts=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$logdir/vm.log" | tail -n 1) &&
+  [[ -n "$counts" ]]; then
+  read -r p f s <<<"$counts"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+elif ((vm_ok == 0)); then
   failed=$((failed + 1))
 fi
 

@@ -26,7 +26,7 @@ Kallsyms Kallsyms::parse(std::string_view text) {
       continue;
     std::string_view rest = line.substr(s1 + 3);
     std::size_t end = rest.find_first_of(" \t");
-    std::string name(rest.substr(0, end));
+    std::string_view name = rest.substr(0, end);
     std::uint64_t addr = 0;
     try {
       addr = std::stoull(std::string(line.substr(0, s1)), nullptr, 16);
@@ -35,7 +35,9 @@ Kallsyms Kallsyms::parse(std::string_view text) {
     }
     if (addr == 0)
       continue;
-    k.syms_.push_back({addr, std::move(name)});
+    k.syms_.push_back({addr, static_cast<std::uint32_t>(k.names_.size()),
+                       static_cast<std::uint32_t>(name.size())});
+    k.names_.append(name);
   }
   std::sort(k.syms_.begin(), k.syms_.end(),
             [](const Symbol &a, const Symbol &b) { return a.addr < b.addr; });
@@ -46,7 +48,10 @@ Kallsyms Kallsyms::load(const std::string &path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse(ss.str());
+  Kallsyms k = parse(ss.str());
+  k.syms_.shrink_to_fit();
+  k.names_.shrink_to_fit();
+  return k;
 }
 
 std::string_view Kallsyms::resolve(std::uint64_t addr,
@@ -59,18 +64,19 @@ std::string_view Kallsyms::resolve(std::uint64_t addr,
   --it;
   // Addresses past the end of kernel text (BPF programs and trampolines,
   // when not listed) would otherwise land on an end marker.
-  if (it->name == "_etext" || it->name == "_einittext" ||
-      it->name == "__init_end" || it->name == "_end")
+  std::string_view name = name_of(*it);
+  if (name == "_etext" || name == "_einittext" || name == "__init_end" ||
+      name == "_end")
     return {};
   if (offset)
     *offset = addr - it->addr;
-  return it->name;
+  return name;
 }
 
 bool Kallsyms::range(std::string_view name, std::uint64_t *start,
                      std::uint64_t *end) const {
   for (std::size_t i = 0; i < syms_.size(); ++i) {
-    if (syms_[i].name != name)
+    if (name_of(syms_[i]) != name)
       continue;
     *start = syms_[i].addr;
     std::size_t j = i + 1;

@@ -10,9 +10,11 @@
 
 namespace capscope {
 
+// 16 bytes a symbol, names in one arena: the daemon keeps ~120k of them.
 struct Symbol {
   std::uint64_t addr;
-  std::string name;
+  std::uint32_t name_off; // into Kallsyms::names_
+  std::uint32_t name_len;
 };
 
 class Kallsyms {
@@ -29,7 +31,11 @@ public:
              std::uint64_t *end) const;
 
 private:
+  std::string_view name_of(const Symbol &s) const {
+    return std::string_view(names_).substr(s.name_off, s.name_len);
+  }
   std::vector<Symbol> syms_; // sorted by addr
+  std::string names_;
 };
 
 // True for the capability wrappers and the BPF/tracing frames that sit
