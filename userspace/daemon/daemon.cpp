@@ -465,19 +465,30 @@ std::string Daemon::metrics_text() {
   return out;
 }
 
-static int open_listen_socket(const std::string &path) {
+static sockaddr_un socket_address(const std::string &path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path)
     throw Fatal("daemon: socket path too long: " + path);
   std::strcpy(addr.sun_path, path.c_str());
+  return addr;
+}
+
+// Checked before anything is loaded, so a second daemon fails at once.
+static void refuse_if_running(const std::string &path) {
+  sockaddr_un addr = socket_address(path);
   int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (connect(probe, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0) {
-    close(probe);
+  bool running =
+      connect(probe, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
+  close(probe);
+  if (running)
     throw Fatal("daemon: another capscope daemon is already listening on " +
                 path);
-  }
-  close(probe);
+}
+
+// Bound only once tracing runs: the socket's presence means "ready".
+static int open_listen_socket(const std::string &path) {
+  sockaddr_un addr = socket_address(path);
   unlink(path.c_str()); // a stale socket from a daemon that was killed
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   mode_t old = umask(0177); // the socket is born 0600: root only
@@ -499,7 +510,7 @@ int Daemon::run() {
   for (const auto &problem : store_.load(&base_))
     std::fprintf(stderr, "capscope daemon: corrupt profile: %s\n",
                  problem.c_str());
-  listen_fd_ = open_listen_socket(cfg_.socket);
+  refuse_if_running(cfg_.socket);
 
   ksyms_ = Kallsyms::load();
   host_mntns_ = host_mntns();
@@ -518,6 +529,7 @@ int Daemon::run() {
   tracer_ = open_tracer(tc, cfg_.verbose);
   agg_ = Aggregator(wall_now_ns() - mono_now_ns());
   adopt_existing();
+  listen_fd_ = open_listen_socket(cfg_.socket);
   drop_capabilities(cfg_.verbose);
   install_stop_signals();
   signal(SIGPIPE, SIG_IGN);
