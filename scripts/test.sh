@@ -23,53 +23,46 @@ bash "$root/scripts/setup.sh"
 failed_tiers=()
 passed=0 failed=0 skipped=0
 
-header "tier: unit (ctest)"
-if ctest --test-dir "$root/build" --output-on-failure 2>&1 | tee "$logdir/unit.log"; then
-  unit_ok=1
-else
-  unit_ok=0
-  failed_tiers+=(unit)
-fi
+# run_tier NAME TITLE CMD...: runs one tier, keeps its log, records failure.
+run_tier() {
+  local name=$1 title=$2
+  shift 2
+  header "tier: $name ($title)"
+  if "$@" 2>&1 | tee "$logdir/$name.log"; then
+    tier_ok=1
+  else
+    tier_ok=0
+    failed_tiers+=("$name")
+  fi
+}
+
+# count_plain NAME: adds a tier's closing "N passed, N failed, N skipped".
+count_plain() {
+  local counts p f s
+  if counts=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$logdir/$1.log" | tail -n 1) &&
+    [[ -n "$counts" ]]; then
+    read -r p f s <<<"$counts"
+    passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  elif ((tier_ok == 0)); then
+    failed=$((failed + 1))
+  fi
+}
+
+run_tier unit ctest ctest --test-dir "$root/build" --output-on-failure
 # "100% tests passed, 0 tests failed out of 12"
 if counts=$(sed -nE 's/.*tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' "$logdir/unit.log" | tail -n 1) &&
   [[ -n "$counts" ]]; then
   read -r f t <<<"$counts"
   passed=$((passed + t - f)) failed=$((failed + f))
-elif ((unit_ok == 0)); then
+elif ((tier_ok == 0)); then
   failed=$((failed + 1))
 fi
 
-header "tier: privileged (tests/privileged/run.sh)"
-if bash "$root/tests/privileged/run.sh" 2>&1 | tee "$logdir/privileged.log"; then
-  priv_ok=1
-else
-  priv_ok=0
-  failed_tiers+=(privileged)
-fi
-# "N passed, N failed, N skipped"
-if counts=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$logdir/privileged.log" | tail -n 1) &&
-  [[ -n "$counts" ]]; then
-  read -r p f s <<<"$counts"
-  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-elif ((priv_ok == 0)); then
-  failed=$((failed + 1))
-fi
+run_tier privileged tests/privileged/run.sh bash "$root/tests/privileged/run.sh"
+count_plain privileged
 
-header "tier: vm (scripts/vmtest.sh)"
-if bash "$root/scripts/vmtest.sh" 2>&1 | tee "$logdir/vm.log"; then
-  vm_ok=1
-else
-  vm_ok=0
-  failed_tiers+=(vm)
-fi
-# "N passed, N failed, N skipped"
-if counts=$(sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' "$logdir/vm.log" | tail -n 1) &&
-  [[ -n "$counts" ]]; then
-  read -r p f s <<<"$counts"
-  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-elif ((vm_ok == 0)); then
-  failed=$((failed + 1))
-fi
+run_tier vm scripts/vmtest.sh bash "$root/scripts/vmtest.sh"
+count_plain vm
 
 header "summary"
 if ((${#failed_tiers[@]} > 0)); then
