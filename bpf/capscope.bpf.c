@@ -318,8 +318,15 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		/* A clock read costs ~38 ns: hot keys refresh last_ns once
 		 * every 64 checks, rare ones on each. */
 		c->count++;
-		if (c->count < 64 || !(c->count & 63))
-			c->last_ns = bpf_ktime_get_ns();
+		if (c->count < 64 || !(c->count & 63)) {
+			__u64 t = bpf_ktime_get_ns();
+			c->last_ns = t;
+			/* The key's first check on this CPU: a per-CPU hash
+			 * element starts zeroed on every CPU but the one that
+			 * inserted it. */
+			if (c->count == 1)
+				c->first_ns = t;
+		}
 		if (trace && !cfg_trace_unique)
 			emit(ctx, &key, cred, targ_ns, ret, flags);
 		return 0;
@@ -331,7 +338,8 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		/* Another program instance inserted it meanwhile. */
 		c = bpf_map_lookup_elem(&counts, &key);
 		if (c) {
-			c->count++;
+			if (c->count++ == 0)
+				c->first_ns = now;
 			c->last_ns = now;
 		}
 	} else if (err) {

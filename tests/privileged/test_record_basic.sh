@@ -181,3 +181,26 @@ sys.exit(1 if errors else 0)
 PY
   assert_contains "$(cat "$profile")" "CHOWN" "profile of a chown"
 }
+
+# Every check's first/last seen lies inside the recording window, for a
+# workload whose checks land on both CPUs (a per-CPU count that started on
+# another CPU once reported "first seen" at boot time).
+test_record_times_inside_window() {
+  require_helper mem_churn
+  local profile="$TEST_TMP/p.json" rc=0
+  run_capscope record --format json -o "$profile" -- sh -c \
+    "$HELPERS/mem_churn 100 & $HELPERS/mem_churn 100 & wait" >&2 || rc=$?
+  assert_eq 0 "$rc" "exit status of capscope record"
+  /usr/bin/python3 - "$profile" <<'PY' || fail "a check's time lies outside the recording window (see output)"
+import json, sys
+from datetime import datetime, timedelta
+d = json.load(open(sys.argv[1]))
+parse = lambda s: datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
+lo = parse(d["window"]["start"]) - timedelta(seconds=1)
+hi = parse(d["window"]["end"]) + timedelta(seconds=1)
+bad = [(c["cap"], c["class"], c["first_seen"], c["last_seen"]) for c in d["checks"]
+       if not (lo <= parse(c["first_seen"]) <= hi and lo <= parse(c["last_seen"]) <= hi)]
+print("checks:", len(d["checks"]), "outside the window:", bad, file=sys.stderr)
+sys.exit(1 if bad or not d["checks"] else 0)
+PY
+}

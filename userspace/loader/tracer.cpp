@@ -269,7 +269,7 @@ std::vector<KeyCount> Tracer::read_counts() const {
         if (!v.count)
           continue;
         kc.count += v.count;
-        if (!kc.first_ns || v.first_ns < kc.first_ns)
+        if (v.first_ns && (!kc.first_ns || v.first_ns < kc.first_ns))
           kc.first_ns = v.first_ns;
         kc.last_ns = std::max<std::uint64_t>(kc.last_ns, v.last_ns);
       }
