@@ -63,12 +63,9 @@ void patch_config(const std::string &path, const Profile &p) {
 } // namespace
 
 int run_advise(const AdviseConfig &c) {
-  auto fmt = parse_format(c.format);
-  if (!fmt)
-    throw Fatal("advise: unknown format '" + c.format +
-                "' (valid: " + format_names() + ")");
+  Format fmt = format_or_die("advise", c.format);
   if (!c.patch.empty()) {
-    if (c.format_given && *fmt != Format::Oci)
+    if (c.format_given && fmt != Format::Oci)
       throw Fatal("advise: --patch writes an OCI config.json; use it with "
                   "--format oci");
     fmt = Format::Oci;
@@ -80,7 +77,7 @@ int run_advise(const AdviseConfig &c) {
   }
   RenderOptions ro;
   ro.verbose = c.verbose;
-  emit_output(c.output.empty() ? "-" : c.output, render(p, *fmt, ro));
+  emit_output(c.output.empty() ? "-" : c.output, render(p, fmt, ro));
   return 0;
 }
 

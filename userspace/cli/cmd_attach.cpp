@@ -12,7 +12,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/aggregate.h"
-#include "core/duration.h"
 #include "core/either_or.h"
 #include "core/format.h"
 #include "core/syscalls.h"
@@ -23,17 +22,10 @@ namespace capscope {
 namespace {} // namespace
 
 int run_record_container(const RecordConfig &c) {
-  auto fmt = parse_format(c.format);
-  if (!fmt)
-    throw Fatal("record: unknown format '" + c.format +
-                "' (valid: " + format_names() + ")");
+  const Format fmt = format_or_die("record", c.format);
   std::int64_t duration_ms = 0;
   if (!c.duration.empty()) {
-    auto d = parse_duration_ms(c.duration);
-    if (!d)
-      throw Fatal("record: bad --duration '" + c.duration +
-                  "' (examples: 30s, 5m, 1h, 500ms)");
-    duration_ms = *d;
+    duration_ms = duration_or_die("record", "--duration", c.duration);
   }
   TracerConfig tc;
   if (!parse_attach_mode(c.attach, &tc.attach))
@@ -166,7 +158,7 @@ int run_record_container(const RecordConfig &c) {
     }
   RenderOptions ro;
   ro.verbose = c.verbose;
-  emit_output(c.output, render(p, *fmt, ro));
+  emit_output(c.output, render(p, fmt, ro));
   return 0;
 }
 

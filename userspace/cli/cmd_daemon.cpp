@@ -6,7 +6,7 @@
 #include <string>
 
 #include "cli/commands.h"
-#include "core/duration.h"
+#include "cli/common.h"
 #include "core/format.h"
 #include "core/result.h"
 #include "daemon/daemon.h"
@@ -20,11 +20,7 @@ int run_daemon_cmd(const DaemonCmdConfig &c) {
   d.socket = c.socket;
   d.metrics = c.metrics;
   d.verbose = c.verbose;
-  auto ms = parse_duration_ms(c.flush_interval);
-  if (!ms)
-    throw Fatal("daemon: bad --flush-interval '" + c.flush_interval +
-                "' (examples: 5s, 500ms, 1m)");
-  d.flush_ms = *ms;
+  d.flush_ms = duration_or_die("daemon", "--flush-interval", c.flush_interval);
   if (!parse_attach_mode(c.attach, &d.attach))
     throw Fatal("daemon: unknown --attach '" + c.attach +
                 "' (valid: auto, tracepoint, fexit, kprobe)");
@@ -127,16 +123,13 @@ int run_profiles(const ProfilesConfig &c) {
 }
 
 int run_show(const ShowConfig &c) {
-  auto fmt = parse_format(c.format);
-  if (!fmt)
-    throw Fatal("show: unknown format '" + c.format +
-                "' (valid: " + format_names() + ")");
+  const Format fmt = format_or_die("show", c.format);
   auto p = daemon_get_profile(c.socket, c.id);
   if (!p)
     throw Fatal(p.error().message);
   RenderOptions ro;
   ro.verbose = c.verbose;
-  std::fputs(render(p.value(), *fmt, ro).c_str(), stdout);
+  std::fputs(render(p.value(), fmt, ro).c_str(), stdout);
   return 0;
 }
 

@@ -11,7 +11,6 @@
 #include "cli/common.h"
 #include "cli/traced_run.h"
 #include "core/diagnosis.h"
-#include "core/duration.h"
 #include "core/either_or.h"
 
 namespace capscope {
@@ -44,11 +43,7 @@ int run_diagnose(const DiagnoseConfig &c) {
   spec.verbose = c.verbose;
   spec.diagnose = true;
   if (!c.duration.empty()) {
-    auto d = parse_duration_ms(c.duration);
-    if (!d)
-      throw Fatal("diagnose: bad --duration '" + c.duration +
-                  "' (examples: 30s, 5m, 500ms)");
-    spec.duration_ms = *d;
+    spec.duration_ms = duration_or_die("diagnose", "--duration", c.duration);
   }
   struct Seen {
     SyscallOutcome o;

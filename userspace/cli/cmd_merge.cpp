@@ -11,17 +11,14 @@ int run_merge(const MergeConfig &c) {
   if (c.files.empty())
     throw Fatal("merge: no profiles given (usage: capscope merge A.json "
                 "B.json ... [-o OUT])");
-  auto fmt = parse_format(c.format);
-  if (!fmt)
-    throw Fatal("merge: unknown format '" + c.format +
-                "' (valid: " + format_names() + ")");
+  const Format fmt = format_or_die("merge", c.format);
   std::vector<Profile> ps;
   for (const auto &f : c.files)
     ps.push_back(load_profile_or_die("merge", f));
   auto merged = merge_profiles(ps, c.force);
   if (!merged)
     throw Fatal("merge: " + merged.error().message);
-  emit_output(c.output.empty() ? "-" : c.output, render(merged.value(), *fmt));
+  emit_output(c.output.empty() ? "-" : c.output, render(merged.value(), fmt));
   return 0;
 }
 

@@ -7,7 +7,6 @@
 #include "cli/common.h"
 #include "cli/traced_run.h"
 #include "core/diffing.h"
-#include "core/duration.h"
 #include "core/either_or.h"
 #include "core/format.h"
 #include "core/replay.h"
@@ -18,10 +17,7 @@ int run_record(const RecordConfig &c) {
   if (c.command.empty())
     throw Fatal("record: no command given (usage: capscope record [options] "
                 "-- CMD [ARGS...])");
-  auto fmt = parse_format(c.format);
-  if (!fmt)
-    throw Fatal("record: unknown format '" + c.format +
-                "' (valid: " + format_names() + ")");
+  const Format fmt = format_or_die("record", c.format);
   CapMask expected = 0;
   if (c.expect_given) {
     std::string err;
@@ -35,11 +31,7 @@ int run_record(const RecordConfig &c) {
   spec.user = c.user;
   spec.verbose = c.verbose;
   if (!c.duration.empty()) {
-    auto d = parse_duration_ms(c.duration);
-    if (!d)
-      throw Fatal("record: bad --duration '" + c.duration +
-                  "' (examples: 30s, 5m, 1h, 500ms)");
-    spec.duration_ms = *d;
+    spec.duration_ms = duration_or_die("record", "--duration", c.duration);
   }
   if (!parse_attach_mode(c.attach, &spec.attach))
     throw Fatal("record: unknown --attach '" + c.attach +
@@ -61,18 +53,18 @@ int run_record(const RecordConfig &c) {
   RenderOptions ro;
   ro.verbose = c.verbose;
   if (run.containers.empty()) {
-    emit_output(c.output, render(run.profile, *fmt, ro));
+    emit_output(c.output, render(run.profile, fmt, ro));
   } else {
     // `record -- podman run ...`: the advice is per container; the
     // runtime's own checks are reported apart and advise nothing.
-    std::string out = render_many(run.containers, *fmt, ro);
-    if (*fmt == Format::Report) {
+    std::string out = render_many(run.containers, fmt, ro);
+    if (fmt == Format::Report) {
       Profile runtime = run.profile;
       runtime.workload.kind = "runtime";
       out += "\nRuntime section (" + run.profile.workload.name +
              " and its helpers, outside any container; not part of any "
              "container's advice):\n" +
-             render(runtime, *fmt, ro);
+             render(runtime, fmt, ro);
     }
     emit_output(c.output, out);
   }

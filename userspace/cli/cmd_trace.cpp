@@ -9,7 +9,6 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/caps.h"
-#include "core/duration.h"
 #include "core/noise.h"
 #include "core/syscalls.h"
 
@@ -35,11 +34,7 @@ int run_trace(const TraceConfig &c) {
   tc.trace_unique = c.unique;
   std::int64_t duration_ms = 0;
   if (!c.duration.empty()) {
-    auto d = parse_duration_ms(c.duration);
-    if (!d)
-      throw Fatal("trace: bad --duration '" + c.duration +
-                  "' (examples: 30s, 5m, 500ms)");
-    duration_ms = *d;
+    duration_ms = duration_or_die("trace", "--duration", c.duration);
   }
   require_tracing_privileges();
   Kallsyms ksyms = Kallsyms::load();

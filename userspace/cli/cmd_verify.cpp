@@ -581,10 +581,7 @@ struct TmpDir {
 } // namespace
 
 int run_verify(const VerifyConfig &c) {
-  auto fmt = parse_format(c.format);
-  if (!fmt)
-    throw Fatal("verify: unknown format '" + c.format +
-                "' (valid: " + format_names() + ")");
+  const Format fmt = format_or_die("verify", c.format);
   if (c.caps_given && !c.caps_from.empty())
     throw Fatal("verify: give either --caps or --caps-from, not both");
   if (!c.caps_given && c.caps_from.empty())
@@ -720,16 +717,16 @@ int run_verify(const VerifyConfig &c) {
   res.decisions = m.decisions();
 
   std::string report = render_verify(res, Format::Report);
-  bool report_elsewhere = *fmt == Format::Report && !c.output.empty();
+  bool report_elsewhere = fmt == Format::Report && !c.output.empty();
   if (!report_elsewhere) {
     std::fputs("\n", stderr);
     std::fputs(report.c_str(), stderr);
     std::fflush(stderr);
   }
   // Flags for a set that did not pass would be a lie; the report says why.
-  if (!(*fmt == Format::Report && c.output.empty()) &&
-      (res.passed || *fmt == Format::Json || *fmt == Format::Report))
-    emit_output(c.output, render_verify(res, *fmt));
+  if (!(fmt == Format::Report && c.output.empty()) &&
+      (res.passed || fmt == Format::Json || fmt == Format::Report))
+    emit_output(c.output, render_verify(res, fmt));
   return res.passed ? 0 : kFail;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "core/duration.h"
 #include "core/noise.h"
 #include "core/profile.h"
 
@@ -45,6 +46,23 @@ std::string proc_status_field(int pid, const char *field) {
 std::uint64_t proc_status_mask(int pid, const char *field) {
   std::string v = proc_status_field(pid, field);
   return v.empty() ? 0 : std::strtoull(v.c_str(), nullptr, 16);
+}
+
+Format format_or_die(const char *cmd, const std::string &name) {
+  auto f = parse_format(name);
+  if (!f)
+    throw Fatal(std::string(cmd) + ": unknown format '" + name +
+                "' (valid: " + format_names() + ")");
+  return *f;
+}
+
+std::int64_t duration_or_die(const char *cmd, const char *option,
+                             const std::string &text) {
+  auto d = parse_duration_ms(text);
+  if (!d)
+    throw Fatal(std::string(cmd) + ": bad " + option + " '" + text +
+                "' (examples: 30s, 5m, 1h, 500ms)");
+  return *d;
 }
 
 Profile load_profile_or_die(const char *cmd, const std::string &path) {

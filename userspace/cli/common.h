@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/format.h"
 #include "core/kallsyms.h"
 #include "core/profile.h"
 #include "core/result.h"
@@ -33,6 +34,12 @@ void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms);
 
 // Opens the tracer; on failure throws Fatal naming each refused mode.
 std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose);
+
+// --format NAME, or Fatal("CMD: unknown format ... (valid: ...)").
+Format format_or_die(const char *cmd, const std::string &name);
+// A duration option ("30s", "5m"): milliseconds, or Fatal("CMD: bad OPT").
+std::int64_t duration_or_die(const char *cmd, const char *option,
+                             const std::string &text);
 
 // A saved profile, or Fatal("CMD: <why>") - for commands that take files.
 Profile load_profile_or_die(const char *cmd, const std::string &path);
