@@ -35,7 +35,7 @@ function(bpf_object name source)
   endif()
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH}
+    COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH}
             -Wall -Wno-unused-function -I${BPF_GEN_DIR} -I${srcdir}
             -c ${src} -o ${obj}
     DEPENDS ${src} ${BPF_GEN_DIR}/vmlinux.h ${ARG_DEPENDS}

@@ -7,10 +7,13 @@
  *   kprobe+kretprobe/cap_capable the oldest kernels
  * User space enables exactly one of them with bpf_program__set_autoload().
  *
- * Hot path per check: one tasks lookup (is this task ours, past its exec
- * gate, which scope?), one per-CPU counts lookup and an increment. Work that
- * costs more (a kernel stack, a ring-buffer event) happens only for keys seen
- * for the first time, or for capabilities whose class can be in doubt.
+ * Hot path per check: the task's cache slot (is this task ours, past its
+ * exec gate, which scope?), the key's per-CPU cache slot and an increment:
+ * two array lookups the verifier inlines, no hashing of map keys. The hash
+ * maps behind them (`tasks`, `counts`) are the truth and take what the
+ * caches cannot hold. Work that costs more (a kernel stack, a ring-buffer
+ * event) happens only for keys seen for the first time, or for
+ * capabilities whose class can be in doubt.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -45,6 +48,16 @@ struct {
 	__type(value, struct cs_task);
 } tasks SEC(".maps");
 
+/* A direct-mapped cache of `tasks` (slot tid % CS_TASK_SLOTS): a tracked
+ * task's checks find it without hashing. Only BPF programs fill slots, from
+ * `tasks`; a slot held by another tid leaves a task on the hash. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CS_TASK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cs_task_slot);
+} task_slots SEC(".maps");
+
 /* Exact per-key counts, per CPU so the hot path needs no atomics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
@@ -52,6 +65,24 @@ struct {
 	__type(key, struct cs_key);
 	__type(value, struct cs_count);
 } counts SEC(".maps");
+
+/* A per-CPU direct-mapped cache of `counts`: a new key takes its slot on a
+ * CPU if free, else it is counted in `counts`. User space adds both up. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CS_COUNT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cs_count_slot);
+} count_slots SEC(".maps");
+
+/* Scopes user space has read for the last time and forgotten: their slots
+ * in count_slots may be taken by new keys. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CS_DEAD_SCOPES_MAX);
+	__type(key, __u64);
+	__type(value, __u8);
+} dead_scopes SEC(".maps");
 
 /* Keys already announced to user space: one first-seen event per key. */
 struct {
@@ -144,6 +175,90 @@ static __always_inline __u64 mntns_scope_of(struct task_struct *t)
 	return id;
 }
 
+/* ---- the task cache ---------------------------------------------------- */
+
+static __always_inline struct cs_task_slot *task_slot(__u32 tid)
+{
+	__u32 i = tid & (CS_TASK_SLOTS - 1);
+	return bpf_map_lookup_elem(&task_slots, &i);
+}
+
+/* Copy tasks[tid] into its slot, taking the slot if it is free. Called in
+ * the task's own context, or for a child that has not run yet, so nobody
+ * reads the slot for this tid while it is written; the tag is claimed
+ * atomically because another tid of the same slot may claim it at once. */
+static __always_inline void slot_put(__u32 tid, const struct cs_task *t)
+{
+	struct cs_task_slot *s = task_slot(tid);
+	if (!s)
+		return;
+	if (s->tag != tid + 1 &&
+	    __sync_val_compare_and_swap(&s->tag, 0, tid + 1) != 0)
+		return;
+	s->scope = t->scope;
+	s->phase = t->phase;
+	s->kind = t->kind;
+}
+
+static __always_inline void slot_drop(__u32 tid)
+{
+	struct cs_task_slot *s = task_slot(tid);
+	if (s && s->tag == tid + 1)
+		__sync_val_compare_and_swap(&s->tag, tid + 1, 0);
+}
+
+/* The scope, phase and kind of a tracked task: from its slot, else from
+ * `tasks` (and then into the slot, if free). False if not tracked. */
+static __always_inline bool task_find(__u32 tid, struct cs_task_slot *out)
+{
+	struct cs_task_slot *s = task_slot(tid);
+	if (s && s->tag == tid + 1) {
+		*out = *s;
+		return true;
+	}
+	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
+	if (!t)
+		return false;
+	out->scope = t->scope;
+	out->phase = t->phase;
+	out->kind = t->kind;
+	if (s && s->tag == 0)
+		slot_put(tid, t);
+	return true;
+}
+
+/* ---- the counts cache --------------------------------------------------- */
+
+static __always_inline __u32 count_slot_of(const struct cs_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h =
+	    (w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL)) * 0xc2b2ae3d27d4eb4fULL;
+	return (__u32)(h >> (64 - CS_COUNT_SLOT_BITS));
+}
+
+static __always_inline bool key_eq(const struct cs_key *a,
+				   const struct cs_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* One more check of a known key. A clock read costs ~38 ns: hot keys
+ * refresh last_ns once every 64 checks, rare ones on each. */
+static __always_inline void bump(struct cs_count *c)
+{
+	c->count++;
+	if (c->count < 64 || !(c->count & 63)) {
+		__u64 t = bpf_ktime_get_ns();
+		c->last_ns = t;
+		/* The key's first check on this CPU: a per-CPU hash element
+		 * starts zeroed on every CPU but the one that inserted it. */
+		if (c->count == 1)
+			c->first_ns = t;
+	}
+}
+
 /* The class of a stack: the first frame that lies in a noise call site
  * decides (overcommit probe, NOAUDIT wrappers, exec transition). */
 static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
@@ -162,11 +277,10 @@ static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
 	return CS_CLASS_NEEDED;
 }
 
-static __always_inline __u32 current_syscall(void)
+static __always_inline __u32 current_syscall(struct task_struct *task)
 {
 	/* Direct loads through BTF pointers: cheaper than BPF_CORE_READ's
 	 * probe reads on this hot path (measured ~11 ns). */
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return CS_NO_SYSCALL;
@@ -181,10 +295,10 @@ static __always_inline __u32 current_syscall(void)
  * (prepare_creds keeps the group_info pointer), so it is still the task's
  * own check; a container holding every capability itself would otherwise
  * make the overlay's checks look like its own. */
-static __always_inline bool borrowed(const struct cred *cred, int cap, int ret,
+static __always_inline bool borrowed(struct task_struct *task,
+				     const struct cred *cred, int cap, int ret,
 				     __u32 *flags)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	const struct cred *real = task->real_cred;
 	if (real == cred)
 		return false;
@@ -243,8 +357,10 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 				    int ret, bool opts_known, __u32 opts,
 				    __u32 stack_cls)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	/* One helper call for the task; its ids, syscall and real cred are
+	 * plain BTF loads from it. */
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid;
 	struct cs_key key = {};
 	__u32 cls = CS_CLASS_NEEDED;
 	bool trace = cfg_mode == CS_MODE_TRACE;
@@ -252,7 +368,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	if (cap < 0 || cap > 63)
 		return 0;
 	if (trace) {
-		__u32 tgid = id >> 32;
+		__u32 tgid = task->tgid;
 		if (tgid == cfg_self_tgid)
 			return 0;
 		if (cfg_trace_tgid && tgid != cfg_trace_tgid)
@@ -263,17 +379,17 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 			return 0;
 		key.scope = tgid;
 	} else {
-		struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
-		if (!t)
+		struct cs_task_slot t;
+		if (!task_find(tid, &t))
 			return 0;
-		key.scope = t->scope;
-		key.kind = t->kind;
-		if (t->phase != CS_PHASE_ACTIVE)
+		key.scope = t.scope;
+		key.kind = t.kind;
+		if (t.phase != CS_PHASE_ACTIVE)
 			cls = CS_CLASS_SETUP;
 	}
 	key.cap = cap;
 	key.denied = ret != 0;
-	key.syscall = current_syscall();
+	key.syscall = current_syscall(task);
 
 	__u32 flags = 0;
 	if (cls == CS_CLASS_NEEDED) {
@@ -298,7 +414,8 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 				}
 			}
 		}
-		if (cls == CS_CLASS_NEEDED && borrowed(cred, cap, ret, &flags))
+		if (cls == CS_CLASS_NEEDED &&
+		    borrowed(task, cred, cap, ret, &flags))
 			cls = CS_CLASS_BORROWED;
 	}
 	key.cls = cls;
@@ -313,37 +430,46 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		}
 	}
 
-	struct cs_count *c = bpf_map_lookup_elem(&counts, &key);
-	if (c) {
-		/* A clock read costs ~38 ns: hot keys refresh last_ns once
-		 * every 64 checks, rare ones on each. */
-		c->count++;
-		if (c->count < 64 || !(c->count & 63)) {
-			__u64 t = bpf_ktime_get_ns();
-			c->last_ns = t;
-			/* The key's first check on this CPU: a per-CPU hash
-			 * element starts zeroed on every CPU but the one that
-			 * inserted it. */
-			if (c->count == 1)
-				c->first_ns = t;
-		}
+	__u32 si = count_slot_of(&key);
+	struct cs_count_slot *cs = bpf_map_lookup_elem(&count_slots, &si);
+	if (cs && cs->c.count && key_eq(&cs->key, &key)) {
+		bump(&cs->c);
 		if (trace && !cfg_trace_unique)
 			emit(ctx, &key, cred, targ_ns, ret, flags);
 		return 0;
 	}
+	struct cs_count *c = bpf_map_lookup_elem(&counts, &key);
+	if (c) {
+		bump(c);
+		if (trace && !cfg_trace_unique)
+			emit(ctx, &key, cred, targ_ns, ret, flags);
+		return 0;
+	}
+	/* New on this CPU: into the cache slot if it is free, or held by a
+	 * scope user space has retired; else into `counts`. */
 	__u64 now = bpf_ktime_get_ns();
-	struct cs_count init = {.count = 1, .first_ns = now, .last_ns = now};
-	long err = bpf_map_update_elem(&counts, &key, &init, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		/* Another program instance inserted it meanwhile. */
-		c = bpf_map_lookup_elem(&counts, &key);
-		if (c) {
-			if (c->count++ == 0)
-				c->first_ns = now;
-			c->last_ns = now;
+	if (cs && (!cs->c.count ||
+		   bpf_map_lookup_elem(&dead_scopes, &cs->key.scope))) {
+		cs->key = key;
+		cs->c.count = 1;
+		cs->c.first_ns = now;
+		cs->c.last_ns = now;
+	} else {
+		struct cs_count init = {
+		    .count = 1, .first_ns = now, .last_ns = now};
+		long err =
+		    bpf_map_update_elem(&counts, &key, &init, BPF_NOEXIST);
+		if (err == -EEXIST) {
+			/* Another program instance inserted it meanwhile. */
+			c = bpf_map_lookup_elem(&counts, &key);
+			if (c) {
+				if (c->count++ == 0)
+					c->first_ns = now;
+				c->last_ns = now;
+			}
+		} else if (err) {
+			stat_inc(CS_STAT_COUNTS_FULL);
 		}
-	} else if (err) {
-		stat_inc(CS_STAT_COUNTS_FULL);
 	}
 	__u8 one = 1;
 	if (bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST) == 0 ||
@@ -417,17 +543,19 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	if (cfg_mode == CS_MODE_TRACE)
 		return 0;
-	__u32 ptid = parent->pid;
-	struct cs_task *pt = bpf_map_lookup_elem(&tasks, &ptid);
-	if (!pt)
+	struct cs_task_slot pt;
+	if (!task_find(parent->pid, &pt))
 		return 0;
-	struct cs_task ct = *pt;
-	ct.tgid = child->tgid;
+	struct cs_task ct = {.scope = pt.scope,
+			     .tgid = child->tgid,
+			     .phase = pt.phase,
+			     .kind = pt.kind};
 	__u32 ctid = child->pid;
 	if (bpf_map_update_elem(&tasks, &ctid, &ct, BPF_ANY)) {
 		stat_inc(CS_STAT_TASKS_FULL);
 		return 0;
 	}
+	slot_put(ctid, &ct);
 	/* New processes (not threads) are announced so user space can name
 	 * the executable of a child that never execs. */
 	if (child->pid == child->tgid)
@@ -508,6 +636,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 			stat_inc(CS_STAT_TASKS_FULL);
 			return 0;
 		}
+		slot_put(tid, &nt);
 		emit_task_event(CS_EV_SCOPE, task, &nt, bprm);
 		return 0;
 	}
@@ -518,6 +647,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid,
 		opened = true;
 	}
 	t->phase = CS_PHASE_ACTIVE;
+	slot_put(tid, t);
 	emit_task_event(opened ? CS_EV_SCOPE : CS_EV_EXEC, task, t, bprm);
 	return 0;
 }
@@ -529,6 +659,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		return 0;
 	__u32 tid = task->pid;
 	bpf_map_delete_elem(&tasks, &tid);
+	slot_drop(tid);
 	if (cfg_diagnose)
 		bpf_map_delete_elem(&inflight, &tid);
 	return 0;
@@ -540,8 +671,8 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
-	if (!t || t->phase != CS_PHASE_ACTIVE)
+	struct cs_task_slot t;
+	if (!task_find(tid, &t) || t.phase != CS_PHASE_ACTIVE)
 		return 0;
 	struct cs_inflight in = {.nr = (__u32)id};
 	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
@@ -552,8 +683,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
-	if (!t || t->phase != CS_PHASE_ACTIVE)
+	struct cs_task_slot t;
+	if (!task_find(tid, &t) || t.phase != CS_PHASE_ACTIVE)
 		return 0;
 	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);
 	struct cs_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
@@ -581,8 +712,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u64 pidtgid = bpf_get_current_pid_tgid();
 	e->type = CS_EV_SYSCALL;
 	e->flags = flags;
-	e->key.scope = t->scope;
-	e->key.kind = t->kind;
+	e->key.scope = t.scope;
+	e->key.kind = t.kind;
 	e->key.syscall = nr;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = pidtgid >> 32;

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define CS_ABI_VERSION 3
+#define CS_ABI_VERSION 4
 
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
@@ -28,10 +28,17 @@
 /* Sizes of the maps (entries). Overflow of any of them is counted in
  * cs_stats and reported by user space. */
 #define CS_TASKS_MAX 65536 /* tracked tasks (threads) at one time */
+/* Direct-mapped cache of `tasks`, indexed by tid: a power of two. */
+#define CS_TASK_SLOTS 65536
 #define CS_COUNTS_MAX                                                          \
 	16384 /* distinct (scope, cap, verdict, syscall, class)                \
 	       */
 #define CS_RINGBUF_BYTES (4u << 20)
+/* Per-CPU direct-mapped cache of `counts` (a power of two), and the scopes
+ * user space has retired, whose cache slots may be taken over. */
+#define CS_COUNT_SLOT_BITS 8
+#define CS_COUNT_SLOTS (1u << CS_COUNT_SLOT_BITS)
+#define CS_DEAD_SCOPES_MAX 4096
 
 #define CS_NO_SYSCALL 0xffffffffu
 
@@ -113,6 +120,23 @@ struct cs_task {
 	__u8 phase; /* enum cs_phase */
 	__u8 kind;  /* enum cs_scope_kind */
 	__u8 pad[2];
+};
+
+/* One slot of the task cache: a copy of tasks[tid] for the tid whose
+ * tag (tid + 1; 0 = free) it holds. */
+struct cs_task_slot {
+	__u64 scope;
+	__u32 tag;
+	__u8 phase;
+	__u8 kind;
+	__u8 pad[2];
+};
+
+/* One slot of the per-CPU counts cache; free while c.count is 0. A key's
+ * count on a CPU is the sum of its slot there and its `counts` entry. */
+struct cs_count_slot {
+	struct cs_key key;
+	struct cs_count c;
 };
 
 struct cs_range {

@@ -127,6 +127,41 @@ require_daemon_prereqs() {
 
 # --- attribution ----------------------------------------------------------------
 
+# Scopes come and go: 300 short-lived mount namespaces one after another
+# (`unshare -m`, capgen exec'd inside), each making exactly 1000 SYS_NICE
+# checks. The daemon persists each scope when it is gone and forgets it; the
+# BPF side then hands that scope's slots in its per-CPU count cache (256 a
+# CPU) to new keys. Nothing may leak from one scope into the next and
+# nothing may be lost: the merged profile (one workload, keyed by the
+# executable) holds 300 runs and exactly 300 x 1000 SYS_NICE checks.
+test_daemon_scope_churn_exact_counts() {
+  require_cmd unshare
+  [[ -x /usr/bin/python3 ]] || skip "/usr/bin/python3 missing"
+  local capgen="$REPO_ROOT/build/tests/bench/capgen" n=300 iters=1000 i got start
+  [[ -x "$capgen" ]] || skip "load generator not built (expected $capgen)"
+  daemon_start
+  for ((i = 0; i < n; i++)); do
+    unshare -m -- "$capgen" --op ioprio --threads 1 --iters $iters >/dev/null ||
+      fail "capgen run $i in a new mount namespace failed"
+  done
+  start=$(now_ms)
+  while :; do
+    got=$(/usr/bin/python3 - "$DAEMON_STATE/ns-capgen.json" <<'PY' 2>/dev/null
+import json, sys
+p = json.load(open(sys.argv[1]))
+n = sum(c["granted"] + c["denied"] for c in p["checks"] if c["cap"] == "SYS_NICE")
+print(p["runs"], n, p["lost_events"])
+PY
+    ) || got="(no profile yet)"
+    [[ "$got" == "$n $((n * iters)) 0" ]] && break
+    (($(now_ms) - start >= 30000)) && break
+    sleep 0.5
+  done
+  daemon_alive "after $n scopes"
+  assert_eq "$n $((n * iters)) 0" "$got" "runs, SYS_NICE checks and lost events in $DAEMON_STATE/ns-capgen.json"
+  daemon_stop
+}
+
 # Three containers at once, each doing its own privileged act, and an idle
 # one: each one's advice is exactly its own capability, the idle one's
 # --cap-drop=ALL alone; runc init's setup checks are in none of them.

@@ -204,3 +204,27 @@ print("checks:", len(d["checks"]), "outside the window:", bad, file=sys.stderr)
 sys.exit(1 if bad or not d["checks"] else 0)
 PY
 }
+
+# Exact counts at full rate on two threads, with the BPF side's task and
+# count caches (the default) and without them (CAPSCOPE_NO_CACHES=1: every
+# check goes through the hash maps): the SYS_NICE count is exactly the
+# number of checks capgen made (one per call, see tests/bench/capgen.cpp),
+# and no first-seen event was lost.
+test_record_exact_counts_both_paths() {
+  local capgen="$REPO_ROOT/build/tests/bench/capgen" profile got nocache
+  [[ -x "$capgen" ]] || skip "load generator not built (expected $capgen)"
+  for nocache in 0 1; do
+    profile="$TEST_TMP/p$nocache.json"
+    CAPSCOPE_NO_CACHES=$nocache run_capscope record --format json -o "$profile" -- \
+      "$capgen" --op ioprio --threads 2 --iters 25000 >&2 ||
+      fail "capscope record of capgen exited non-zero (CAPSCOPE_NO_CACHES=$nocache)"
+    got=$(/usr/bin/python3 - "$profile" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+n = sum(c["granted"] + c["denied"] for c in d["checks"] if c["cap"] == "SYS_NICE")
+print(n, d["lost_events"], d["map_overflows"]["tasks"] + d["map_overflows"]["counts"])
+PY
+    )
+    assert_eq "50000 0 0" "$got" "SYS_NICE checks, lost events, map overflows (CAPSCOPE_NO_CACHES=$nocache)"
+  done
+}

@@ -4,13 +4,18 @@
 
 #include "capscope.h"
 
-static_assert(CS_ABI_VERSION == 3, "update the layout checks below");
+static_assert(CS_ABI_VERSION == 4, "update the layout checks below");
 static_assert(sizeof(cs_key) == 16);
 static_assert(offsetof(cs_key, syscall) == 8);
 static_assert(offsetof(cs_key, cap) == 12);
 static_assert(offsetof(cs_key, cls) == 14);
 static_assert(sizeof(cs_count) == 24);
 static_assert(sizeof(cs_task) == 16);
+static_assert(sizeof(cs_task_slot) == 16);
+static_assert(offsetof(cs_task_slot, tag) == 8);
+static_assert(sizeof(cs_count_slot) == 40);
+static_assert((CS_TASK_SLOTS & (CS_TASK_SLOTS - 1)) == 0);
+static_assert((CS_COUNT_SLOTS & (CS_COUNT_SLOTS - 1)) == 0);
 static_assert(sizeof(cs_range) == 24);
 static_assert(offsetof(cs_event, key) == 8);
 static_assert(offsetof(cs_event, ts_ns) == 24);

@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <set>
 #include <unistd.h>
 
 #include "capscope.skel.h"
@@ -83,6 +85,9 @@ bool parse_attach_mode(const std::string &s, AttachMode *out) {
 struct Tracer::Impl {
   SkelPtr skel;
   RingPtr ring;
+  // Scopes forgotten while keys of theirs may still sit in count_slots:
+  // those slots are stale until BPF takes them over.
+  std::set<std::uint64_t> dead_scopes;
   const std::function<void(const cs_event &)> *cb = nullptr;
   int handled = 0;
 };
@@ -135,6 +140,14 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   bpf_program__set_autoload(skel->progs.on_sys_exit, cfg.diagnose);
   if (!cfg.diagnose)
     bpf_map__set_max_entries(skel->maps.inflight, 1);
+  if (cfg.mode == CS_MODE_TRACE) // trace keys checks by tgid, not tasks
+    bpf_map__set_max_entries(skel->maps.task_slots, 1);
+  // For tests and benchmarks: CAPSCOPE_NO_CACHES=1 leaves the task and
+  // count caches a single slot, so nearly every check takes the hash maps.
+  if (const char *e = std::getenv("CAPSCOPE_NO_CACHES"); e && *e == '1') {
+    bpf_map__set_max_entries(skel->maps.task_slots, 1);
+    bpf_map__set_max_entries(skel->maps.count_slots, 1);
+  }
 
   // What a refusal usually means, per mode, so doctor can say why.
   auto hint = [m](int err) -> std::string {
@@ -212,6 +225,17 @@ Result<void> Tracer::track(std::uint32_t tid, std::uint64_t scope,
   if (bpf_map_update_elem(fd, &tid, &t, BPF_ANY) != 0)
     return Error{errno, std::string("cannot register the workload: ") +
                             std::strerror(errno)};
+  // The task cache is BPF's: a slot that holds an older copy of this tid is
+  // emptied, and BPF fills it again from `tasks` on the task's next check.
+  int sfd = bpf_map__fd(impl_->skel->maps.task_slots);
+  __u32 idx = tid & (CS_TASK_SLOTS - 1);
+  cs_task_slot slot{};
+  if (bpf_map_lookup_elem(sfd, &idx, &slot) == 0 && slot.tag == tid + 1) {
+    slot = cs_task_slot{};
+    bpf_map_update_elem(sfd, &idx, &slot, BPF_ANY);
+  }
+  if (impl_->dead_scopes.erase(scope))
+    bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.dead_scopes), &scope);
   return {};
 }
 
@@ -252,32 +276,86 @@ int Tracer::poll(int timeout_ms,
 
 int Tracer::ring_fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
 
+namespace {
+
+// Adds one CPU's counter of a key to its running total.
+void add_count(KeyCount &kc, const cs_count &v) {
+  if (!v.count)
+    return;
+  kc.count += v.count;
+  if (v.first_ns && (!kc.first_ns || v.first_ns < kc.first_ns))
+    kc.first_ns = v.first_ns;
+  kc.last_ns = std::max<std::uint64_t>(kc.last_ns, v.last_ns);
+}
+
+std::pair<std::uint64_t, std::uint64_t> key_words(const cs_key &k) {
+  std::uint64_t w[2];
+  std::memcpy(w, &k, sizeof w);
+  return {w[0], w[1]};
+}
+
+} // namespace
+
 std::vector<KeyCount> Tracer::read_counts() const {
   std::vector<KeyCount> out;
-  int fd = bpf_map__fd(impl_->skel->maps.counts);
   int ncpu = libbpf_num_possible_cpus();
   if (ncpu <= 0)
     return out;
+  // A key's count is the sum over CPUs of its `counts` element and of the
+  // count_slots slot it holds on that CPU.
+  std::map<std::pair<std::uint64_t, std::uint64_t>, KeyCount> sums;
+  auto entry = [&](const cs_key &k) -> KeyCount & {
+    KeyCount &kc = sums[key_words(k)];
+    kc.key = k;
+    return kc;
+  };
+
+  int fd = bpf_map__fd(impl_->skel->maps.counts);
   std::vector<cs_count> vals(ncpu);
   cs_key key{}, next{};
   cs_key *prev = nullptr;
   while (bpf_map_get_next_key(fd, prev, &next) == 0) {
     if (bpf_map_lookup_elem(fd, &next, vals.data()) == 0) {
-      KeyCount kc;
-      kc.key = next;
-      for (const auto &v : vals) {
-        if (!v.count)
-          continue;
-        kc.count += v.count;
-        if (v.first_ns && (!kc.first_ns || v.first_ns < kc.first_ns))
-          kc.first_ns = v.first_ns;
-        kc.last_ns = std::max<std::uint64_t>(kc.last_ns, v.last_ns);
-      }
-      out.push_back(kc);
+      KeyCount &kc = entry(next);
+      for (const auto &v : vals)
+        add_count(kc, v);
     }
     key = next;
     prev = &key;
   }
+
+  int sfd = bpf_map__fd(impl_->skel->maps.count_slots);
+  std::vector<cs_count_slot> slots(ncpu);
+  std::set<std::uint64_t> dead_seen;
+  __u32 nslots = bpf_map__max_entries(impl_->skel->maps.count_slots);
+  for (__u32 i = 0; i < nslots; ++i) {
+    if (bpf_map_lookup_elem(sfd, &i, slots.data()) != 0)
+      continue;
+    for (const auto &sl : slots) {
+      if (!sl.c.count)
+        continue;
+      if (impl_->dead_scopes.count(sl.key.scope)) {
+        dead_seen.insert(sl.key.scope);
+        continue;
+      }
+      add_count(entry(sl.key), sl.c);
+    }
+  }
+  // A retired scope no slot holds any more needs no remembering.
+  int dfd = bpf_map__fd(impl_->skel->maps.dead_scopes);
+  for (auto it = impl_->dead_scopes.begin(); it != impl_->dead_scopes.end();) {
+    if (dead_seen.count(*it)) {
+      ++it;
+      continue;
+    }
+    std::uint64_t scope = *it;
+    bpf_map_delete_elem(dfd, &scope);
+    it = impl_->dead_scopes.erase(it);
+  }
+
+  out.reserve(sums.size());
+  for (auto &[words, kc] : sums)
+    out.push_back(kc);
   return out;
 }
 
@@ -302,6 +380,13 @@ TracerStats Tracer::read_stats() const {
 }
 
 void Tracer::forget_scope(std::uint64_t scope) {
+  // Its keys in count_slots stay until BPF reuses the slots: ignore them
+  // from now on, and let BPF take them over.
+  // (If dead_scopes is full, those slots only stay taken.)
+  __u8 one = 1;
+  bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.dead_scopes), &scope, &one,
+                      BPF_ANY);
+  impl_->dead_scopes.insert(scope);
   for (auto *m : {impl_->skel->maps.counts, impl_->skel->maps.seen}) {
     int fd = bpf_map__fd(m);
     std::vector<cs_key> doomed;
