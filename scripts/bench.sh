@@ -37,6 +37,11 @@
 #   (f) daemon     capscope daemon (whole host), capgen under `unshare -m`
 #                  so it execs inside a non-host mount namespace; only when
 #                  `capscope daemon --help` documents --state-dir
+# Then, once each: per-program run time with kernel.bpf_stats_enabled, the
+# daemon with 1,000 short-lived scopes (peak RSS), and a stress run where
+# `capscope trace` streams every check of a 2-thread capgen until its ring
+# buffer overflows (the counts must stay exact and the loss be reported;
+# exact_counts below covers it too).
 # The last line is machine-readable:
 #   bench: vs_bpftrace_count=R vs_floor=F exact_counts=yes|no lost=N rss_mb=M attach_ms=T
 set -euo pipefail
@@ -443,6 +448,33 @@ if ((daemon_ok)); then
   echo "scopes count=${BENCH_SCOPES:-1000} rss_kb=$hwm live_after=$tracked" >>"$results"
   stop_bg "$dpid"
 fi
+# --- stress: the ring buffer overflows, the counts stay exact ----------------
+# `capscope trace` streams every check as an event, and cannot print 2 x
+# ITERS of them as fast as capgen makes them: the ring buffer fills and
+# events are dropped. The kernel-side count must still be exact, and
+# shown + dropped must add up to it.
+log "stress: capscope trace streaming every check of 2-thread capgen"
+mkfifo "$tmp/stress.go"
+sh -c 'read -r _ <"$1"; shift; exec "$@"' sh "$tmp/stress.go" \
+  "$capgen" --op ioprio --threads 2 --iters "$ITERS" >"$tmp/stress.gen" 2>&1 &
+gpid=$!
+bg_pids+=("$gpid")
+"$capscope" trace --pid "$gpid" --cap SYS_NICE --duration 60s >/dev/null 2>"$tmp/stress.err" &
+tpid=$!
+bg_pids+=("$tpid")
+for _ in $(seq 300); do
+  grep -q "tracing" "$tmp/stress.err" 2>/dev/null && break
+  sleep 0.1
+done
+echo go >"$tmp/stress.go"
+wait "$gpid" || true
+kill -INT "$tpid" 2>/dev/null || true
+wait "$tpid" || true
+made=$(sed -n 's/.* checks=\([0-9]*\) .*/\1/p' "$tmp/stress.gen")
+summary=$(grep -o '[0-9]* checks counted, [0-9]* shown, [0-9]* dropped' "$tmp/stress.err" || true)
+read -r s_counted _ _ s_shown _ s_dropped _ <<<"${summary:-? x x ? x ? x}"
+echo "stress made=${made:-?} counted=$s_counted shown=$s_shown dropped=$s_dropped" >>"$results"
+
 elapsed=$(($(date +%s) - started))
 
 # --- report ------------------------------------------------------------------
@@ -465,11 +497,13 @@ key_ns = "cpu_ns_per_check" if metric == "cpu" else "ns_per_check"
 def kv(line):
     return dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line))
 
-runs, stats, startup, scopes = [], [], [], {}
+runs, stats, startup, scopes, stress = [], [], [], {}, {}
 for line in open(env["BENCH_RESULTS"]):
     d = {k: v.strip('"') for k, v in kv(line).items()}
     if line.startswith("scopes "):
         scopes = d
+    elif line.startswith("stress "):
+        stress = d
     elif line.startswith("stats "):
         stats.append(d)
     elif d.get("mode") == "startup":
@@ -654,6 +688,24 @@ P(f"Start to attached: from launching `capscope record -- date +%s%N` until the 
   f"instruction: median {att_ms:.0f} ms (max {max(startup) if startup else -1:.0f} ms) over {len(startup)} runs.")
 P("")
 
+stress_ok = None
+if stress:
+    try:
+        sm, sc, ss, sd = (int(stress[k]) for k in ("made", "counted", "shown", "dropped"))
+        stress_ok = sc == sm and ss + sd == sc
+    except (KeyError, ValueError):
+        sm = sc = ss = sd = "?"
+        stress_ok = False
+    P("## Stress: ring buffer overflow")
+    P("")
+    P("`capscope trace --pid CAPGEN --cap SYS_NICE` streams one event per check of a 2-thread capgen run,")
+    P("more than it can print, so the ring buffer overflows. The counts are kept in the kernel regardless.")
+    P("")
+    P("| checks made | counted (trace's summary) | events shown | events dropped (reported) | exact, and shown + dropped = counted |")
+    P("|---:|---:|---:|---:|---|")
+    P(f"| {sm} | {sc} | {ss} | {sd} | {'yes' if stress_ok else 'NO'} |")
+    P("")
+
 if stats:
     P("## Where the time goes: BPF program run time (kernel.bpf_stats_enabled=1)")
     P("")
@@ -691,6 +743,9 @@ P(f"| capscope record added cost <= 0.6x bpftrace count (c) | {R:.2f}x ({fmt(e)}
 P(f"| capscope record added cost <= 1.75x the floor (b) | {F:.2f}x ({fmt(e)} / {fmt(b)} ns) | {t(F <= 1.75)} |")
 P(f"| exact counts, 0 lost | {'yes' if exact else 'no'}, lost {lost_total} | {t(exact and lost_total == 0)} |")
 P(f"| start to attached <= 1 s | {att_ms:.0f} ms | {t(0 <= att_ms <= 1000)} |")
+if stress_ok is not None:
+    P(f"| stress (ring buffer overflows): counts exact, loss reported | {'yes' if stress_ok else 'no'}, {stress.get('dropped', '?')} events dropped | {t(stress_ok)} |")
+    exact &= stress_ok
 if scopes:
     d_mb = int(scopes["rss_kb"]) / 1024
     P(f"| daemon with {scopes['count']} scopes: peak RSS <= 40 MB | {d_mb:.1f} MB (scopes still live after: {scopes['live_after']}) | {t(d_mb <= 40)} |")

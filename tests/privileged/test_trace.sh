@@ -210,3 +210,33 @@ test_trace_unknown_cap() {
   run_capscope trace --cap cap_chown --duration 1s >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
   assert_eq 0 "$rc" "exit status of capscope trace --cap cap_chown --duration 1s (stderr: $(cat "$TEST_TMP/err"))"
 }
+
+# Stress: trace streams every SYS_NICE check of capgen (2 threads x 200000
+# ioprio_set calls, one SYS_NICE check each, see tests/bench/capgen.cpp) at
+# full rate, faster than it can print them, so the ring buffer may overflow.
+# Whatever is dropped, the kernel-side count is exact: trace's summary says
+# 400000 counted, shown + dropped adds up to it, and "shown" is the number
+# of lines it printed.
+test_trace_stress_counts_exact() {
+  local capgen="$REPO_ROOT/build/tests/bench/capgen" fifo="$TEST_TMP/go" gen summary
+  [[ -x "$capgen" ]] || skip "load generator not built (expected $capgen)"
+  mkfifo "$fifo"
+  # capgen's pid is known before it runs: a shell that waits, then execs it.
+  sh -c 'read -r _ <"$1"; shift; exec "$@"' sh "$fifo" \
+    "$capgen" --op ioprio --threads 2 --iters 200000 >"$TEST_TMP/capgen.out" &
+  gen=$!
+  bg_track "$gen"
+  _trace_start stress --pid "$gen" --cap SYS_NICE --duration 8s
+  echo go >"$fifo"
+  wait "$gen" || fail "capgen failed: $(cat "$TEST_TMP/capgen.out")"
+  assert_contains "$(cat "$TEST_TMP/capgen.out")" "checks=400000" "capgen's own count"
+  _trace_finish stress 8
+  assert_eq 0 "$TRACE_RC" "exit status of capscope trace"
+  summary=$(grep -o '[0-9]* checks counted, [0-9]* shown, [0-9]* dropped' <<<"$TRACE_ERR") ||
+    fail "no 'N checks counted, N shown, N dropped' summary on stderr"
+  read -r counted _ _ shown _ dropped _ <<<"$summary"
+  echo "stress: counted $counted shown $shown dropped $dropped" >&2
+  assert_eq 400000 "$counted" "SYS_NICE checks counted by trace for capgen (pid $gen)"
+  assert_eq "$counted" "$((shown + dropped))" "shown + dropped"
+  assert_eq "$shown" "$(_trace_lines_of "$gen" | grep -c SYS_NICE)" "SYS_NICE lines printed for pid $gen"
+}

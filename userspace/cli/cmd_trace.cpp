@@ -41,11 +41,16 @@ int run_trace(const TraceConfig &c) {
   configure_noise(tc, ksyms);
   auto tracer = open_tracer(tc, c.verbose);
   install_stop_signals();
+  std::string what =
+      c.pid ? "pid " + std::to_string(c.pid) + "'s" : std::string("all");
+  if (!c.cap.empty())
+    what += " " + cap_name(tc.trace_cap);
+  if (c.denied)
+    what += " denied";
   std::fprintf(stderr,
                "capscope: tracing %s capability checks (%s)%s; Ctrl-C to "
                "stop\n",
-               c.pid ? ("pid " + std::to_string(c.pid) + "'s").c_str() : "all",
-               attach_mode_name(tracer->mode()),
+               what.c_str(), attach_mode_name(tracer->mode()),
                c.unique ? ", new keys only" : "");
   std::printf("%-15s %7s %-16s %-18s %-7s %-14s %-10s %s\n", "TIME", "PID",
               "COMM", "CAP", "VERDICT", "SYSCALL", "CLASS", "CALL SITE");
@@ -102,7 +107,16 @@ int run_trace(const TraceConfig &c) {
   }
   std::fflush(stdout);
   auto st = tracer->read_stats();
-  std::fprintf(stderr, "capscope: %llu checks shown, %llu dropped\n",
+  // The counts are kept in the kernel whatever the ring buffer drops: the
+  // first number is exact, and (without --unique) shown + dropped equals
+  // it.
+  std::uint64_t counted = 0;
+  for (const auto &kc : tracer->read_counts())
+    counted += kc.count;
+  std::fprintf(stderr,
+               "capscope: %llu checks counted, %llu shown, %llu dropped "
+               "(ring buffer full)\n",
+               static_cast<unsigned long long>(counted),
                static_cast<unsigned long long>(shown),
                static_cast<unsigned long long>(st.lost_events));
   return 0;
