@@ -39,6 +39,10 @@ const volatile __u32 cfg_trace_unique = 0; /* trace: only new keys */
 const volatile __u32 cfg_diagnose = 0;	   /* follow syscall outcomes */
 const volatile __u32 cfg_nranges = 0;
 const volatile struct cs_range cfg_ranges[CS_MAX_NOISE_RANGES] = {};
+/* Where cap_capable and security_capable lie (for the stack-free
+ * classifier; start 0 = unknown, classifier off). */
+const volatile struct cs_range cfg_fn_capable = {};
+const volatile struct cs_range cfg_fn_security_capable = {};
 
 /* tid -> scope and phase of every tracked task. */
 struct {
@@ -128,6 +132,15 @@ struct {
 	__type(value, struct kprobe_args);
 } kprobe_pending SEC(".maps");
 
+/* Scratch for the words above ctx that calibrate the stack-free
+ * classifier. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[CS_SCAN_WORDS]);
+} scan_scratch SEC(".maps");
+
 /* Scratch for the short stack that classifies a doubtful check. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -136,11 +149,14 @@ struct {
 	__type(value, __u64[CS_CLASSIFY_DEPTH]);
 } stack_scratch SEC(".maps");
 
-static __always_inline void stat_inc(__u32 idx)
+/* Counts one more of a stat on this CPU; returns the new count. */
+static __always_inline __u64 stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-	if (v)
-		*v += 1;
+	if (!v)
+		return 0;
+	*v += 1;
+	return *v;
 }
 
 static __always_inline __u32 mntns_of(struct task_struct *t)
@@ -259,6 +275,19 @@ static __always_inline void bump(struct cs_count *c)
 	}
 }
 
+/* The class of one return address: that of the noise call site it lies
+ * in, else CS_CLASS_NEEDED. */
+static __always_inline __u32 class_of_ip(__u64 ip)
+{
+	for (int r = 0; r < CS_MAX_NOISE_RANGES; r++) {
+		if (r >= cfg_nranges)
+			break;
+		if (ip >= cfg_ranges[r].start && ip < cfg_ranges[r].end)
+			return cfg_ranges[r].cls;
+	}
+	return CS_CLASS_NEEDED;
+}
+
 /* The class of a stack: the first frame that lies in a noise call site
  * decides (overcommit probe, NOAUDIT wrappers, exec transition). */
 static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
@@ -266,15 +295,133 @@ static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
 	for (int i = 0; i < CS_CLASSIFY_DEPTH; i++) {
 		if (i >= frames)
 			break;
-		__u64 ip = stack[i];
-		for (int r = 0; r < CS_MAX_NOISE_RANGES; r++) {
-			if (r >= cfg_nranges)
-				break;
-			if (ip >= cfg_ranges[r].start && ip < cfg_ranges[r].end)
-				return cfg_ranges[r].cls;
-		}
+		__u32 c = class_of_ip(stack[i]);
+		if (c != CS_CLASS_NEEDED)
+			return c;
 	}
 	return CS_CLASS_NEEDED;
+}
+
+/* ---- stack-free classification (tracepoint mode) ------------------------
+ * bpf_get_stack costs ~1 us (an unwind). But below a tp_btf program the
+ * frames are always the same: bpf_trace_run5 (whose args array is ctx),
+ * then cap_capable, then its caller X, and when X is security_capable, its
+ * caller Y. Their return addresses sit at fixed offsets above ctx, so they
+ * can be read directly once those offsets are known. They are learnt from
+ * the first real stack (calibrate()), and every use checks a marker first:
+ * the word at off1 must be the very return address into cap_capable seen
+ * then (the same tracepoint call site, so the same frame layout), and for
+ * Y the word at off2 the very return address into security_capable.
+ * Only a noise class is decided this way, where the first frames already
+ * decide it exactly as class_of_stack() would; anything else (including
+ * "needed", which needs every frame looked at) takes the real stack. */
+struct cs_calib calib = {};
+
+static __always_inline bool in_fn(__u64 ip, const volatile struct cs_range *r)
+{
+	return r->start && ip >= r->start && ip < r->end;
+}
+
+static __always_inline __u64 word_above(void *ctx, __u32 off)
+{
+	__u64 w = 0;
+	bpf_probe_read_kernel(&w, sizeof(w), (char *)ctx + (off & 0x3f8));
+	return w;
+}
+
+/* A noise class read from the words above ctx, or CS_CLASS__COUNT when
+ * only the real stack can tell. */
+static __always_inline __u32 fast_class(void *ctx)
+{
+	__u32 st = *(volatile __u32 *)&calib.state;
+	if ((st & (CS_CAL_L1 | CS_CAL_OFF)) != CS_CAL_L1 ||
+	    word_above(ctx, calib.off1) != calib.r1)
+		return CS_CLASS__COUNT;
+	__u64 x = word_above(ctx, calib.off2);
+	__u32 c = class_of_ip(x);
+	if (c != CS_CLASS_NEEDED)
+		return c;
+	if (!(st & CS_CAL_L2) || x != calib.r2sec)
+		return CS_CLASS__COUNT;
+	c = class_of_ip(word_above(ctx, calib.off3));
+	return c != CS_CLASS_NEEDED ? c : CS_CLASS__COUNT;
+}
+
+/* calibrate()'s search, one word per bpf_loop step (a callback is
+ * verified once, an unrolled search would be verified 64 times over): the
+ * first word equal to v[0], then after it v[1], then v[2]. */
+struct scan_state {
+	__u64 v[3];
+	__u32 idx[3];
+	__u32 stage;
+};
+
+static long scan_step(__u64 i, struct scan_state *c)
+{
+	__u32 zero = 0;
+	__u64 *w = bpf_map_lookup_elem(&scan_scratch, &zero);
+	if (!w || i >= CS_SCAN_WORDS)
+		return 1;
+	if (i == 0)
+		return 0;
+	__u64 x = w[i];
+	if (c->stage == 0 && x == c->v[0]) {
+		c->idx[0] = i;
+		c->stage = 1;
+	} else if (c->stage == 1 && x == c->v[1]) {
+		c->idx[1] = i;
+		c->stage = 2;
+	} else if (c->stage == 2 && x == c->v[2]) {
+		c->idx[2] = i;
+		c->stage = 3;
+		return 1;
+	}
+	return 0;
+}
+
+/* Learn the offsets from a real stack of this very check. */
+static __always_inline void calibrate(void *ctx, const __u64 *stack, int n)
+{
+	__u32 st = *(volatile __u32 *)&calib.state;
+	if (!cfg_fn_capable.start || (st & CS_CAL_OFF) ||
+	    st == (CS_CAL_L1 | CS_CAL_L2))
+		return;
+	int k = -1;
+	for (int i = 0; i < CS_CLASSIFY_DEPTH - 2; i++) {
+		if (i >= n)
+			break;
+		if (in_fn(stack[i], &cfg_fn_capable)) {
+			k = i;
+			break;
+		}
+	}
+	if (k < 0 || k + 1 >= n || k + 2 >= CS_CLASSIFY_DEPTH)
+		return;
+	struct scan_state sc = {};
+	sc.v[0] = stack[k];
+	sc.v[1] = stack[k + 1];
+	sc.v[2] = k + 2 < n ? stack[k + 2] : 0;
+	__u32 zero = 0;
+	__u64 *w = bpf_map_lookup_elem(&scan_scratch, &zero);
+	if (!w || bpf_probe_read_kernel(w, CS_SCAN_WORDS * 8, ctx))
+		return;
+	bpf_loop(CS_SCAN_WORDS, scan_step, &sc, 0);
+	if (sc.stage < 2)
+		return;
+	if (!(calib.state & CS_CAL_L1)) {
+		calib.off1 = sc.idx[0] * 8;
+		calib.off2 = sc.idx[1] * 8;
+		calib.r1 = sc.v[0];
+		__sync_fetch_and_or(&calib.state, CS_CAL_L1);
+	}
+	if (sc.stage < 3 || !sc.v[2] || calib.r1 != sc.v[0] ||
+	    calib.off2 != sc.idx[1] * 8 ||
+	    !in_fn(sc.v[1], &cfg_fn_security_capable) ||
+	    (calib.state & CS_CAL_L2))
+		return;
+	calib.off3 = sc.idx[2] * 8;
+	calib.r2sec = sc.v[1];
+	__sync_fetch_and_or(&calib.state, CS_CAL_L2);
 }
 
 static __always_inline __u32 current_syscall(struct task_struct *task)
@@ -355,7 +502,7 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 static __always_inline int on_check(void *ctx, const struct cred *cred,
 				    struct user_namespace *targ_ns, int cap,
 				    int ret, bool opts_known, __u32 opts,
-				    __u32 stack_cls)
+				    __u32 stack_cls, bool tp_ctx)
 {
 	/* One helper call for the task; its ids, syscall and real cred are
 	 * plain BTF loads from it. */
@@ -399,17 +546,39 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 			if (stack_cls != CS_CLASS_NEEDED)
 				cls = stack_cls;
 		} else if (cfg_doubt_caps & (1ULL << cap)) {
-			__u32 zero = 0;
-			__u64 *stack =
-			    bpf_map_lookup_elem(&stack_scratch, &zero);
-			if (stack) {
-				long n = bpf_get_stack(
-				    ctx, stack, CS_CLASSIFY_DEPTH * 8, 0);
+			/* Stack-free when the tracepoint's frames allow it; the
+			 * first and every 1024th such answer on a CPU is
+			 * checked against the real stack, and a disagreement
+			 * turns the stack-free path off for good. */
+			__u32 fast = tp_ctx ? fast_class(ctx) : CS_CLASS__COUNT;
+			bool verify = false;
+			if (fast < CS_CLASS__COUNT)
+				verify =
+				    (stat_inc(CS_STAT_FAST_CLASS) & 1023) == 1;
+			if (fast < CS_CLASS__COUNT && !verify) {
+				cls = fast;
+			} else {
+				__u32 zero = 0;
+				__u64 *stack =
+				    bpf_map_lookup_elem(&stack_scratch, &zero);
+				long n = stack ? bpf_get_stack(
+						     ctx, stack,
+						     CS_CLASSIFY_DEPTH * 8, 0)
+					       : 0;
 				if (n > 0) {
 					__u32 c = class_of_stack(stack, n / 8);
 					if (c != CS_CLASS_NEEDED)
 						cls = c;
+					if (verify && c != fast) {
+						__sync_fetch_and_or(
+						    &calib.state, CS_CAL_OFF);
+						stat_inc(CS_STAT_FAST_MISMATCH);
+					}
+					if (tp_ctx && !verify)
+						calibrate(ctx, stack, n / 8);
 				} else {
+					if (verify)
+						cls = fast;
 					stat_inc(CS_STAT_STACK_FAIL);
 				}
 			}
@@ -482,8 +651,8 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(cap_tp, const struct cred *cred, struct user_namespace *targ_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
-	return on_check(ctx, cred, targ_ns, cap, ret, false, 0,
-			CS_CLASS__COUNT);
+	return on_check(ctx, cred, targ_ns, cap, ret, false, 0, CS_CLASS__COUNT,
+			true);
 }
 
 SEC("fexit/cap_capable")
@@ -491,7 +660,7 @@ int BPF_PROG(cap_fexit, const struct cred *cred, struct user_namespace *targ_ns,
 	     int cap, unsigned int opts, int ret)
 {
 	return on_check(ctx, cred, targ_ns, cap, ret, true, opts,
-			CS_CLASS__COUNT);
+			CS_CLASS__COUNT, false);
 }
 
 SEC("kprobe/cap_capable")
@@ -528,7 +697,7 @@ int BPF_KRETPROBE(cap_kretprobe, int ret)
 	struct kprobe_args copy = *a;
 	bpf_map_delete_elem(&kprobe_pending, &tid);
 	return on_check(ctx, copy.cred, copy.targ_ns, copy.cap, ret, true,
-			copy.opts, copy.cls);
+			copy.opts, copy.cls, false);
 }
 
 /* ---- task lineage ---------------------------------------------------- */

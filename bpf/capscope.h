@@ -22,6 +22,9 @@
  * call sites come right after, at most a wrapper or two deeper. Fewer
  * frames make a cheaper unwind. */
 #define CS_CLASSIFY_DEPTH 7
+/* Words above the tracepoint's ctx searched for cap_capable's return
+ * addresses when the stack-free classifier learns where they sit. */
+#define CS_SCAN_WORDS 64
 /* Address ranges of noise call sites handed to the BPF side. */
 #define CS_MAX_NOISE_RANGES 16
 
@@ -90,12 +93,14 @@ enum cs_event_type {
 
 /* Indexes into the per-CPU stats array. */
 enum cs_stat {
-	CS_STAT_LOST_EVENTS = 0, /* ring buffer full */
-	CS_STAT_TASKS_FULL = 1,	 /* tasks map full: a task went untracked */
-	CS_STAT_COUNTS_FULL = 2, /* counts map full: a key went uncounted */
-	CS_STAT_CHECKS = 3,	 /* checks attributed to a scope */
-	CS_STAT_STACK_FAIL = 4,	 /* bpf_get_stack failed */
-	CS_STAT__COUNT = 5,
+	CS_STAT_LOST_EVENTS = 0,   /* ring buffer full */
+	CS_STAT_TASKS_FULL = 1,	   /* tasks map full: a task went untracked */
+	CS_STAT_COUNTS_FULL = 2,   /* counts map full: a key went uncounted */
+	CS_STAT_CHECKS = 3,	   /* checks attributed to a scope */
+	CS_STAT_STACK_FAIL = 4,	   /* bpf_get_stack failed */
+	CS_STAT_FAST_CLASS = 5,	   /* classified without a stack */
+	CS_STAT_FAST_MISMATCH = 6, /* ... and the real stack disagreed */
+	CS_STAT__COUNT = 7,
 };
 
 /* Aggregation key: 16 bytes. */
@@ -137,6 +142,20 @@ struct cs_task_slot {
 struct cs_count_slot {
 	struct cs_key key;
 	struct cs_count c;
+};
+
+/* Where the stack-free classifier found cap_capable's return addresses
+ * above a tracepoint program's ctx (see fast_class() in capscope.bpf.c). */
+#define CS_CAL_L1 1  /* off1, off2, r1 known */
+#define CS_CAL_L2 2  /* off3, r2sec known */
+#define CS_CAL_OFF 4 /* disagreed with a real stack once: not used */
+struct cs_calib {
+	__u64 r1;    /* return address into cap_capable */
+	__u64 r2sec; /* return address into security_capable */
+	__u32 off1;  /* bytes from ctx to the return address into cap_capable */
+	__u32 off2;  /* ... into its caller X */
+	__u32 off3;  /* ... into X's caller Y, when X is security_capable */
+	__u32 state; /* CS_CAL_* */
 };
 
 struct cs_range {

@@ -228,3 +228,67 @@ PY
     assert_eq "50000 0 0" "$got" "SYS_NICE checks, lost events, map overflows (CAPSCOPE_NO_CACHES=$nocache)"
   done
 }
+
+# The stack-free classifier (tracepoint mode: cap_capable's callers read at
+# offsets learnt from a real stack) must give every doubtful check the class
+# the real stack gives. The same workloads are recorded with it and without
+# it (CAPSCOPE_NO_FAST_CLASS=1): the overcommit probes of 20000 mmaps, 20000
+# SYS_ADMIN checks that are really needed (ioprio-rt: these always take the
+# real stack), and a fork, a namespace and a sethostname. The classes and
+# counts of the loops' checks are the same both ways, and with it on, most
+# overcommit probes were classified without a stack and no sampled check
+# disagreed with its stack.
+test_record_stack_free_classes_agree() {
+  require_helper clone_newuts
+  local capgen="$REPO_ROOT/build/tests/bench/capgen" fast op got want line
+  [[ -x "$capgen" ]] || skip "load generator not built (expected $capgen)"
+  for op in mmap ioprio-rt; do
+    for fast in 1 0; do
+      CAPSCOPE_NO_FAST_CLASS=$((1 - fast)) run_capscope record -v --format json \
+        -o "$TEST_TMP/$op-$fast.json" -- "$capgen" --op "$op" --threads 1 --iters 20000 \
+        >"$TEST_TMP/$op-$fast.out" 2>"$TEST_TMP/$op-$fast.err" ||
+        fail "capscope record of capgen --op $op failed (fast=$fast): $(tail -n 3 "$TEST_TMP/$op-$fast.err")"
+    done
+    line=$(grep 'classified without a stack' "$TEST_TMP/$op-1.err") ||
+      fail "record -v did not report the stack-free classifier"
+    echo "$op: $line" >&2
+    [[ "$line" == *"disagreed: 0)"* ]] || fail "a sampled stack disagreed with the stack-free class: $line"
+    if [[ $op == mmap ]]; then
+      [[ "$line" =~ without\ a\ stack:\ ([0-9]+) ]] && ((BASH_REMATCH[1] >= 19000)) ||
+        fail "fewer than 19000 of 20000 overcommit probes classified without a stack: $line"
+    fi
+    for fast in 1 0; do
+      got=$(/usr/bin/python3 - "$TEST_TMP/$op-$fast.json" "$op" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+by = {c["class"]: c["granted"] for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] != "setup"}
+# The loop's checks: 20000 overcommit probes for mmap (plus capgen's own
+# few dozen start-up ones), 20000 needed checks for ioprio-rt.
+if sys.argv[2] == "mmap":
+    print("overcommit>=20000" if by.get("overcommit", 0) >= 20000 else by, "needed", by.get("needed", 0))
+else:
+    print("needed", by.get("needed", 0))
+PY
+      )
+      [[ $fast == 1 ]] && want=$got
+      assert_eq "$want" "$got" "SYS_ADMIN classes of capgen --op $op with the stack-free classifier (first) and without"
+    done
+    case $op in
+    mmap) assert_eq "overcommit>=20000 needed 0" "$want" "SYS_ADMIN classes of 20000 mmaps" ;;
+    ioprio-rt) assert_eq "needed 20000" "$want" "SYS_ADMIN classes of 20000 ioprio_set(RT)" ;;
+    esac
+  done
+  # A mixed workload: the (cap, class, syscall) keys agree both ways.
+  for fast in 1 0; do
+    CAPSCOPE_NO_FAST_CLASS=$((1 - fast)) run_capscope record --format json -o "$TEST_TMP/mix-$fast.json" -- \
+      sh -c "$HELPERS/clone_newuts && $HELPERS/mem_churn" >&2 || fail "record of the mixed workload failed (fast=$fast)"
+  done
+  got=$(/usr/bin/python3 - "$TEST_TMP/mix-1.json" "$TEST_TMP/mix-0.json" <<'PY'
+import json, sys
+keys = lambda f: sorted({(c["cap"], c["class"], ",".join(c["syscalls"])) for c in json.load(open(f))["checks"]})
+a, b = keys(sys.argv[1]), keys(sys.argv[2])
+print("same" if a == b else f"with: {a} without: {b}")
+PY
+  )
+  assert_eq same "$got" "(cap, class, syscalls) of clone_newuts + mem_churn with and without the stack-free classifier"
+}

@@ -142,6 +142,16 @@ void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms) {
     r.cls = static_cast<std::uint32_t>(site.cls);
     cfg.ranges.push_back(r);
   }
+  auto fn = [&](const char *name, cs_range *out) {
+    std::uint64_t start, end;
+    *out = cs_range{};
+    if (ksyms.range(name, &start, &end)) {
+      out->start = start;
+      out->end = end;
+    }
+  };
+  fn("cap_capable", &cfg.fn_capable);
+  fn("security_capable", &cfg.fn_security_capable);
 }
 
 std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {

@@ -141,6 +141,14 @@ RunResult run_traced(const RunSpec &spec) {
   }
   agg.set_counts(tracer->read_counts());
   TracerStats stats = tracer->read_stats();
+  if (spec.verbose)
+    std::fprintf(stderr,
+                 "capscope: doubtful checks classified without a stack: %llu "
+                 "(sampled against the stack, disagreed: %llu); stack walks "
+                 "that failed: %llu\n",
+                 static_cast<unsigned long long>(stats.fast_class),
+                 static_cast<unsigned long long>(stats.fast_mismatch),
+                 static_cast<unsigned long long>(stats.stack_fail));
 
   Profile &p = res.profile;
   p.workload.kind = "command";

@@ -14,6 +14,7 @@ static_assert(sizeof(cs_task) == 16);
 static_assert(sizeof(cs_task_slot) == 16);
 static_assert(offsetof(cs_task_slot, tag) == 8);
 static_assert(sizeof(cs_count_slot) == 40);
+static_assert(sizeof(cs_calib) == 32);
 static_assert((CS_TASK_SLOTS & (CS_TASK_SLOTS - 1)) == 0);
 static_assert((CS_COUNT_SLOTS & (CS_COUNT_SLOTS - 1)) == 0);
 static_assert(sizeof(cs_range) == 24);

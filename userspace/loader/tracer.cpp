@@ -129,6 +129,13 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   for (std::size_t i = 0; i < n; ++i)
     const_cast<cs_range &>(rodata->cfg_ranges[i]) = cfg.ranges[i];
   rodata->cfg_nranges = static_cast<__u32>(n);
+  // CAPSCOPE_NO_FAST_CLASS=1 (tests, benchmarks): every doubtful check
+  // takes the real stack.
+  if (const char *e = std::getenv("CAPSCOPE_NO_FAST_CLASS"); !e || *e != '1') {
+    const_cast<cs_range &>(rodata->cfg_fn_capable) = cfg.fn_capable;
+    const_cast<cs_range &>(rodata->cfg_fn_security_capable) =
+        cfg.fn_security_capable;
+  }
 
   bpf_program__set_autoload(skel->progs.cap_tp, m == AttachMode::Tracepoint);
   bpf_program__set_autoload(skel->progs.cap_fexit, m == AttachMode::Fexit);
@@ -376,6 +383,8 @@ TracerStats Tracer::read_stats() const {
   s.counts_full = sum(CS_STAT_COUNTS_FULL);
   s.checks = sum(CS_STAT_CHECKS);
   s.stack_fail = sum(CS_STAT_STACK_FAIL);
+  s.fast_class = sum(CS_STAT_FAST_CLASS);
+  s.fast_mismatch = sum(CS_STAT_FAST_MISMATCH);
   return s;
 }
 

@@ -28,6 +28,10 @@ struct TracerConfig {
   std::uint32_t host_mntns = 0;
   std::uint64_t doubt_caps = 0;
   std::vector<cs_range> ranges;
+  // cap_capable and security_capable (start 0: unknown), for classifying
+  // doubtful checks without a stack in tracepoint mode.
+  cs_range fn_capable{};
+  cs_range fn_security_capable{};
   // trace mode filters
   std::uint32_t trace_tgid = 0;
   std::int32_t trace_cap = -1;
@@ -48,6 +52,8 @@ struct TracerStats {
   std::uint64_t counts_full = 0;
   std::uint64_t checks = 0;
   std::uint64_t stack_fail = 0;
+  std::uint64_t fast_class = 0;    // doubtful checks classified without a stack
+  std::uint64_t fast_mismatch = 0; // ... whose sampled stack disagreed
 };
 
 class Tracer {
