@@ -144,20 +144,40 @@ static __always_inline __u64 mntns_scope_of(struct task_struct *t)
 	return id;
 }
 
-/* The class of a stack: the first frame that lies in a noise call site
- * decides (overcommit probe, NOAUDIT wrappers, exec transition). */
+/* The class of the listed call site that contains ip, CS_CLASS__COUNT if
+ * none does. */
+static __always_inline __u32 class_of_ip(__u64 ip)
+{
+	for (int r = 0; r < CS_MAX_NOISE_RANGES; r++) {
+		if (r >= cfg_nranges)
+			break;
+		if (ip >= cfg_ranges[r].start && ip < cfg_ranges[r].end)
+			return cfg_ranges[r].cls;
+	}
+	return CS_CLASS__COUNT;
+}
+
+/* The class of a stack: the first frame that lies in a listed call site
+ * decides (overcommit probe, NOAUDIT wrappers, exec transition), except
+ * that an advisory wrapper (ns_capable_noaudit, ...) called directly from a
+ * CS_CLASS_NEEDED site makes the check needed: that caller's operation
+ * depends on it (seccomp without no_new_privs). Only the next frame is
+ * looked at, so other NOAUDIT checks made further inside such a caller
+ * (the BPF JIT's, under do_seccomp) stay advisory.
+ * As class_of_frames() in userspace/core/noise.cpp. */
 static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
 {
 	for (int i = 0; i < CS_CLASSIFY_DEPTH; i++) {
 		if (i >= frames)
 			break;
-		__u64 ip = stack[i];
-		for (int r = 0; r < CS_MAX_NOISE_RANGES; r++) {
-			if (r >= cfg_nranges)
-				break;
-			if (ip >= cfg_ranges[r].start && ip < cfg_ranges[r].end)
-				return cfg_ranges[r].cls;
-		}
+		__u32 c = class_of_ip(stack[i]);
+		if (c == CS_CLASS__COUNT)
+			continue;
+		if (c == CS_CLASS_ADVISORY && i + 1 < frames &&
+		    i + 1 < CS_CLASSIFY_DEPTH &&
+		    class_of_ip(stack[i + 1]) == CS_CLASS_NEEDED)
+			return CS_CLASS_NEEDED;
+		return c;
 	}
 	return CS_CLASS_NEEDED;
 }
