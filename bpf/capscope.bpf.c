@@ -123,7 +123,7 @@ struct kprobe_args {
 	struct user_namespace *targ_ns;
 	__s32 cap;
 	__u32 opts;
-	__u32 cls; /* stack class taken at entry, CS_CLASS__COUNT if none */
+	__u32 cls; /* class_of_stack() at entry, CS_STACK_NONE if not taken */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -275,8 +275,11 @@ static __always_inline void bump(struct cs_count *c)
 	}
 }
 
-/* The class of one return address: that of the noise call site it lies
- * in, else CS_CLASS_NEEDED. */
+/* A stack class not taken (yet): see on_check(). */
+#define CS_STACK_NONE (CS_CLASS__COUNT + 1)
+
+/* The class of the listed call site that contains ip, CS_CLASS__COUNT if
+ * none does. */
 static __always_inline __u32 class_of_ip(__u64 ip)
 {
 	for (int r = 0; r < CS_MAX_NOISE_RANGES; r++) {
@@ -285,21 +288,34 @@ static __always_inline __u32 class_of_ip(__u64 ip)
 		if (ip >= cfg_ranges[r].start && ip < cfg_ranges[r].end)
 			return cfg_ranges[r].cls;
 	}
-	return CS_CLASS_NEEDED;
+	return CS_CLASS__COUNT;
 }
 
-/* The class of a stack: the first frame that lies in a noise call site
- * decides (overcommit probe, NOAUDIT wrappers, exec transition). */
+/* The class of a stack: the first frame that lies in a listed call site
+ * decides (overcommit probe, NOAUDIT wrappers, exec transition), except
+ * that an advisory wrapper (ns_capable_noaudit, ...) called directly from a
+ * CS_CLASS_NEEDED site makes the check needed: that caller's operation
+ * depends on it (seccomp without no_new_privs). Only the next frame is
+ * looked at, so other NOAUDIT checks made further inside such a caller
+ * (the BPF JIT's, under do_seccomp) stay advisory.
+ * CS_CLASS__COUNT when no frame is in a listed site (the check is then
+ * needed for want of noise, unless `opts` says NOAUDIT).
+ * As class_of_frames() in userspace/core/noise.cpp. */
 static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
 {
 	for (int i = 0; i < CS_CLASSIFY_DEPTH; i++) {
 		if (i >= frames)
 			break;
 		__u32 c = class_of_ip(stack[i]);
-		if (c != CS_CLASS_NEEDED)
-			return c;
+		if (c == CS_CLASS__COUNT)
+			continue;
+		if (c == CS_CLASS_ADVISORY && i + 1 < frames &&
+		    i + 1 < CS_CLASSIFY_DEPTH &&
+		    class_of_ip(stack[i + 1]) == CS_CLASS_NEEDED)
+			return CS_CLASS_NEEDED;
+		return c;
 	}
-	return CS_CLASS_NEEDED;
+	return CS_CLASS__COUNT;
 }
 
 /* ---- stack-free classification (tracepoint mode) ------------------------
@@ -329,22 +345,25 @@ static __always_inline __u64 word_above(void *ctx, __u32 off)
 	return w;
 }
 
-/* A noise class read from the words above ctx, or CS_CLASS__COUNT when
- * only the real stack can tell. */
+/* What class_of_stack() would say, read from the words above ctx, or
+ * CS_STACK_NONE when only the real stack can tell: a frame in no listed
+ * site leads one frame up, and an advisory wrapper's class depends on its
+ * caller (class_of_stack()), so both end here at the second level. */
 static __always_inline __u32 fast_class(void *ctx)
 {
 	__u32 st = *(volatile __u32 *)&calib.state;
 	if ((st & (CS_CAL_L1 | CS_CAL_OFF)) != CS_CAL_L1 ||
 	    word_above(ctx, calib.off1) != calib.r1)
-		return CS_CLASS__COUNT;
+		return CS_STACK_NONE;
 	__u64 x = word_above(ctx, calib.off2);
 	__u32 c = class_of_ip(x);
-	if (c != CS_CLASS_NEEDED)
-		return c;
+	if (c != CS_CLASS__COUNT)
+		return c == CS_CLASS_ADVISORY ? CS_STACK_NONE : c;
 	if (!(st & CS_CAL_L2) || x != calib.r2sec)
-		return CS_CLASS__COUNT;
+		return CS_STACK_NONE;
 	c = class_of_ip(word_above(ctx, calib.off3));
-	return c != CS_CLASS_NEEDED ? c : CS_CLASS__COUNT;
+	return c == CS_CLASS__COUNT || c == CS_CLASS_ADVISORY ? CS_STACK_NONE
+							      : c;
 }
 
 /* calibrate()'s search, one word per bpf_loop step (a callback is
@@ -497,8 +516,8 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 }
 
 /* The one place every attach mode ends up. `opts` is known in fexit and
- * kprobe modes; `stack_cls` is a class already taken from the stack (kprobe
- * entry) or CS_CLASS__COUNT. */
+ * kprobe modes; `stack_cls` is class_of_stack() of a stack already taken
+ * (kprobe entry) or CS_STACK_NONE; `tp_ctx`: ctx is the tracepoint's. */
 static __always_inline int on_check(void *ctx, const struct cred *cred,
 				    struct user_namespace *targ_ns, int cap,
 				    int ret, bool opts_known, __u32 opts,
@@ -540,23 +559,23 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 
 	__u32 flags = 0;
 	if (cls == CS_CLASS_NEEDED) {
+		/* NOAUDIT is advisory unless a listed call site says more:
+		 * overcommit, exec, or needed (seccomp's NOAUDIT gate). */
 		if (opts_known && (opts & CAP_OPT_NOAUDIT))
 			cls = CS_CLASS_ADVISORY;
-		if (stack_cls < CS_CLASS__COUNT) {
-			if (stack_cls != CS_CLASS_NEEDED)
-				cls = stack_cls;
-		} else if (cfg_doubt_caps & (1ULL << cap)) {
+		__u32 sc = stack_cls;
+		if (sc == CS_STACK_NONE && (cfg_doubt_caps & (1ULL << cap))) {
 			/* Stack-free when the tracepoint's frames allow it; the
 			 * first and every 1024th such answer on a CPU is
 			 * checked against the real stack, and a disagreement
 			 * turns the stack-free path off for good. */
-			__u32 fast = tp_ctx ? fast_class(ctx) : CS_CLASS__COUNT;
+			__u32 fast = tp_ctx ? fast_class(ctx) : CS_STACK_NONE;
 			bool verify = false;
-			if (fast < CS_CLASS__COUNT)
+			if (fast != CS_STACK_NONE)
 				verify =
 				    (stat_inc(CS_STAT_FAST_CLASS) & 1023) == 1;
-			if (fast < CS_CLASS__COUNT && !verify) {
-				cls = fast;
+			if (fast != CS_STACK_NONE && !verify) {
+				sc = fast;
 			} else {
 				__u32 zero = 0;
 				__u64 *stack =
@@ -566,10 +585,8 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 						     CS_CLASSIFY_DEPTH * 8, 0)
 					       : 0;
 				if (n > 0) {
-					__u32 c = class_of_stack(stack, n / 8);
-					if (c != CS_CLASS_NEEDED)
-						cls = c;
-					if (verify && c != fast) {
+					sc = class_of_stack(stack, n / 8);
+					if (verify && sc != fast) {
 						__sync_fetch_and_or(
 						    &calib.state, CS_CAL_OFF);
 						stat_inc(CS_STAT_FAST_MISMATCH);
@@ -577,12 +594,13 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 					if (tp_ctx && !verify)
 						calibrate(ctx, stack, n / 8);
 				} else {
-					if (verify)
-						cls = fast;
+					sc = fast;
 					stat_inc(CS_STAT_STACK_FAIL);
 				}
 			}
 		}
+		if (sc < CS_CLASS__COUNT)
+			cls = sc;
 		if (cls == CS_CLASS_NEEDED &&
 		    borrowed(task, cred, cap, ret, &flags))
 			cls = CS_CLASS_BORROWED;
@@ -651,7 +669,7 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(cap_tp, const struct cred *cred, struct user_namespace *targ_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
-	return on_check(ctx, cred, targ_ns, cap, ret, false, 0, CS_CLASS__COUNT,
+	return on_check(ctx, cred, targ_ns, cap, ret, false, 0, CS_STACK_NONE,
 			true);
 }
 
@@ -659,8 +677,8 @@ SEC("fexit/cap_capable")
 int BPF_PROG(cap_fexit, const struct cred *cred, struct user_namespace *targ_ns,
 	     int cap, unsigned int opts, int ret)
 {
-	return on_check(ctx, cred, targ_ns, cap, ret, true, opts,
-			CS_CLASS__COUNT, false);
+	return on_check(ctx, cred, targ_ns, cap, ret, true, opts, CS_STACK_NONE,
+			false);
 }
 
 SEC("kprobe/cap_capable")
@@ -672,15 +690,15 @@ int BPF_KPROBE(cap_kprobe, const struct cred *cred,
 				.targ_ns = targ_ns,
 				.cap = cap,
 				.opts = opts,
-				.cls = CS_CLASS__COUNT};
+				.cls = CS_STACK_NONE};
 	if (cap >= 0 && cap < 64 && (cfg_doubt_caps & (1ULL << cap))) {
 		__u32 zero = 0;
 		__u64 *stack = bpf_map_lookup_elem(&stack_scratch, &zero);
 		if (stack) {
 			long n =
 			    bpf_get_stack(ctx, stack, CS_CLASSIFY_DEPTH * 8, 0);
-			a.cls = n > 0 ? class_of_stack(stack, n / 8)
-				      : CS_CLASS_NEEDED;
+			if (n > 0)
+				a.cls = class_of_stack(stack, n / 8);
 		}
 	}
 	bpf_map_update_elem(&kprobe_pending, &tid, &a, BPF_ANY);

@@ -17,11 +17,12 @@
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
 #define CS_STACK_DEPTH 12
-/* Frames taken in the hot path for doubtful capabilities. Below the
- * tracepoint sit the BPF program, bpf_trace_run5 and cap_capable; the noise
- * call sites come right after, at most a wrapper or two deeper. Fewer
- * frames make a cheaper unwind. */
-#define CS_CLASSIFY_DEPTH 7
+/* Frames taken for doubtful capabilities when the stack-free path cannot
+ * decide. Below the tracepoint sit the BPF program, bpf_trace_run5 and
+ * cap_capable (plus __traceiter_cap_capable while another tracer is on the
+ * tracepoint); the listed call sites come right after, at most a wrapper
+ * or three deeper (do_seccomp: frame 6, or 7 with another tracer). */
+#define CS_CLASSIFY_DEPTH 8
 /* Words above the tracepoint's ctx searched for cap_capable's return
  * addresses when the stack-free classifier learns where they sit. */
 #define CS_SCAN_WORDS 64

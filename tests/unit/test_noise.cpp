@@ -45,6 +45,28 @@ const std::vector<std::string> kNoaudit = {"",
                                            "ns_capable_noaudit",
                                            "mnt_may_suid",
                                            "do_new_mount"};
+// Root reading another user's /proc/PID/stat (do_task_stat ->
+// ptrace_may_access with PTRACE_MODE_NOAUDIT).
+const std::vector<std::string> kProcStat = {"",
+                                            "bpf_trace_run5",
+                                            "cap_capable",
+                                            "security_capable",
+                                            "ns_capable_noaudit",
+                                            "__ptrace_may_access",
+                                            "ptrace_may_access",
+                                            "do_task_stat",
+                                            "proc_single_show"};
+// prctl(PR_SET_SECCOMP) without no_new_privs: seccomp_prepare_filter,
+// inlined into do_seccomp, refuses the filter unless ns_capable_noaudit.
+const std::vector<std::string> kSeccompNoNnp = {
+    "",
+    "bpf_trace_run5",
+    "cap_capable",
+    "security_capable",
+    "ns_capable_noaudit",
+    "do_seccomp",
+    "do_syscall_64",
+    "entry_SYSCALL_64_after_hwframe"};
 const std::vector<std::string> kExecTransition = {
     "",
     "bpf_trace_run5",
@@ -90,6 +112,69 @@ TEST_CASE("a NOAUDIT wrapper in the stack makes the check advisory",
                          "mnt_may_suid"}) == CheckClass::Advisory);
 }
 
+TEST_CASE("root reading another user's /proc/PID/stat asks SYS_PTRACE "
+          "advisorily",
+          "[noise]") {
+  CHECK(class_of_frames(kProcStat) == CheckClass::Advisory);
+  CHECK(classify_check(kSysPtrace, true, kProcStat, false) ==
+        CheckClass::Advisory);
+}
+
+TEST_CASE("a NOAUDIT check that decides the operation stays needed",
+          "[noise]") {
+  // seccomp without no_new_privs: -EACCES unless the NOAUDIT check passes.
+  CHECK(class_of_frames(kSeccompNoNnp) == CheckClass::Needed);
+  CHECK(classify_check(kSysAdmin, true, kSeccompNoNnp, false) ==
+        CheckClass::Needed);
+  // Whichever of its call sites the build keeps out of line.
+  for (const char *site :
+       {"seccomp_prepare_filter", "seccomp_set_mode_filter", "do_seccomp"}) {
+    INFO(site);
+    CHECK(class_of_frames({"cap_capable", "security_capable",
+                           "ns_capable_noaudit", site}) == CheckClass::Needed);
+    CHECK(class_of_frames(
+              {"cap_capable", "security_capable", "ns_capable_noaudit.part.0",
+               std::string(site) + ".isra.0"}) == CheckClass::Needed);
+  }
+  // Beyond the depth limit the wrapper alone decides, as in the kernel.
+  CHECK(class_of_frames(kSeccompNoNnp, 5) == CheckClass::Advisory);
+  CHECK(class_of_frames(kSeccompNoNnp, 6) == CheckClass::Needed);
+  // Only the wrapper's own caller counts: the JIT's NOAUDIT check made
+  // further inside do_seccomp (6.18) stays advisory.
+  CHECK(class_of_frames({"", "bpf_trace_run5", "cap_capable",
+                         "security_capable", "ns_capable_noaudit", "do_jit",
+                         "do_seccomp"}) == CheckClass::Advisory);
+  // A needed site only matters after an advisory wrapper: the overcommit
+  // probe and the exec transition are decided at their own frame.
+  CHECK(class_of_frames({"cap_capable", "security_vm_enough_memory_mm",
+                         "do_seccomp"}) == CheckClass::Overcommit);
+  CHECK(class_of_frames({"cap_capable", "cap_bprm_creds_from_file",
+                         "do_seccomp"}) == CheckClass::Exec);
+  CHECK(class_of_frames({"cap_capable", "do_seccomp", "ns_capable_noaudit"}) ==
+        CheckClass::Needed);
+}
+
+TEST_CASE("a live advisory class gives way only to a needed call site",
+          "[noise]") {
+  // fexit/kprobe: advisory from CAP_OPT_NOAUDIT, whatever the stack shows.
+  CHECK(live_class(CheckClass::Advisory, kSeccompNoNnp) == CheckClass::Needed);
+  CHECK(live_class(CheckClass::Advisory, kProcStat) == CheckClass::Advisory);
+  CHECK(live_class(CheckClass::Advisory, kNoaudit) == CheckClass::Advisory);
+  // NOAUDIT at a call site the table does not list: still advisory.
+  CHECK(live_class(CheckClass::Advisory, kSethostname) == CheckClass::Advisory);
+  CHECK(live_class(CheckClass::Advisory, {}) == CheckClass::Advisory);
+  // Other classes are the kernel side's to give.
+  CHECK(live_class(CheckClass::Needed, kNoaudit) == CheckClass::Needed);
+  CHECK(live_class(CheckClass::Setup, kSeccompNoNnp) == CheckClass::Setup);
+  CHECK(live_class(CheckClass::Overcommit, kSeccompNoNnp) ==
+        CheckClass::Overcommit);
+  REQUIRE(deciding_site(kSeccompNoNnp));
+  CHECK(deciding_site(kSeccompNoNnp)->function == "do_seccomp");
+  REQUIRE(deciding_site(kProcStat));
+  CHECK(deciding_site(kProcStat)->function == "ns_capable_noaudit");
+  CHECK(deciding_site(kSethostname) == nullptr);
+}
+
 TEST_CASE("checks inside execve's credential transition are classed exec",
           "[noise]") {
   CHECK(class_of_frames(kExecTransition) == CheckClass::Exec);
@@ -130,9 +215,15 @@ TEST_CASE("only capabilities a noise site checks are in doubt", "[noise]") {
   CHECK((doubt & bit(kChown)) == 0);
   CHECK((doubt & bit(kNetBindService)) == 0);
   CHECK((doubt & bit(kSysNice)) == 0);
+  CapMask advisory = 0;
+  for (const auto &site : noise_sites())
+    if (site.cls == CheckClass::Advisory)
+      advisory |= site.caps;
   for (const auto &site : noise_sites()) {
     INFO(site.function);
-    CHECK(site.cls != CheckClass::Needed);
+    // A needed site only matters where it overrides an advisory wrapper.
+    if (site.cls == CheckClass::Needed)
+      CHECK((site.caps & ~advisory) == 0);
     CHECK(site.caps != 0);
     CHECK((site.caps & ~doubt) == 0);
     CHECK_FALSE(site.reason.empty());

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/aggregate.h"
 #include "core/profile.h"
 #include "core/replay.h"
@@ -17,7 +19,7 @@
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kSysAdmin = 21;
+constexpr int kChown = 0, kSysPtrace = 19, kSysAdmin = 21;
 constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 std::string data_path(const std::string &name) {
@@ -136,6 +138,78 @@ TEST_CASE("chown needs exactly CHOWN", "[replay][advice]") {
   CHECK(total(p, kSysAdmin, CheckClass::Overcommit) == 18 + 3 + 8);
   CHECK(total(p, kSysAdmin, CheckClass::Setup) == 5);
   CHECK(p.find(kSysAdmin, CheckClass::Needed) == nullptr);
+}
+
+TEST_CASE("root reading another user's /proc/PID/stat needs no capability",
+          "[replay][advice]") {
+  Profile p = replay_file("read_other_stat.jsonl");
+  Advice a = advise(p);
+  CHECK(a.add == 0);
+  CHECK(a.denied == 0);
+  CHECK(p.find(kSysPtrace, CheckClass::Needed) == nullptr);
+  const CheckStats *adv = p.find(kSysPtrace, CheckClass::Advisory);
+  REQUIRE(adv);
+  CHECK(adv->granted == 2);
+  CHECK(adv->syscalls == std::set<std::string>{"read"});
+}
+
+TEST_CASE("a seccomp filter without no_new_privs needs SYS_ADMIN, the BPF "
+          "JIT's NOAUDIT check under it does not",
+          "[replay][advice]") {
+  Profile p = replay_file("seccomp_install.jsonl");
+  Advice a = advise(p);
+  CHECK(a.add == bit(kSysAdmin));
+  CHECK(a.denied == 0);
+  const CheckStats *needed = p.find(kSysAdmin, CheckClass::Needed);
+  REQUIRE(needed);
+  CHECK(needed->granted == 1);
+  CHECK(needed->syscalls == std::set<std::string>{"prctl"});
+  CHECK(total(p, kSysAdmin, CheckClass::Advisory) == 3); // do_jit
+}
+
+TEST_CASE("a live advisory check from a needed call site is counted needed",
+          "[replay][advice]") {
+  // fexit/kprobe: the kernel side calls every CAP_OPT_NOAUDIT check
+  // advisory; its stack shows seccomp's gate. As recorded on Debian 12's
+  // 6.1 (the first frames are the BPF program and its trampoline).
+  cs_key key{};
+  key.scope = 1;
+  key.kind = CS_SCOPE_COMMAND;
+  key.cap = kSysAdmin;
+  key.syscall = syscall_number("prctl").value();
+  key.cls = CS_CLASS_ADVISORY;
+  CheckContext gate;
+  gate.frames = {"mpls_gso_exit",    "mpls_gso_exit",      "cap_capable",
+                 "security_capable", "ns_capable_noaudit", "do_seccomp",
+                 "__do_sys_prctl",   "do_syscall_64"};
+  Aggregator agg;
+  agg.add_count({key, 4, 1, 2});
+  agg.on_context(key, gate);
+  // The same NOAUDIT check without a needed caller stays advisory.
+  cs_key other = key;
+  other.cap = kSysPtrace;
+  other.syscall = syscall_number("read").value();
+  CheckContext stat;
+  stat.frames = {"mpls_gso_exit",      "mpls_gso_exit",
+                 "cap_capable",        "security_capable",
+                 "ns_capable_noaudit", "__ptrace_may_access",
+                 "ptrace_may_access",  "do_task_stat"};
+  agg.add_count({other, 2, 1, 2});
+  agg.on_context(other, stat);
+  Profile p;
+  agg.fill(p, 1);
+  CHECK(total(p, kSysAdmin, CheckClass::Needed) == 4);
+  CHECK(total(p, kSysAdmin, CheckClass::Advisory) == 0);
+  CHECK(total(p, kSysPtrace, CheckClass::Advisory) == 2);
+  CHECK(advise(p).add == bit(kSysAdmin));
+
+  // record --events keeps the kernel side's class and the counted one.
+  auto line = nlohmann::json::parse(replay_line(key, gate, 4));
+  CHECK(line["kernel_class"] == "advisory");
+  CHECK(line["class"] == "needed");
+  line = nlohmann::json::parse(replay_line(other, stat, 2));
+  CHECK(line["kernel_class"] == "advisory");
+  CHECK(line["class"] == "advisory");
 }
 
 TEST_CASE("a malformed replay line is an error naming its line number",

@@ -54,6 +54,36 @@ show() { # show OUTFILE: the record's output, indented, for the guest log
   echo "    --- stderr:"; sed 's/^/    | /' "$1.stderr"
 }
 
+# noaudit_sites EVENTS: "CAP SITE KERNEL_CLASS CLASS" for every check in the
+# events file made through ns_capable_noaudit; SITE is the wrapper's caller
+# (the next frame), the call site whose class the noise table decides.
+noaudit_sites() {
+  awk '{
+    cap = ""; kc = ""; cl = ""
+    if (match($0, /"cap":"[A-Z_]*"/)) cap = substr($0, RSTART + 7, RLENGTH - 8)
+    if (match($0, /"kernel_class":"[a-z_]*"/)) kc = substr($0, RSTART + 16, RLENGTH - 17)
+    if (match($0, /"class":"[a-z_]*"/)) cl = substr($0, RSTART + 9, RLENGTH - 10)
+    if (!match($0, /"frames":\[[^]]*\]/)) next
+    n = split(substr($0, RSTART + 10, RLENGTH - 11), f, ",")
+    for (i = 1; i <= n; i++) { gsub(/"/, "", f[i]); sub(/\..*/, "", f[i]) }
+    for (i = 1; i <= n; i++)
+      if (f[i] == "ns_capable_noaudit") { print cap, (i < n ? f[i + 1] : "-"), kc, cl; break }
+  }' "$1"
+}
+
+# The class the 6.18 host's stack walk (tracepoint, no `opts`) gives each
+# NOAUDIT call site these workloads reach, as tests/privileged/test_noaudit.sh
+# asserts there: CAP:SITE:CLASS. Those in HOST_NOAUDIT_SEEN must be seen
+# (the JIT's check shares a key with the seccomp gate's in fexit and kprobe
+# modes, both advisory to the kernel side, so it has no event of its own).
+HOST_NOAUDIT="SYS_PTRACE:__ptrace_may_access:advisory SYS_ADMIN:do_jit:advisory SYS_ADMIN:do_seccomp:needed"
+HOST_NOAUDIT_SEEN="SYS_PTRACE:__ptrace_may_access SYS_ADMIN:do_seccomp"
+host_class() { # host_class CAP SITE: the host's class, or nothing
+  for hc in $HOST_NOAUDIT; do
+    case $hc in "$1:$2:"*) echo "${hc##*:}"; return ;; esac
+  done
+}
+
 # expect NAME MODE EXPECTED [record options] -- CMD...
 expect() {
   name=$1 mode=$2 want=$3
@@ -89,6 +119,13 @@ t_doctor
 # ---- per attach mode ------------------------------------------------------
 PROBE_INLINED=0
 probe_reaches_cap_capable || { [ $? = 1 ] && PROBE_INLINED=1; }
+# A process of uid 65534 for read_other_stat, outside every recording
+# (becoming 65534 needs SETUID and SETGID, which are not the reader's).
+"$H/read_other_stat" --hold 3600 >"$W/hold.out" 2>&1 &
+HOLDER=$!
+i=0
+until grep -q "^held $HOLDER" "$W/hold.out" || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q "^held $HOLDER" "$W/hold.out" || echo "    read_other_stat --hold did not start: $(cat "$W/hold.out")"
 for m in $MODES; do
   f="$W/file-$m"
   touch "$f"
@@ -105,17 +142,51 @@ for m in $MODES; do
 
   expect "$m/mem_churn" "$m" "--cap-drop=ALL" -- "$H/mem_churn"
 
-  # Noise agreement: the class the BPF side gave each new check (from
-  # `opts` and its own stack walk) must agree with the stack it reports:
-  # every check whose frames include security_vm_enough_memory_mm is
-  # overcommit noise. The workload adds clone_newuts, whose SYS_ADMIN
-  # (a doubtful capability: the BPF side walks the stack) is really needed,
-  # so the events file has something in it whatever the kernel inlines.
+  # Root reading another user's /proc/PID/stat: SYS_PTRACE asked with
+  # PTRACE_MODE_NOAUDIT. Advisory from `opts` and from the stack walk
+  # (ns_capable_noaudit), as the host's stack walk says: no advice.
+  ev="$W/events-$m-stat.jsonl"
+  if expect "$m/proc_stat" "$m" "--cap-drop=ALL" --events "$ev" -- "$H/read_other_stat" "$HOLDER"; then
+    got=$(noaudit_sites "$ev" | grep '^SYS_PTRACE __ptrace_may_access ' | sort -u | tr '\n' ';')
+    if [ "$got" = "SYS_PTRACE __ptrace_may_access advisory advisory;" ]; then
+      pass "$m/proc_stat_class"
+    else
+      fail "$m/proc_stat_class" "NOAUDIT SYS_PTRACE check: '$got', expected kernel_class and class advisory"
+      sed 's/^/    | /' "$ev"
+    fi
+  fi
+
+  # seccomp without no_new_privs: the NOAUDIT SYS_ADMIN check decides
+  # (EACCES without it). `opts` says advisory; the BPF side's stack walk
+  # finds the wrapper called from do_seccomp, a needed site, which
+  # overrides it: needed in the kernel and in the profile, as on the host.
+  # With no_new_privs the kernel does not ask.
+  ev="$W/events-$m-seccomp.jsonl"
+  if expect "$m/seccomp_gate" "$m" "--cap-drop=ALL --cap-add=SYS_ADMIN" --events "$ev" -- "$H/seccomp_install"; then
+    got=$(noaudit_sites "$ev" | grep '^SYS_ADMIN do_seccomp ' | sort -u | tr '\n' ';')
+    echo "    $m/seccomp_gate: CAP SITE KERNEL_CLASS CLASS: $got"
+    case $got in
+    "SYS_ADMIN do_seccomp needed needed;") pass "$m/seccomp_gate_class" ;;
+    *) fail "$m/seccomp_gate_class" "seccomp gate check: '$got', expected kernel_class and class needed"
+      sed 's/^/    | /' "$ev" ;;
+    esac
+  fi
+  expect "$m/seccomp_nnp" "$m" "--cap-drop=ALL" -- "$H/seccomp_install" --nnp
+
+  # Noise agreement: the class each new check was counted as (from `opts`
+  # and the BPF side's own stack walk) must be the one the host's stack walk
+  # gives the same call site: every NOAUDIT check of SYS_ADMIN or SYS_PTRACE
+  # these workloads make (HOST_NOAUDIT), and every check whose frames
+  # include security_vm_enough_memory_mm is overcommit noise. Some builds
+  # (Debian 12's 6.1) inline cap_capable into cap_vm_enough_memory; then no
+  # fexit or kprobe on cap_capable can see the overcommit probe, and only
+  # the NOAUDIT checks are compared. clone_newuts adds a needed SYS_ADMIN
+  # check the BPF side classifies from its stack (events_stack).
   name="$m/noise_agreement"
   ev="$W/events-$m.jsonl"
   RC=0
   timeout "$TO" "$CS" record --attach "$m" -f json -o "$W/profile-$m.json" --events "$ev" \
-    -- sh -c '/helpers/mem_churn && /helpers/clone_newuts' \
+    -- sh -c "$H/mem_churn && $H/clone_newuts && $H/read_other_stat $HOLDER && $H/seccomp_install && $H/seccomp_install --nnp" \
     >"$W/$m-noise.stdout" 2>"$W/$m-noise.stderr" || RC=$?
   if [ "$RC" != 0 ]; then
     fail "$name" "capscope record exited $RC"; show "$W/$m-noise"
@@ -135,18 +206,33 @@ for m in $MODES; do
     fail "$m/events_stack" "no SYS_ADMIN sethostname check of class needed with a stack in $ev"
     sed 's/^/    | /' "$ev" ;;
   esac
+  why="" seen=""
+  noaudit_sites "$ev" >"$W/$m-noaudit.txt"
+  while read -r cap site kc cl; do
+    want=$(host_class "$cap" "$site")
+    echo "    $name: NOAUDIT $cap from $site: kernel_class $kc, class $cl (host: ${want:-not listed})"
+    [ -n "$want" ] || { why="$why; $cap from $site: no host class recorded for this call site"; continue; }
+    [ "$cl" = "$want" ] || why="$why; $cap from $site is $cl, the host says $want"
+    seen="$seen $cap:$site"
+  done <"$W/$m-noaudit.txt"
+  for hc in $HOST_NOAUDIT_SEEN; do
+    case " $seen " in *" $hc "*) ;; *) why="$why; no NOAUDIT check $hc seen" ;; esac
+  done
   if [ "${probe:-0}" -eq 0 ] && [ "$PROBE_INLINED" = 1 ]; then
-    skip "$name" "this kernel inlines cap_capable into cap_vm_enough_memory, so the overcommit probe never calls cap_capable and neither fexit nor kprobe can see it (nothing to classify; mem_churn advice still checked)"
+    echo "    $name: overcommit probe not compared: this kernel inlines cap_capable into cap_vm_enough_memory, so neither fexit nor kprobe sees it (mem_churn advice still checked)"
   elif [ "${probe:-0}" -eq 0 ]; then
-    fail "$name" "no event has security_vm_enough_memory_mm in its frames"
-    sed 's/^/    | /' "$ev"
+    why="$why; no event has security_vm_enough_memory_mm in its frames"
   elif [ "$bad" -ne 0 ]; then
-    fail "$name" "$bad event(s) with security_vm_enough_memory_mm are not kernel_class overcommit"
-    grep 'security_vm_enough_memory_mm' "$ev" | grep -v '"kernel_class":"overcommit"' | sed 's/^/    | /'
-  else
+    why="$why; $bad event(s) with security_vm_enough_memory_mm are not overcommit"
+  fi
+  if [ -z "$why" ]; then
     pass "$name"
+  else
+    fail "$name" "${why#; }"
+    sed 's/^/    | /' "$ev"
   fi
 done
+kill "$HOLDER" 2>/dev/null
 
 echo "VMTEST SUMMARY: $passed passed, $failed failed, $skipped skipped"
 if [ "$failed" -eq 0 ]; then echo "VMTEST RESULT: PASS"; else echo "VMTEST RESULT: FAIL"; fi

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <unistd.h>
 
+#include "core/noise.h"
 #include "core/syscalls.h"
 
 namespace capscope {
@@ -112,7 +113,11 @@ void Aggregator::fill(Profile &p, std::uint64_t scope) const {
   for (const auto &[key, kc] : counts_) {
     if (key.scope != scope || kc.count == 0)
       continue;
-    CheckStats &s = p.entry(key.cap, static_cast<CheckClass>(key.cls));
+    auto c = ctx_.find(key);
+    CheckClass cls = static_cast<CheckClass>(key.cls);
+    if (c != ctx_.end())
+      cls = live_class(cls, c->second.frames);
+    CheckStats &s = p.entry(key.cap, cls);
     (key.denied ? s.denied : s.granted) += kc.count;
     s.syscalls.insert(syscall_name(key.syscall));
     std::int64_t first = static_cast<std::int64_t>(kc.first_ns) + mono_to_wall_;
@@ -120,7 +125,6 @@ void Aggregator::fill(Profile &p, std::uint64_t scope) const {
     if (!s.first_ns || first < s.first_ns)
       s.first_ns = first;
     s.last_ns = std::max(s.last_ns, last);
-    auto c = ctx_.find(key);
     if (c == ctx_.end())
       continue;
     std::string site = call_site_of(c->second.frames);

@@ -1,6 +1,8 @@
 // noise.cpp - the noise call-site table and class names.
 #include "core/noise.h"
 
+#include <algorithm>
+
 namespace capscope {
 
 namespace {
@@ -62,9 +64,16 @@ const std::vector<NoiseSite> &noise_sites() {
   // Kernel facts (6.x): security_vm_enough_memory_mm() -> cap_vm_enough_memory
   // -> cap_capable(CAP_SYS_ADMIN, CAP_OPT_NOAUDIT) runs on every mmap, brk,
   // stack expansion and fork; it only tunes the overcommit heuristic.
-  // The *_noaudit wrappers are what every other advisory call site uses.
+  // The *_noaudit wrappers are what every other advisory call site uses
+  // (ptrace_may_access with PTRACE_MODE_NOAUDIT: ns_capable_noaudit for
+  // SYS_PTRACE, e.g. root reading another user's /proc/PID/stat).
   // cap_bprm_creds_from_file checks during execve while computing the new
   // credentials.
+  // Not every NOAUDIT check is advisory: seccomp_prepare_filter() refuses a
+  // filter (-EACCES) unless the task has no_new_privs or passes
+  // ns_capable_noaudit(CAP_SYS_ADMIN). Its call sites (inlined into one
+  // another differently per build, so all of them) are Needed: a wrapper
+  // called directly from one of them is needed (class_of_frames).
   static const std::vector<NoiseSite> sites = {
       {"security_vm_enough_memory_mm", CheckClass::Overcommit, bit(kSysAdmin),
        "overcommit probe"},
@@ -73,12 +82,18 @@ const std::vector<NoiseSite> &noise_sites() {
       {"cap_bprm_creds_from_file", CheckClass::Exec,
        bit(kSysAdmin) | bit(kSetpcap) | bit(6) | bit(7),
        "exec credential transition"},
-      {"ns_capable_noaudit", CheckClass::Advisory, bit(kSysAdmin),
-       "NOAUDIT check"},
+      {"ns_capable_noaudit", CheckClass::Advisory,
+       bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
       {"has_ns_capability_noaudit", CheckClass::Advisory,
        bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
       {"has_capability_noaudit", CheckClass::Advisory,
        bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
+      {"seccomp_prepare_filter", CheckClass::Needed, bit(kSysAdmin),
+       "seccomp filter without no_new_privs"},
+      {"seccomp_set_mode_filter", CheckClass::Needed, bit(kSysAdmin),
+       "seccomp filter without no_new_privs"},
+      {"do_seccomp", CheckClass::Needed, bit(kSysAdmin),
+       "seccomp filter without no_new_privs"},
   };
   return sites;
 }
@@ -90,18 +105,48 @@ CapMask doubt_caps() {
   return m;
 }
 
+namespace {
+const NoiseSite *site_of(std::string_view frame) {
+  std::size_t dot = frame.find('.');
+  if (dot != std::string_view::npos)
+    frame = frame.substr(0, dot);
+  for (const auto &s : noise_sites())
+    if (s.function == frame)
+      return &s;
+  return nullptr;
+}
+} // namespace
+
+const NoiseSite *deciding_site(const std::vector<std::string> &frames,
+                               std::size_t depth) {
+  // As class_of_stack() in bpf/capscope.bpf.c.
+  std::size_t n = std::min(frames.size(), depth);
+  for (std::size_t i = 0; i < n; ++i) {
+    const NoiseSite *s = site_of(frames[i]);
+    if (!s)
+      continue;
+    if (s->cls == CheckClass::Advisory && i + 1 < n) {
+      const NoiseSite *caller = site_of(frames[i + 1]);
+      if (caller && caller->cls == CheckClass::Needed)
+        return caller;
+    }
+    return s;
+  }
+  return nullptr;
+}
+
 CheckClass class_of_frames(const std::vector<std::string> &frames,
                            std::size_t depth) {
-  for (std::size_t i = 0; i < frames.size() && i < depth; ++i) {
-    std::string_view f = frames[i];
-    std::size_t dot = f.find('.');
-    if (dot != std::string_view::npos)
-      f = f.substr(0, dot);
-    for (const auto &s : noise_sites())
-      if (s.function == f)
-        return s.cls;
-  }
-  return CheckClass::Needed;
+  const NoiseSite *s = deciding_site(frames, depth);
+  return s ? s->cls : CheckClass::Needed;
+}
+
+CheckClass live_class(CheckClass kernel,
+                      const std::vector<std::string> &frames) {
+  if (kernel != CheckClass::Advisory)
+    return kernel;
+  const NoiseSite *s = deciding_site(frames);
+  return s && s->cls == CheckClass::Needed ? CheckClass::Needed : kernel;
 }
 
 } // namespace capscope

@@ -34,7 +34,9 @@ struct NoiseSite {
   std::string_view reason; // why it is noise
 };
 
-// Call sites whose presence in a check's stack makes it noise.
+// Call sites whose presence in a check's stack makes it noise, and (class
+// Needed) call sites whose NOAUDIT check decides the operation, which
+// keep a check needed although it goes through an advisory wrapper.
 const std::vector<NoiseSite> &noise_sites();
 
 // Capabilities whose class can be in doubt: only for these does the BPF
@@ -42,9 +44,26 @@ const std::vector<NoiseSite> &noise_sites();
 CapMask doubt_caps();
 
 // Class of a stack of function names, innermost first: the first frame
-// that is a noise site decides; otherwise Needed. `depth` limits how many
-// frames are examined, as the BPF side does.
+// that is a listed site decides, except that an advisory wrapper whose
+// caller (the next frame) is a Needed site is needed (seccomp without
+// no_new_privs); otherwise Needed. `depth` limits how many frames are
+// examined, as the BPF side does.
 CheckClass class_of_frames(const std::vector<std::string> &frames,
                            std::size_t depth = CS_CLASSIFY_DEPTH);
+
+// The listed site that decides class_of_frames(frames, depth): a Needed
+// site when an advisory wrapper's caller is one; nullptr when no listed
+// site is in the stack (the check is then needed for want of any noise).
+const NoiseSite *deciding_site(const std::vector<std::string> &frames,
+                               std::size_t depth = CS_CLASSIFY_DEPTH);
+
+// The class of a live check, from the class the kernel side gave it and
+// the stack it reported. In fexit and kprobe modes the kernel side calls
+// every CAP_OPT_NOAUDIT check advisory, and its stack walk can only make
+// a check noise, never needed again; so a wrapper called from a Needed
+// site (seccomp without no_new_privs) comes back advisory. It is needed,
+// as the tracepoint (stack only) and replay say.
+CheckClass live_class(CheckClass kernel,
+                      const std::vector<std::string> &frames);
 
 } // namespace capscope

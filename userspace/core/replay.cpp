@@ -98,7 +98,9 @@ std::string replay_line(const cs_key &key, const CheckContext &ctx,
   j["count"] = count;
   j["scope"] = key.scope;
   j["borrowed"] = key.cls == CS_CLASS_BORROWED;
-  j["kernel_class"] = class_name(static_cast<CheckClass>(key.cls));
+  auto kernel = static_cast<CheckClass>(key.cls);
+  j["kernel_class"] = class_name(kernel);
+  j["class"] = class_name(live_class(kernel, ctx.frames));
   return j.dump();
 }
 

@@ -6,9 +6,11 @@
 //   {"cap":"SYS_ADMIN","denied":false,"syscall":"clone","phase":"active",
 //    "frames":["bpf_trace_run5","cap_capable","security_vm_enough_memory_mm"],
 //    "exe":"/usr/bin/x","comm":"x","pid":42,"count":3,"scope":1,
-//    "kernel_class":"overcommit"}
+//    "kernel_class":"overcommit","class":"overcommit"}
 // "kernel_class" (what the BPF side decided, when the stream was recorded
-// live) is informational; replay classifies from the frames itself.
+// live) and "class" (what the check was counted as: kernel_class
+// reconciled with the frames, see live_class() in core/noise.h) are
+// informational; replay classifies from the frames itself.
 #pragma once
 
 #include <istream>
