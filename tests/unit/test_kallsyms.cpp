@@ -234,3 +234,59 @@ TEST_CASE("the call site of a bpf(2) check is the bpf function that asked",
   CHECK_FALSE(is_wrapper_frame("bpf_prog_load"));
   CHECK_FALSE(is_wrapper_frame("bpf_map_alloc"));
 }
+
+TEST_CASE("an address past a module's end is not its last function",
+          "[kallsyms]") {
+  Kallsyms k = Kallsyms::parse(kKallsyms);
+  // ext4 loaded at 0xffffffffc0a01000, 0x2000 bytes: ext4_setattr is its
+  // last function and ends with the module. A BPF trampoline allocated
+  // further up the module area lands after it in address order.
+  k.set_modules("ext4 8192 1 - Live 0xffffffffc0a01000\n"
+                "garbage line\n"
+                "mbcache 4096 1 ext4, Live 0x0000000000000000\n");
+  std::uint64_t off = 0;
+  CHECK(k.resolve(0xffffffffc0a02ff0, &off) == "ext4_setattr");
+  CHECK(off == 0xff0);
+  CHECK(k.resolve(0xffffffffc0a03000, &off) == "");
+  CHECK(k.resolve(0xffffffffc1234567, &off) == "");
+  // Without module addresses (hidden from non-root), nothing changes.
+  k.set_modules("ext4 8192 1 - Live 0x0000000000000000\n");
+  CHECK(k.resolve(0xffffffffc1234567, &off) == "ext4_setattr");
+}
+
+TEST_CASE("past the kernel image only module text resolves", "[kallsyms]") {
+  // Debian 12's 6.1 without modules loaded: the highest text symbol is a
+  // built-in's exit function; BPF trampolines in the module area above
+  // _end must not take its name.
+  Kallsyms k = Kallsyms::parse("ffffffffb53c2820 T skb_mpls_push\n"
+                               "ffffffffb6f0525c t mpls_gso_exit\n"
+                               "ffffffffb7200000 B _end\n");
+  std::uint64_t off = 0;
+  CHECK(k.resolve(0xffffffffb6f05260, &off) == "mpls_gso_exit");
+  CHECK(k.resolve(0xffffffffc0201234, &off) == "");
+  CHECK_FALSE(k.range("_end", &off, &off));
+  // With a module loaded there, its text resolves, and past it nothing.
+  Kallsyms m = Kallsyms::parse("ffffffffb6f0525c t mpls_gso_exit\n"
+                               "ffffffffb7200000 B _end\n"
+                               "ffffffffc0a01000 t ext4_fill_super\t[ext4]\n");
+  m.set_modules("ext4 8192 1 - Live 0xffffffffc0a01000\n");
+  CHECK(m.resolve(0xffffffffc0a01010, &off) == "ext4_fill_super");
+  CHECK(m.resolve(0xffffffffc0a04000, &off) == "");
+  CHECK(m.resolve(0xffffffffc0201234, &off) == "");
+  // Module addresses hidden by /proc/modules: module text still resolves.
+  m.set_modules("ext4 8192 1 - Live 0x0000000000000000\n");
+  CHECK(m.resolve(0xffffffffc0a01010, &off) == "ext4_fill_super");
+}
+
+TEST_CASE("BPF trampolines in kallsyms are not modules", "[kallsyms]") {
+  // A trampoline listed as "[bpf]" does not switch the image-end bound off
+  // as a module would; an address past _end, in no module, is unnamed.
+  Kallsyms k = Kallsyms::parse(
+      "ffffffffb6f0525c t mpls_gso_exit\n"
+      "ffffffffb7200000 B _end\n"
+      "ffffffffc0200000 t bpf_trampoline_6442482125\t[bpf]\n"
+      "ffffffffc0300000 t ftrace_trampoline\t[__builtin__ftrace]\n");
+  std::uint64_t off = 0;
+  CHECK(k.resolve(0xffffffffc0201234, &off) == "");
+  CHECK(k.resolve(0xffffffffc0401234, &off) == "");
+}

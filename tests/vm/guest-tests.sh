@@ -116,6 +116,28 @@ t_doctor() {
 }
 t_doctor
 
+# A deliberate break: forcing the tracepoint mode, which this kernel lacks,
+# is a clear one-line error and a non-zero exit within seconds, not a hang,
+# and the workload never runs.
+t_forced_tracepoint() {
+  rm -f "$W/forced.ran"
+  start=$(date +%s)
+  RC=0
+  timeout 60 "$CS" record --attach tracepoint -o - -- touch "$W/forced.ran" \
+    >"$W/forced.stdout" 2>"$W/forced.stderr" || RC=$?
+  took=$(($(date +%s) - start))
+  lines=$(grep -c . "$W/forced.stderr")
+  echo "    forced_tracepoint: exit $RC after ${took}s: $(cat "$W/forced.stderr")"
+  why=""
+  [ "$RC" = 124 ] && why="$why; still running after 60 s"
+  [ "$RC" = 0 ] && why="$why; exited 0"
+  [ "$lines" = 1 ] || why="$why; $lines lines on stderr, expected 1"
+  grep -q 'tracepoint' "$W/forced.stderr" || why="$why; the error does not name the tracepoint mode"
+  [ -e "$W/forced.ran" ] && why="$why; the workload ran"
+  if [ -z "$why" ]; then pass forced_tracepoint; else fail forced_tracepoint "${why#; }"; fi
+}
+t_forced_tracepoint
+
 # ---- per attach mode ------------------------------------------------------
 PROBE_INLINED=0
 probe_reaches_cap_capable || { [ $? = 1 ] && PROBE_INLINED=1; }
@@ -206,6 +228,16 @@ for m in $MODES; do
     fail "$m/events_stack" "no SYS_ADMIN sethostname check of class needed with a stack in $ev"
     sed 's/^/    | /' "$ev" ;;
   esac
+  # The frames below cap_capable (or security_capable, where kretprobe's
+  # stack starts) are the BPF program and its trampoline: unnamed, or
+  # BPF/kprobe machinery, never the last function of some module.
+  below=$(grep -o '"frames":\[[^]]*\]' "$ev" | sed 's/^"frames":\[//; s/"cap_capable".*//; s/"security_capable".*//' |
+    tr ',' '\n' | grep -v '^$' | grep -v '^""$' | grep -Ev 'bpf|trampoline|rethook|kprobe|__traceiter' | sort -u | tr '\n' ' ')
+  if [ -z "$below" ]; then
+    pass "$m/bpf_frames_unnamed"
+  else
+    fail "$m/bpf_frames_unnamed" "frames below cap_capable resolve to: $below"
+  fi
   why="" seen=""
   noaudit_sites "$ev" >"$W/$m-noaudit.txt"
   while read -r cap site kc cl; do

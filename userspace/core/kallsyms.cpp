@@ -1,6 +1,8 @@
 // kallsyms.cpp - /proc/kallsyms parsing, address resolution, call sites.
 #include "core/kallsyms.h"
 
+#include <cstdio>
+
 #include <algorithm>
 #include <array>
 #include <fstream>
@@ -22,11 +24,12 @@ Kallsyms Kallsyms::parse(std::string_view text) {
     if (s1 == std::string_view::npos || s1 + 3 > line.size())
       continue;
     char type = line[s1 + 1];
-    if (type != 't' && type != 'T')
-      continue;
     std::string_view rest = line.substr(s1 + 3);
     std::size_t end = rest.find_first_of(" \t");
     std::string_view name = rest.substr(0, end);
+    bool image_end = name == "_end" && end == std::string_view::npos;
+    if (type != 't' && type != 'T' && !image_end)
+      continue;
     std::uint64_t addr = 0;
     try {
       addr = std::stoull(std::string(line.substr(0, s1)), nullptr, 16);
@@ -35,6 +38,18 @@ Kallsyms Kallsyms::parse(std::string_view text) {
     }
     if (addr == 0)
       continue;
+    if (image_end) {
+      k.image_end_ = addr;
+      continue;
+    }
+    // "name\t[module]"; [bpf] and [__builtin__*] tag BPF programs and
+    // trampolines, which are not modules.
+    if (end != std::string_view::npos) {
+      std::string_view tag = rest.substr(end + 1);
+      if (tag.find("[bpf]") == std::string_view::npos &&
+          tag.find("[__builtin") == std::string_view::npos)
+        k.module_syms_ = true;
+    }
     k.syms_.push_back({addr, static_cast<std::uint32_t>(k.names_.size()),
                        static_cast<std::uint32_t>(name.size())});
     k.names_.append(name);
@@ -44,14 +59,37 @@ Kallsyms Kallsyms::parse(std::string_view text) {
   return k;
 }
 
-Kallsyms Kallsyms::load(const std::string &path) {
+Kallsyms Kallsyms::load(const std::string &path, const std::string &modules) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
   Kallsyms k = parse(ss.str());
   k.syms_.shrink_to_fit();
   k.names_.shrink_to_fit();
+  std::ifstream min(modules);
+  std::stringstream ms;
+  ms << min.rdbuf();
+  k.set_modules(ms.str());
   return k;
+}
+
+void Kallsyms::set_modules(std::string_view text) {
+  modules_.clear();
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos)
+      nl = text.size();
+    std::string line(text.substr(pos, nl - pos));
+    pos = nl + 1;
+    char name[128];
+    unsigned long long size = 0, addr = 0;
+    // name size refcount deps state address [taint]
+    if (std::sscanf(line.c_str(), "%127s %llu %*s %*s %*s 0x%llx", name, &size,
+                    &addr) == 3 &&
+        addr && size)
+      modules_.emplace_back(addr, addr + size);
+  }
 }
 
 std::string_view Kallsyms::resolve(std::uint64_t addr,
@@ -67,6 +105,21 @@ std::string_view Kallsyms::resolve(std::uint64_t addr,
   std::string_view name = name_of(*it);
   if (name == "_etext" || name == "_einittext" || name == "__init_end" ||
       name == "_end")
+    return {};
+  // Past the kernel image (vmlinux's _end), only a module's text is text:
+  // BPF programs and trampolines live there too, and would otherwise take
+  // the name of the highest function below them (a module's last, or a
+  // built-in's exit function).
+  bool in_module = false;
+  for (const auto &[lo, hi] : modules_) {
+    if (it->addr >= lo && it->addr < hi && addr >= hi)
+      return {};
+    in_module |= addr >= lo && addr < hi;
+  }
+  // (Modules listed in kallsyms whose addresses /proc/modules hid: no
+  // bound to apply.)
+  if (image_end_ && addr >= image_end_ && !in_module &&
+      !(modules_.empty() && module_syms_))
     return {};
   if (offset)
     *offset = addr - it->addr;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace capscope {
@@ -21,7 +22,12 @@ class Kallsyms {
 public:
   // Parses text in /proc/kallsyms format. Only text symbols (t/T) are kept.
   static Kallsyms parse(std::string_view text);
-  static Kallsyms load(const std::string &path = "/proc/kallsyms");
+  static Kallsyms load(const std::string &path = "/proc/kallsyms",
+                       const std::string &modules = "/proc/modules");
+  // Where modules lie, from text in /proc/modules format ("name size refs
+  // deps state 0xADDR"): an address past a module's end is not that
+  // module's last function (BPF programs and trampolines live there too).
+  void set_modules(std::string_view proc_modules);
 
   bool empty() const { return syms_.empty(); }
   // The function containing addr ("" if none) and the offset into it.
@@ -36,6 +42,9 @@ private:
   }
   std::vector<Symbol> syms_; // sorted by addr
   std::string names_;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> modules_; // [lo, hi)
+  std::uint64_t image_end_ = 0; // vmlinux's _end, 0 if unknown
+  bool module_syms_ = false;    // kallsyms lists module functions
 };
 
 // True for the capability wrappers and the BPF/tracing frames that sit
