@@ -223,41 +223,46 @@ static __always_inline void slot_drop(__u32 tid)
 		__sync_val_compare_and_swap(&s->tag, tid + 1, 0);
 }
 
-/* The scope, phase and kind of a tracked task: from its slot, else from
- * `tasks` (and then into the slot, if free). False if not tracked. */
-static __always_inline bool task_find(__u32 tid, struct cs_task_slot *out)
+/* The tracked state of a task (scope, phase, kind): its cache slot, else
+ * its `tasks` entry (copied into the slot if free); NULL if untracked. A
+ * slot has the layout of a cs_task up to kind, so either is read as one,
+ * in place. */
+static __always_inline const struct cs_task *task_find(__u32 tid)
 {
 	struct cs_task_slot *s = task_slot(tid);
-	if (s && s->tag == tid + 1) {
-		*out = *s;
-		return true;
-	}
+	if (s && s->tag == tid + 1)
+		return (const struct cs_task *)s;
 	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
-	if (!t)
-		return false;
-	out->scope = t->scope;
-	out->phase = t->phase;
-	out->kind = t->kind;
-	if (s && s->tag == 0)
+	if (t && s && s->tag == 0)
 		slot_put(tid, t);
-	return true;
+	return t;
 }
 
 /* ---- the counts cache --------------------------------------------------- */
 
-static __always_inline __u32 count_slot_of(const struct cs_key *k)
+/* A key as two words, built in registers: field-by-field stores read
+ * back as words stall the CPU's store forwarding on this hot path. */
+union cs_key_words {
+	struct cs_key k;
+	__u64 w[2];
+};
+
+static __always_inline __u64 key_word1(__u32 syscall, __u32 cap, __u32 denied,
+				       __u32 cls, __u32 kind)
 {
-	const __u64 *w = (const __u64 *)k;
-	__u64 h =
-	    (w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL)) * 0xc2b2ae3d27d4eb4fULL;
-	return (__u32)(h >> (64 - CS_COUNT_SLOT_BITS));
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (__u64)syscall | (__u64)cap << 32 | (__u64)denied << 40 |
+	       (__u64)cls << 48 | (__u64)kind << 56;
+#else
+	return (__u64)syscall << 32 | (__u64)cap << 24 | (__u64)denied << 16 |
+	       (__u64)cls << 8 | (__u64)kind;
+#endif
 }
 
-static __always_inline bool key_eq(const struct cs_key *a,
-				   const struct cs_key *b)
+static __always_inline __u32 count_slot_of(__u64 w0, __u64 w1)
 {
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-	return x[0] == y[0] && x[1] == y[1];
+	__u64 h = (w0 ^ (w1 * 0x9e3779b97f4a7c15ULL)) * 0xc2b2ae3d27d4eb4fULL;
+	return (__u32)(h >> (64 - CS_COUNT_SLOT_BITS));
 }
 
 /* One more check of a known key. A clock read costs ~38 ns: hot keys
@@ -527,7 +532,9 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	 * plain BTF loads from it. */
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tid = task->pid;
-	struct cs_key key = {};
+	union cs_key_words key;
+	__u64 scope;
+	__u32 kind = 0;
 	__u32 cls = CS_CLASS_NEEDED;
 	bool trace = cfg_mode == CS_MODE_TRACE;
 
@@ -543,19 +550,17 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 			return 0;
 		if (cfg_trace_denied && ret == 0)
 			return 0;
-		key.scope = tgid;
+		scope = tgid;
 	} else {
-		struct cs_task_slot t;
-		if (!task_find(tid, &t))
+		const struct cs_task *t = task_find(tid);
+		if (!t)
 			return 0;
-		key.scope = t.scope;
-		key.kind = t.kind;
-		if (t.phase != CS_PHASE_ACTIVE)
+		scope = t->scope;
+		kind = t->kind;
+		if (t->phase != CS_PHASE_ACTIVE)
 			cls = CS_CLASS_SETUP;
 	}
-	key.cap = cap;
-	key.denied = ret != 0;
-	key.syscall = current_syscall(task);
+	__u32 syscall = current_syscall(task);
 
 	__u32 flags = 0;
 	if (cls == CS_CLASS_NEEDED) {
@@ -605,7 +610,8 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		    borrowed(task, cred, cap, ret, &flags))
 			cls = CS_CLASS_BORROWED;
 	}
-	key.cls = cls;
+	key.w[0] = scope;
+	key.w[1] = key_word1(syscall, cap, ret != 0, cls, kind);
 
 	if (cfg_diagnose && cls == CS_CLASS_NEEDED) {
 		struct cs_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
@@ -617,19 +623,20 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		}
 	}
 
-	__u32 si = count_slot_of(&key);
+	__u32 si = count_slot_of(key.w[0], key.w[1]);
 	struct cs_count_slot *cs = bpf_map_lookup_elem(&count_slots, &si);
-	if (cs && cs->c.count && key_eq(&cs->key, &key)) {
+	const __u64 *held = (const __u64 *)cs;
+	if (cs && cs->c.count && held[0] == key.w[0] && held[1] == key.w[1]) {
 		bump(&cs->c);
 		if (trace && !cfg_trace_unique)
-			emit(ctx, &key, cred, targ_ns, ret, flags);
+			emit(ctx, &key.k, cred, targ_ns, ret, flags);
 		return 0;
 	}
 	struct cs_count *c = bpf_map_lookup_elem(&counts, &key);
 	if (c) {
 		bump(c);
 		if (trace && !cfg_trace_unique)
-			emit(ctx, &key, cred, targ_ns, ret, flags);
+			emit(ctx, &key.k, cred, targ_ns, ret, flags);
 		return 0;
 	}
 	/* New on this CPU: into the cache slot if it is free, or held by a
@@ -637,7 +644,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	__u64 now = bpf_ktime_get_ns();
 	if (cs && (!cs->c.count ||
 		   bpf_map_lookup_elem(&dead_scopes, &cs->key.scope))) {
-		cs->key = key;
+		cs->key = key.k;
 		cs->c.count = 1;
 		cs->c.first_ns = now;
 		cs->c.last_ns = now;
@@ -661,7 +668,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	__u8 one = 1;
 	if (bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST) == 0 ||
 	    (trace && !cfg_trace_unique))
-		emit(ctx, &key, cred, targ_ns, ret, flags);
+		emit(ctx, &key.k, cred, targ_ns, ret, flags);
 	return 0;
 }
 
@@ -730,13 +737,13 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	if (cfg_mode == CS_MODE_TRACE)
 		return 0;
-	struct cs_task_slot pt;
-	if (!task_find(parent->pid, &pt))
+	const struct cs_task *pt = task_find(parent->pid);
+	if (!pt)
 		return 0;
-	struct cs_task ct = {.scope = pt.scope,
+	struct cs_task ct = {.scope = pt->scope,
 			     .tgid = child->tgid,
-			     .phase = pt.phase,
-			     .kind = pt.kind};
+			     .phase = pt->phase,
+			     .kind = pt->kind};
 	__u32 ctid = child->pid;
 	if (bpf_map_update_elem(&tasks, &ctid, &ct, BPF_ANY)) {
 		stat_inc(CS_STAT_TASKS_FULL);
@@ -858,8 +865,8 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cs_task_slot t;
-	if (!task_find(tid, &t) || t.phase != CS_PHASE_ACTIVE)
+	const struct cs_task *t = task_find(tid);
+	if (!t || t->phase != CS_PHASE_ACTIVE)
 		return 0;
 	struct cs_inflight in = {.nr = (__u32)id};
 	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
@@ -870,8 +877,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct cs_task_slot t;
-	if (!task_find(tid, &t) || t.phase != CS_PHASE_ACTIVE)
+	const struct cs_task *t = task_find(tid);
+	if (!t || t->phase != CS_PHASE_ACTIVE)
 		return 0;
 	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);
 	struct cs_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
@@ -899,8 +906,8 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	__u64 pidtgid = bpf_get_current_pid_tgid();
 	e->type = CS_EV_SYSCALL;
 	e->flags = flags;
-	e->key.scope = t.scope;
-	e->key.kind = t.kind;
+	e->key.scope = t->scope;
+	e->key.kind = t->kind;
 	e->key.syscall = nr;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->pid = pidtgid >> 32;

@@ -13,6 +13,12 @@ static_assert(sizeof(cs_count) == 24);
 static_assert(sizeof(cs_task) == 16);
 static_assert(sizeof(cs_task_slot) == 16);
 static_assert(offsetof(cs_task_slot, tag) == 8);
+// BPF reads a task slot as a cs_task (task_find in capscope.bpf.c).
+static_assert(offsetof(cs_task_slot, scope) == offsetof(cs_task, scope));
+static_assert(offsetof(cs_task_slot, phase) == offsetof(cs_task, phase));
+static_assert(offsetof(cs_task_slot, kind) == offsetof(cs_task, kind));
+// BPF builds a key's second word in a register (key_word1).
+static_assert(offsetof(cs_key, denied) == 13 && offsetof(cs_key, kind) == 15);
 static_assert(sizeof(cs_count_slot) == 40);
 static_assert(sizeof(cs_calib) == 32);
 static_assert((CS_TASK_SLOTS & (CS_TASK_SLOTS - 1)) == 0);
