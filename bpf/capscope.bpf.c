@@ -7,13 +7,17 @@
  *   kprobe+kretprobe/cap_capable the oldest kernels
  * User space enables exactly one of them with bpf_program__set_autoload().
  *
- * Hot path per check: the task's cache slot (is this task ours, past its
- * exec gate, which scope?), the key's per-CPU cache slot and an increment:
- * two array lookups the verifier inlines, no hashing of map keys. The hash
- * maps behind them (`tasks`, `counts`) are the truth and take what the
- * caches cannot hold. Work that costs more (a kernel stack, a ring-buffer
- * event) happens only for keys seen for the first time, or for
- * capabilities whose class can be in doubt.
+ * Hot path per check: one array lookup the verifier inlines, the task's
+ * cache slot (is this task ours, past its exec gate, which scope?), and an
+ * increment of the task's hot key in that same slot when this check has
+ * the key of its last one (a task runs on one CPU at a time, so no atomics).
+ * A check of another key moves the hot key's count into the per-CPU counts
+ * (count_slots, a direct-mapped cache, then the `counts` hash); so does the
+ * task's exit. The hash maps (`tasks`, `counts`) stay the truth for what
+ * the caches cannot hold. Work that costs more (a kernel stack, a
+ * ring-buffer event) happens only for keys seen for the first time, or for
+ * capabilities whose class can be in doubt, and a stack only when the
+ * stack-free classifier cannot decide.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -208,9 +212,11 @@ static __always_inline void slot_put(__u32 tid, const struct cs_task *t)
 	struct cs_task_slot *s = task_slot(tid);
 	if (!s)
 		return;
-	if (s->tag != tid + 1 &&
-	    __sync_val_compare_and_swap(&s->tag, 0, tid + 1) != 0)
-		return;
+	if (s->tag != tid + 1) {
+		if (__sync_val_compare_and_swap(&s->tag, 0, tid + 1) != 0)
+			return;
+		s->hot.count = 0;
+	}
 	s->scope = t->scope;
 	s->phase = t->phase;
 	s->kind = t->kind;
@@ -227,11 +233,15 @@ static __always_inline void slot_drop(__u32 tid)
  * its `tasks` entry (copied into the slot if free); NULL if untracked. A
  * slot has the layout of a cs_task up to kind, so either is read as one,
  * in place. */
-static __always_inline const struct cs_task *task_find(__u32 tid)
+static __always_inline const struct cs_task *
+task_find(__u32 tid, struct cs_task_slot **own)
 {
 	struct cs_task_slot *s = task_slot(tid);
-	if (s && s->tag == tid + 1)
+	*own = 0;
+	if (s && s->tag == tid + 1) {
+		*own = s;
 		return (const struct cs_task *)s;
+	}
 	struct cs_task *t = bpf_map_lookup_elem(&tasks, &tid);
 	if (t && s && s->tag == 0)
 		slot_put(tid, t);
@@ -277,6 +287,61 @@ static __always_inline void bump(struct cs_count *c)
 		 * starts zeroed on every CPU but the one that inserted it. */
 		if (c->count == 1)
 			c->first_ns = t;
+	}
+}
+
+/* Adds counts v of key k (a hot key leaving its task slot) to the per-CPU
+ * counts: its count_slots slot, else `counts`. */
+static __always_inline void merge(struct cs_count *dst,
+				  const struct cs_count *v)
+{
+	if (!dst->count || v->first_ns < dst->first_ns)
+		dst->first_ns = v->first_ns;
+	if (v->last_ns > dst->last_ns)
+		dst->last_ns = v->last_ns;
+	dst->count += v->count;
+}
+
+static __always_inline void count_add(const struct cs_key *k,
+				      const struct cs_count *v)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u32 si = count_slot_of(w[0], w[1]);
+	struct cs_count_slot *cs = bpf_map_lookup_elem(&count_slots, &si);
+	const __u64 *held = (const __u64 *)cs;
+	if (cs && cs->c.count && held[0] == w[0] && held[1] == w[1]) {
+		merge(&cs->c, v);
+		return;
+	}
+	struct cs_count *c = bpf_map_lookup_elem(&counts, k);
+	if (c) {
+		merge(c, v);
+		return;
+	}
+	if (cs && (!cs->c.count ||
+		   bpf_map_lookup_elem(&dead_scopes, &cs->key.scope))) {
+		cs->key = *k;
+		cs->c = *v;
+		return;
+	}
+	long err = bpf_map_update_elem(&counts, k, v, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		c = bpf_map_lookup_elem(&counts, k);
+		if (c)
+			merge(c, v);
+	} else if (err) {
+		stat_inc(CS_STAT_COUNTS_FULL);
+	}
+}
+
+/* A task leaves its slot (exit): its hot key's checks go to the counts. */
+static __always_inline void hot_flush(struct cs_task_slot *s)
+{
+	if (s->hot.count) {
+		struct cs_key k = s->hot_key;
+		struct cs_count v = s->hot;
+		s->hot.count = 0;
+		count_add(&k, &v);
 	}
 }
 
@@ -533,6 +598,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 tid = task->pid;
 	union cs_key_words key;
+	struct cs_task_slot *own = 0; /* the task's own cache slot */
 	__u64 scope;
 	__u32 kind = 0;
 	__u32 cls = CS_CLASS_NEEDED;
@@ -552,7 +618,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 			return 0;
 		scope = tgid;
 	} else {
-		const struct cs_task *t = task_find(tid);
+		const struct cs_task *t = task_find(tid, &own);
 		if (!t)
 			return 0;
 		scope = t->scope;
@@ -623,6 +689,23 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		}
 	}
 
+	/* The task's hot key: counted in its own slot, no map lookup. */
+	if (own) {
+		const __u64 *hk = (const __u64 *)&own->hot_key;
+		if (own->hot.count && hk[0] == key.w[0] && hk[1] == key.w[1]) {
+			bump(&own->hot);
+			return 0;
+		}
+		/* Another key: the old one goes to the counts, this one
+		 * becomes hot; announced below if new. */
+		__u64 now = bpf_ktime_get_ns();
+		hot_flush(own);
+		own->hot_key = key.k;
+		own->hot.first_ns = now;
+		own->hot.last_ns = now;
+		own->hot.count = 1;
+		goto announce;
+	}
 	__u32 si = count_slot_of(key.w[0], key.w[1]);
 	struct cs_count_slot *cs = bpf_map_lookup_elem(&count_slots, &si);
 	const __u64 *held = (const __u64 *)cs;
@@ -665,6 +748,7 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 			stat_inc(CS_STAT_COUNTS_FULL);
 		}
 	}
+announce:;
 	__u8 one = 1;
 	if (bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST) == 0 ||
 	    (trace && !cfg_trace_unique))
@@ -737,7 +821,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 {
 	if (cfg_mode == CS_MODE_TRACE)
 		return 0;
-	const struct cs_task *pt = task_find(parent->pid);
+	struct cs_task_slot *own;
+	const struct cs_task *pt = task_find(parent->pid, &own);
 	if (!pt)
 		return 0;
 	struct cs_task ct = {.scope = pt->scope,
@@ -851,9 +936,14 @@ int BPF_PROG(on_exit, struct task_struct *task)
 {
 	if (cfg_mode == CS_MODE_TRACE)
 		return 0;
+	/* Its hot key's checks reach the counts before the task leaves
+	 * `tasks`: a task user space no longer sees has nothing pending. */
 	__u32 tid = task->pid;
-	bpf_map_delete_elem(&tasks, &tid);
+	struct cs_task_slot *s = task_slot(tid);
+	if (s && s->tag == tid + 1)
+		hot_flush(s);
 	slot_drop(tid);
+	bpf_map_delete_elem(&tasks, &tid);
 	if (cfg_diagnose)
 		bpf_map_delete_elem(&inflight, &tid);
 	return 0;
@@ -865,7 +955,8 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	const struct cs_task *t = task_find(tid);
+	struct cs_task_slot *own;
+	const struct cs_task *t = task_find(tid, &own);
 	if (!t || t->phase != CS_PHASE_ACTIVE)
 		return 0;
 	struct cs_inflight in = {.nr = (__u32)id};
@@ -877,7 +968,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	const struct cs_task *t = task_find(tid);
+	struct cs_task_slot *own;
+	const struct cs_task *t = task_find(tid, &own);
 	if (!t || t->phase != CS_PHASE_ACTIVE)
 		return 0;
 	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);

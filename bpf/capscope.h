@@ -129,13 +129,19 @@ struct cs_task {
 };
 
 /* One slot of the task cache: a copy of tasks[tid] for the tid whose
- * tag (tid + 1; 0 = free) it holds. */
+ * tag (tid + 1; 0 = free) it holds, and that task's hot key: the checks of
+ * the key it made last, counted here (only the task itself writes them)
+ * until it makes another key's check or exits; then they are added to the
+ * per-CPU counts. User space adds the hot counts of live slots. */
 struct cs_task_slot {
 	__u64 scope;
 	__u32 tag;
 	__u8 phase;
 	__u8 kind;
 	__u8 pad[2];
+	struct cs_key hot_key;
+	struct cs_count hot; /* hot.count 0: no hot key */
+	__u64 pad2;
 };
 
 /* One slot of the per-CPU counts cache; free while c.count is 0. A key's

@@ -197,6 +197,20 @@ void Daemon::flush(bool final) {
   std::map<std::uint64_t, std::uint32_t> live; // scope -> a live tgid
   for (auto [tgid, scope] : tracer_->tracked())
     live.try_emplace(scope, tgid);
+  // A task's last checks can still be on their way into the counts while
+  // it exits (its hot key moves there before it leaves the task map). A
+  // scope with no task left is read once more, now complete; scopes born
+  // since the first read are not among them.
+  std::set<std::uint64_t> gone;
+  for (std::uint64_t scope : agg_.scopes())
+    if (!live.count(scope))
+      gone.insert(scope);
+  if (!gone.empty()) {
+    std::vector<KeyCount> again = tracer_->read_counts();
+    std::erase_if(
+        again, [&](const KeyCount &kc) { return !gone.count(kc.key.scope); });
+    agg_.set_counts(again);
+  }
 
   std::map<std::string, Profile> current = base_;
   std::map<std::string, Profile> evicted_parts;

@@ -11,7 +11,9 @@ static_assert(offsetof(cs_key, cap) == 12);
 static_assert(offsetof(cs_key, cls) == 14);
 static_assert(sizeof(cs_count) == 24);
 static_assert(sizeof(cs_task) == 16);
-static_assert(sizeof(cs_task_slot) == 16);
+static_assert(sizeof(cs_task_slot) == 64);
+static_assert(offsetof(cs_task_slot, hot_key) == 16);
+static_assert(offsetof(cs_task_slot, hot) == 32);
 static_assert(offsetof(cs_task_slot, tag) == 8);
 // BPF reads a task slot as a cs_task (task_find in capscope.bpf.c).
 static_assert(offsetof(cs_task_slot, scope) == offsetof(cs_task, scope));

@@ -232,15 +232,8 @@ Result<void> Tracer::track(std::uint32_t tid, std::uint64_t scope,
   if (bpf_map_update_elem(fd, &tid, &t, BPF_ANY) != 0)
     return Error{errno, std::string("cannot register the workload: ") +
                             std::strerror(errno)};
-  // The task cache is BPF's: a slot that holds an older copy of this tid is
-  // emptied, and BPF fills it again from `tasks` on the task's next check.
-  int sfd = bpf_map__fd(impl_->skel->maps.task_slots);
-  __u32 idx = tid & (CS_TASK_SLOTS - 1);
-  cs_task_slot slot{};
-  if (bpf_map_lookup_elem(sfd, &idx, &slot) == 0 && slot.tag == tid + 1) {
-    slot = cs_task_slot{};
-    bpf_map_update_elem(sfd, &idx, &slot, BPF_ANY);
-  }
+  // The task cache is BPF's own (it holds the task's uncounted hot key):
+  // a tid BPF already follows keeps the state BPF gave it there.
   if (impl_->dead_scopes.erase(scope))
     bpf_map_delete_elem(bpf_map__fd(impl_->skel->maps.dead_scopes), &scope);
   return {};
@@ -348,6 +341,33 @@ std::vector<KeyCount> Tracer::read_counts() const {
       add_count(entry(sl.key), sl.c);
     }
   }
+  // The hot keys of live tasks, not yet in the maps above. Batches of the
+  // task cache; a slot is live while it has a tag.
+  int tfd = bpf_map__fd(impl_->skel->maps.task_slots);
+  __u32 ntask = bpf_map__max_entries(impl_->skel->maps.task_slots);
+  const __u32 chunk = 4096;
+  std::vector<__u32> keys(chunk);
+  std::vector<cs_task_slot> tslots(chunk);
+  __u32 next_batch = 0;
+  bool first = true;
+  for (__u32 done = 0; done < ntask;) {
+    __u32 n = std::min(chunk, ntask - done);
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    int err =
+        bpf_map_lookup_batch(tfd, first ? nullptr : &next_batch, &next_batch,
+                             keys.data(), tslots.data(), &n, &opts);
+    first = false;
+    if (err && errno != ENOENT)
+      break;
+    for (__u32 i = 0; i < n; ++i)
+      if (tslots[i].tag && tslots[i].hot.count &&
+          !impl_->dead_scopes.count(tslots[i].hot_key.scope))
+        add_count(entry(tslots[i].hot_key), tslots[i].hot);
+    done += n;
+    if (err || n == 0)
+      break; // ENOENT: that was the last batch
+  }
+
   // A retired scope no slot holds any more needs no remembering.
   int dfd = bpf_map__fd(impl_->skel->maps.dead_scopes);
   for (auto it = impl_->dead_scopes.begin(); it != impl_->dead_scopes.end();) {
