@@ -74,7 +74,8 @@ record_then_minimize() {
 # --- the exact sets ---------------------------------------------------------
 
 # The workload sees exactly LIST in bounding, permitted and effective,
-# nothing inheritable or ambient, and no_new_privs; still uid 0.
+# nothing inheritable or ambient, and no no_new_privs (Docker's default);
+# still uid 0. With --no-new-privs, no_new_privs too.
 test_verify_sets_exact_caps() {
   verify_run --caps chown,CAP_NET_BIND_SERVICE -o - --format docker -- sh -c 'grep -E "^(Uid|Cap|NoNewPrivs)" /proc/self/status'
   assert_eq 0 "$VER_RC" "exit status"
@@ -84,9 +85,28 @@ test_verify_sets_exact_caps() {
   assert_contains "$VER_OUTPUT" $'CapEff:\t'"$want" "effective set"
   assert_contains "$VER_OUTPUT" $'CapBnd:\t'"$want" "bounding set"
   assert_contains "$VER_OUTPUT" $'CapAmb:\t0000000000000000' "ambient set"
-  assert_contains "$VER_OUTPUT" $'NoNewPrivs:\t1' "no_new_privs"
+  assert_contains "$VER_OUTPUT" $'NoNewPrivs:\t0' "no_new_privs (off by default)"
   assert_contains "$VER_OUTPUT" $'Uid:\t0\t0\t0\t0' "still uid 0"
   assert_eq "--cap-drop=ALL --cap-add=CHOWN --cap-add=NET_BIND_SERVICE" "$VER_RESULT" "verified set"
+  verify_run --caps chown --no-new-privs -o - --format docker -- sh -c 'grep -E "^(CapEff|NoNewPrivs)" /proc/self/status'
+  assert_eq 0 "$VER_RC" "exit status with --no-new-privs"
+  assert_contains "$VER_OUTPUT" $'NoNewPrivs:\t1' "no_new_privs with --no-new-privs"
+  assert_contains "$VER_OUTPUT" $'CapEff:\t0000000000000001' "effective set with --no-new-privs"
+}
+
+# A seccomp filter installed without no_new_privs needs SYS_ADMIN (its
+# NOAUDIT check decides): verify with no capabilities fails, as it would in
+# a container started with --cap-drop=ALL; SYS_ADMIN passes; and with
+# --no-new-privs (the kernel then does not ask) no capability is needed.
+test_verify_seccomp_without_nnp() {
+  require_helper seccomp_install
+  verify_run --caps '' -o - --format docker -- "$HELPERS/seccomp_install"
+  assert_eq 1 "$VER_RC" "exit status of verify --caps '' (seccomp filter without no_new_privs)"
+  verify_run --caps SYS_ADMIN -o - --format docker -- "$HELPERS/seccomp_install"
+  assert_eq 0 "$VER_RC" "exit status of verify --caps SYS_ADMIN"
+  assert_eq "--cap-drop=ALL --cap-add=SYS_ADMIN" "$VER_RESULT" "verified set"
+  verify_run --caps '' --no-new-privs -o - --format docker -- "$HELPERS/seccomp_install"
+  assert_eq 0 "$VER_RC" "exit status of verify --caps '' --no-new-privs"
 }
 
 # With --user the set is carried over the uid switch as ambient caps.

@@ -329,19 +329,24 @@ struct Plan {
   std::int64_t check_timeout_ms = 10000;
   AttachMode attach = AttachMode::Auto;
   bool verbose = false;
+  bool no_new_privs = false;
   CapMask host_bnd = 0;
   int last_cap = kCapCount - 1;
   std::string tmpdir;
 };
 
 // In the child, right before exec: bounding = LIST, nothing ambient or
-// inheritable, permitted = effective = LIST, no_new_privs. As root, exec
-// recomputes permitted as (all & bounding) = LIST; no_new_privs caps it at
-// the old permitted anyway. For --user, keep-caps carries the set over the
-// uid switch and the ambient set (which needs it inheritable too) carries
-// it over exec. Returns 0 or an errno, after saying which step failed.
+// inheritable, permitted = effective = LIST. As root, exec recomputes
+// permitted as (all & bounding) = LIST; the bounding set caps what any
+// setuid or file-capability exec could gain, as in a container. For
+// --user, keep-caps carries the set over the uid switch and the ambient
+// set (which needs it inheritable too) carries it over exec.
+// no_new_privs only with --no-new-privs: Docker and podman leave it off by
+// default, and it changes what some programs need (a seccomp filter
+// installed without it needs SYS_ADMIN). Returns 0 or an errno, after
+// saying which step failed.
 int enter_capset(CapMask caps, const std::optional<Identity> &user, int err_fd,
-                 int top, cap_t prepared) {
+                 int top, cap_t prepared, bool no_new_privs) {
   auto failed = [](const char *step) {
     int e = errno ? errno : EPERM;
     char msg[160];
@@ -377,7 +382,7 @@ int enter_capset(CapMask caps, const std::optional<Identity> &user, int err_fd,
     for (int c : caps_in(caps))
       if (cap_set_ambient(static_cast<cap_value_t>(c), CAP_SET) != 0)
         return failed("PR_CAP_AMBIENT_RAISE");
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+  if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     return failed("PR_SET_NO_NEW_PRIVS");
   return 0;
 }
@@ -401,6 +406,8 @@ std::vector<std::string> container_command(const Plan &plan, CapMask caps) {
   cmd.push_back("--cap-drop=ALL");
   for (const auto &n : names)
     cmd.push_back("--cap-add=" + n);
+  if (plan.no_new_privs)
+    cmd.insert(cmd.end(), {"--security-opt", "no-new-privileges"});
   // --rootfs uses the directory in place: keep /tmp writes out of it.
   cmd.insert(cmd.end(), {"--tmpfs", "/tmp:notmpcopyup"});
   if (!plan.user_spec.empty())
@@ -454,8 +461,9 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
     int wr = tee.writer(), top = plan.last_cap;
     cap_t pc = prepared.c;
     const std::optional<Identity> &user = plan.user;
-    spec.before_exec = [caps, &user, wr, top, pc]() -> int {
-      return enter_capset(caps, user, wr, top, pc);
+    bool nnp = plan.no_new_privs;
+    spec.before_exec = [caps, &user, wr, top, pc, nnp]() -> int {
+      return enter_capset(caps, user, wr, top, pc, nnp);
     };
   }
 
@@ -682,6 +690,7 @@ int run_verify(const VerifyConfig &c) {
     throw Fatal("verify: unknown --attach '" + c.attach +
                 "' (valid: auto, tracepoint, fexit, kprobe)");
   plan.verbose = c.verbose;
+  plan.no_new_privs = c.no_new_privs;
   TmpDir tmp;
   plan.tmpdir = tmp.path;
 

@@ -43,6 +43,7 @@ struct VerifyConfig {
   std::string output; // "" = stderr, "-" = stdout
   std::string attach = "auto";
   bool verbose = false;
+  bool no_new_privs = false; // as --security-opt no-new-privileges
 };
 int run_verify(const VerifyConfig &c);
 

@@ -30,8 +30,9 @@ Examples:
 
 const char *kVerifyHelp =
     R"(Run CMD with exactly the capabilities in LIST (bounding, permitted and
-effective; nothing inheritable or ambient; no_new_privs), still as uid 0
-unless --user, traced, and judge it: exit status 0 passes, or with
+effective; nothing inheritable or ambient; no_new_privs only with
+--no-new-privs, as Docker leaves it off), still as uid 0 unless --user,
+traced, and judge it: exit status 0 passes, or with
 --check the check command succeeding within --check-timeout (CMD is then
 stopped). Each run's report says what was denied in it.
 --minimize removes each capability in turn (and tries known narrower
@@ -145,6 +146,9 @@ int main(int argc, char **argv) {
                      "write the result to FILE ('-' for stdout)");
   verify->add_option("--attach", ver.attach,
                      "auto (default), tracepoint, fexit, kprobe");
+  verify->add_flag("--no-new-privs", ver.no_new_privs,
+                   "also set no_new_privs, as --security-opt "
+                   "no-new-privileges or allowPrivilegeEscalation: false");
   verify->add_flag("-v,--verbose", ver.verbose, "say which attach mode runs");
   verify->prefix_command();
 
