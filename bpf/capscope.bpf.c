@@ -697,13 +697,20 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 			return 0;
 		}
 		/* Another key: the old one goes to the counts, this one
-		 * becomes hot; announced below if new. */
+		 * becomes hot; announced below if new. A key already in this
+		 * CPU's count cache is not new (tasks that alternate between
+		 * a few keys skip the `seen` lookup). */
 		__u64 now = bpf_ktime_get_ns();
 		hot_flush(own);
 		own->hot_key = key.k;
 		own->hot.first_ns = now;
 		own->hot.last_ns = now;
 		own->hot.count = 1;
+		__u32 hsi = count_slot_of(key.w[0], key.w[1]);
+		const __u64 *known = bpf_map_lookup_elem(&count_slots, &hsi);
+		if (known && known[0] == key.w[0] && known[1] == key.w[1] &&
+		    ((const struct cs_count_slot *)known)->c.count)
+			return 0;
 		goto announce;
 	}
 	__u32 si = count_slot_of(key.w[0], key.w[1]);

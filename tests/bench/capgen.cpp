@@ -4,7 +4,7 @@
 // syscall at full speed, times its own check loop (so a tracer's start-up is
 // never in the number) and prints one machine-readable line.
 //
-//   capgen --op ioprio|ioprio-rt|mmap --threads T --iters N
+//   capgen --op ioprio|ioprio-rt|mmap|alternate --threads T --iters N
 //   capgen --attach-empty          (the benchmark's floor, see below)
 //
 // Operations. Each is exactly ONE capability check per call, verified on
@@ -43,9 +43,14 @@
 //              bpftrace @[21, 0] = 100000. The overcommit probe: its class
 //              ("overcommit") is only known from the kernel stack.
 //
-// Totals: checks = threads * iters, all made by the loop threads inside the
-// timed loop. What capgen does outside the loop (loading, forking the
-// helpers, creating and joining threads, killing the helpers) adds a few
+//   alternate  ioprio then mmap+munmap, in turn: TWO checks per call, one
+//              CAP_SYS_NICE (needed) and one CAP_SYS_ADMIN (overcommit), so
+//              a tracer sees a different key on every check. For tests of
+//              exact counts when keys alternate (not timed by bench.sh).
+//
+// Totals: checks = threads * iters * checks_per_op, made by the loop threads
+// inside the timed loop. What capgen does outside the loop (loading, forking
+// the helpers, creating and joining threads, killing the helpers) adds a few
 // dozen overcommit SYS_ADMIN checks, two SETUID/SETGID checks and one KILL
 // check per helper, but never a CAP_SYS_NICE one; so a tracer's SYS_NICE
 // count must equal `checks` exactly for --op ioprio.
@@ -103,7 +108,7 @@ constexpr uid_t kNobody = 65534;
 constexpr char kLoopComm[] = "capgen-loop";
 constexpr char kTargetComm[] = "capgen-target";
 
-enum class Op { Ioprio, IoprioRt, Mmap };
+enum class Op { Ioprio, IoprioRt, Mmap, Alternate };
 
 struct Options {
   Op op = Op::Ioprio;
@@ -120,6 +125,8 @@ const char *op_name(Op op) {
     return "ioprio-rt";
   case Op::Mmap:
     return "mmap";
+  case Op::Alternate:
+    return "alternate";
   }
   return "?";
 }
@@ -127,10 +134,11 @@ const char *op_name(Op op) {
 [[noreturn]] void usage(const char *why) {
   if (why)
     std::fprintf(stderr, "capgen: %s\n", why);
-  std::fprintf(stderr,
-               "usage: capgen [--op ioprio|ioprio-rt|mmap] [--threads T] "
-               "[--iters N]\n"
-               "       capgen --attach-empty\n");
+  std::fprintf(
+      stderr,
+      "usage: capgen [--op ioprio|ioprio-rt|mmap|alternate] [--threads T] "
+      "[--iters N]\n"
+      "       capgen --attach-empty\n");
   std::exit(2);
 }
 
@@ -160,6 +168,8 @@ Options parse(int argc, char **argv) {
         o.op = Op::IoprioRt;
       else if (v == "mmap")
         o.op = Op::Mmap;
+      else if (v == "alternate")
+        o.op = Op::Alternate;
       else
         usage(("unknown op " + v).c_str());
     } else if (a == "--threads") {
@@ -294,6 +304,10 @@ void worker(Op op, std::uint64_t iters, pid_t target, ThreadResult *r) {
   case Op::Mmap:
     run_loop(iters, r, [] { return op_mmap(); });
     break;
+  case Op::Alternate:
+    run_loop(iters, r,
+             [target] { return op_ioprio(target) != 0 ? -1 : op_mmap(); });
+    break;
   }
 }
 
@@ -359,7 +373,7 @@ int main(int argc, char **argv) {
     return attach_empty();
 
   std::vector<pid_t> targets(o.threads, 0);
-  if (o.op == Op::Ioprio)
+  if (o.op == Op::Ioprio || o.op == Op::Alternate)
     for (auto &t : targets)
       t = spawn_target();
 
@@ -382,7 +396,7 @@ int main(int argc, char **argv) {
       waitpid(t, nullptr, 0);
     }
 
-  const std::uint64_t per_op = 1;
+  const std::uint64_t per_op = o.op == Op::Alternate ? 2 : 1;
   std::uint64_t checks = std::uint64_t(o.threads) * o.iters * per_op;
   std::uint64_t errs = 0;
   int err_no = 0;

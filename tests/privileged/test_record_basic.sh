@@ -227,6 +227,22 @@ PY
     )
     assert_eq "50000 0 0" "$got" "SYS_NICE checks, lost events, map overflows (CAPSCOPE_NO_CACHES=$nocache)"
   done
+  # Keys in turn (SYS_NICE needed, SYS_ADMIN overcommit, every check a
+  # different key from the one before): the hot key moves on every check.
+  profile="$TEST_TMP/alt.json"
+  run_capscope record --format json -o "$profile" -- \
+    "$capgen" --op alternate --threads 2 --iters 20000 >&2 ||
+    fail "capscope record of capgen --op alternate exited non-zero"
+  got=$(/usr/bin/python3 - "$profile" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+nice = sum(c["granted"] for c in d["checks"] if c["cap"] == "SYS_NICE")
+over = sum(c["granted"] for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] == "overcommit")
+# capgen's own start-up makes a few dozen more overcommit checks.
+print(nice, "overcommit>=40000" if over >= 40000 else over, d["lost_events"])
+PY
+  )
+  assert_eq "40000 overcommit>=40000 0" "$got" "SYS_NICE and overcommit checks of 2 x 20000 alternating calls"
 }
 
 # The stack-free classifier (tracepoint mode: cap_capable's callers read at
