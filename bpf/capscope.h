@@ -32,7 +32,8 @@
 /* Sizes of the maps (entries). Overflow of any of them is counted in
  * cs_stats and reported by user space. */
 #define CS_TASKS_MAX 65536 /* tracked tasks (threads) at one time */
-/* Direct-mapped cache of `tasks`, indexed by tid: a power of two. */
+/* Direct-mapped cache of `tasks`, one slot a tid (see task_slot()): a
+ * power of two. */
 #define CS_TASK_SLOTS 65536
 #define CS_COUNTS_MAX                                                          \
 	16384 /* distinct (scope, cap, verdict, syscall, class)                \
