@@ -193,14 +193,20 @@ void Daemon::adopt_existing() {
 
 void Daemon::flush(bool final) {
   agg_.set_counts(tracer_->read_counts());
+  // Every event a counted check came after (its scope's exec, its key's
+  // first check) is in the ring buffer by now: take them before naming
+  // and evicting, or a scope that lived between two polls is persisted
+  // without a name.
+  while (tracer_->poll(0, [this](const cs_event &e) { on_event(e); }) > 0) {
+  }
   TracerStats stats = tracer_->read_stats();
   std::map<std::uint64_t, std::uint32_t> live; // scope -> a live tgid
   for (auto [tgid, scope] : tracer_->tracked())
     live.try_emplace(scope, tgid);
   // A task's last checks can still be on their way into the counts while
-  // it exits (its hot key moves there before it leaves the task map). A
-  // scope with no task left is read once more, now complete; scopes born
-  // since the first read are not among them.
+  // it exits (its hot key moves there before it leaves the task map), and
+  // a scope may be known so far only from its events. Every scope with no
+  // task left is read once more, now complete.
   std::set<std::uint64_t> gone;
   for (std::uint64_t scope : agg_.scopes())
     if (!live.count(scope))
