@@ -306,6 +306,30 @@ static __always_inline void merge(struct cs_count *dst,
 	dst->count += v->count;
 }
 
+/* Counts v of a key not yet counted on this CPU: into its cache slot `cs`
+ * if that is free or held by a scope user space has retired, else into
+ * `counts`. */
+static __always_inline void count_new(struct cs_count_slot *cs,
+				      const struct cs_key *k,
+				      const struct cs_count *v)
+{
+	if (cs && (!cs->c.count ||
+		   bpf_map_lookup_elem(&dead_scopes, &cs->key.scope))) {
+		cs->key = *k;
+		cs->c = *v;
+		return;
+	}
+	long err = bpf_map_update_elem(&counts, k, v, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		/* Another program instance inserted it meanwhile. */
+		struct cs_count *c = bpf_map_lookup_elem(&counts, k);
+		if (c)
+			merge(c, v);
+	} else if (err) {
+		stat_inc(CS_STAT_COUNTS_FULL);
+	}
+}
+
 static __always_inline void count_add(const struct cs_key *k,
 				      const struct cs_count *v)
 {
@@ -322,20 +346,7 @@ static __always_inline void count_add(const struct cs_key *k,
 		merge(c, v);
 		return;
 	}
-	if (cs && (!cs->c.count ||
-		   bpf_map_lookup_elem(&dead_scopes, &cs->key.scope))) {
-		cs->key = *k;
-		cs->c = *v;
-		return;
-	}
-	long err = bpf_map_update_elem(&counts, k, v, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		c = bpf_map_lookup_elem(&counts, k);
-		if (c)
-			merge(c, v);
-	} else if (err) {
-		stat_inc(CS_STAT_COUNTS_FULL);
-	}
+	count_new(cs, k, v);
 }
 
 /* A task leaves its slot (exit): its hot key's checks go to the counts. */
@@ -733,32 +744,10 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 			emit(ctx, &key.k, cred, targ_ns, ret, flags);
 		return 0;
 	}
-	/* New on this CPU: into the cache slot if it is free, or held by a
-	 * scope user space has retired; else into `counts`. */
+	/* New on this CPU. */
 	__u64 now = bpf_ktime_get_ns();
-	if (cs && (!cs->c.count ||
-		   bpf_map_lookup_elem(&dead_scopes, &cs->key.scope))) {
-		cs->key = key.k;
-		cs->c.count = 1;
-		cs->c.first_ns = now;
-		cs->c.last_ns = now;
-	} else {
-		struct cs_count init = {
-		    .count = 1, .first_ns = now, .last_ns = now};
-		long err =
-		    bpf_map_update_elem(&counts, &key, &init, BPF_NOEXIST);
-		if (err == -EEXIST) {
-			/* Another program instance inserted it meanwhile. */
-			c = bpf_map_lookup_elem(&counts, &key);
-			if (c) {
-				if (c->count++ == 0)
-					c->first_ns = now;
-				c->last_ns = now;
-			}
-		} else if (err) {
-			stat_inc(CS_STAT_COUNTS_FULL);
-		}
-	}
+	struct cs_count first = {.count = 1, .first_ns = now, .last_ns = now};
+	count_new(cs, &key.k, &first);
 announce:;
 	__u8 one = 1;
 	if (bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST) == 0 ||
