@@ -1,14 +1,13 @@
 // test_diagnosis.cpp - grouping syscall outcomes into explanations.
 #include <catch2/catch.hpp>
 
+#include "core/caps.h"
 #include "core/diagnosis.h"
 #include "core/syscalls.h"
 
 using namespace capscope;
 
 namespace {
-constexpr CapMask bit(int c) { return CapMask{1} << c; }
-constexpr int kDacOverride = 1, kDacReadSearch = 2, kNetBind = 10;
 
 SyscallOutcome outcome(const char *sc, int ret, CapMask denied,
                        CapMask granted = 0) {
@@ -25,12 +24,12 @@ SyscallOutcome outcome(const char *sc, int ret, CapMask denied,
 TEST_CASE("a failed syscall with a denied capability is fixed by that "
           "capability",
           "[diagnose]") {
-  Diagnosis d = diagnose({outcome("bind", -13, bit(kNetBind))});
+  Diagnosis d = diagnose({outcome("bind", -13, cap_bit(kNetBindService))});
   REQUIRE(d.rows.size() == 1);
   CHECK(d.rows[0].verdict == Verdict::CapFailure);
   CHECK(d.rows[0].syscall == "bind");
   CHECK(d.rows[0].err == 13);
-  CHECK(d.fix == bit(kNetBind));
+  CHECK(d.fix == cap_bit(kNetBindService));
   std::string text = render_diagnosis(d, 0);
   CHECK_THAT(text, Catch::Contains("bind() failed with EACCES after "
                                    "CAP_NET_BIND_SERVICE was denied"));
@@ -40,23 +39,23 @@ TEST_CASE("a failed syscall with a denied capability is fixed by that "
 
 TEST_CASE("a read denied both DAC capabilities needs only DAC_READ_SEARCH",
           "[diagnose]") {
-  CHECK(fix_for(bit(kDacOverride) | bit(kDacReadSearch)) ==
-        bit(kDacReadSearch));
-  CHECK(fix_for(bit(kDacOverride)) == bit(kDacOverride));
-  Diagnosis d = diagnose(
-      {outcome("openat", -13, bit(kDacOverride) | bit(kDacReadSearch))});
-  CHECK(d.fix == bit(kDacReadSearch));
+  CHECK(fix_for(cap_bit(kDacOverride) | cap_bit(kDacReadSearch)) ==
+        cap_bit(kDacReadSearch));
+  CHECK(fix_for(cap_bit(kDacOverride)) == cap_bit(kDacOverride));
+  Diagnosis d = diagnose({outcome(
+      "openat", -13, cap_bit(kDacOverride) | cap_bit(kDacReadSearch))});
+  CHECK(d.fix == cap_bit(kDacReadSearch));
 }
 
 TEST_CASE("a denial the syscall survived is not a failure and fixes "
           "nothing",
           "[diagnose]") {
-  Diagnosis d =
-      diagnose({outcome("openat", 3, bit(kDacReadSearch), bit(kDacOverride))});
+  Diagnosis d = diagnose(
+      {outcome("openat", 3, cap_bit(kDacReadSearch), cap_bit(kDacOverride))});
   REQUIRE(d.rows.size() == 1);
   CHECK(d.rows[0].verdict == Verdict::Survived);
   CHECK(d.fix == 0);
-  CHECK_THAT(render_diagnosis(d, bit(kDacOverride)),
+  CHECK_THAT(render_diagnosis(d, cap_bit(kDacOverride)),
              Catch::Contains("SURVIVED openat() succeeded although "
                              "CAP_DAC_READ_SEARCH was denied"));
 }
@@ -79,9 +78,9 @@ TEST_CASE("EPERM without a denied capability is never blamed on "
 
 TEST_CASE("repeated identical failures are one row with a count",
           "[diagnose]") {
-  Diagnosis d = diagnose({outcome("bind", -13, bit(kNetBind)),
-                          outcome("bind", -13, bit(kNetBind)),
-                          outcome("bind", -13, bit(kNetBind))});
+  Diagnosis d = diagnose({outcome("bind", -13, cap_bit(kNetBindService)),
+                          outcome("bind", -13, cap_bit(kNetBindService)),
+                          outcome("bind", -13, cap_bit(kNetBindService))});
   REQUIRE(d.rows.size() == 1);
   CHECK(d.rows[0].count == 3);
   CHECK_THAT(render_diagnosis(d, 0), Catch::Contains("(x3)"));

@@ -9,14 +9,13 @@
 #include <vector>
 
 #include "core/aggregate.h"
+#include "core/caps.h"
 #include "core/format.h"
 #include "core/replay.h"
 
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kNetBindService = 10, kSysAdmin = 21;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 bool contains(const std::string &s, const std::string &what) {
   return s.find(what) != std::string::npos;
@@ -63,14 +62,15 @@ TEST_CASE("nothing needed renders as dropping everything", "[format]") {
 }
 
 TEST_CASE("added capabilities are sorted by name without CAP_", "[format]") {
-  CHECK(cap_flags_line(bit(kNetBindService) | bit(kChown)) ==
+  CHECK(cap_flags_line(cap_bit(kNetBindService) | cap_bit(kChown)) ==
         "--cap-drop=ALL --cap-add=CHOWN --cap-add=NET_BIND_SERVICE");
   // Sorted by name, not by number: SYS_ADMIN (21) after NET_BIND (10) but
   // AUDIT_WRITE (29) before both.
-  CHECK(cap_flags_line(bit(kSysAdmin) | bit(29) | bit(kNetBindService)) ==
+  CHECK(cap_flags_line(cap_bit(kSysAdmin) | cap_bit(29) |
+                       cap_bit(kNetBindService)) ==
         "--cap-drop=ALL --cap-add=AUDIT_WRITE --cap-add=NET_BIND_SERVICE "
         "--cap-add=SYS_ADMIN");
-  CHECK(cap_flags_line(bit(40)) ==
+  CHECK(cap_flags_line(cap_bit(40)) ==
         "--cap-drop=ALL --cap-add=CHECKPOINT_RESTORE");
 }
 
@@ -171,7 +171,8 @@ TEST_CASE("a report with only noise advises dropping everything",
 
 TEST_CASE("capabilities beyond Docker's defaults are counted in the report",
           "[format][report]") {
-  std::string r = render_report(needing(bit(kSysAdmin) | bit(kChown), "x"), {});
+  std::string r =
+      render_report(needing(cap_bit(kSysAdmin) | cap_bit(kChown), "x"), {});
   INFO(r);
   CHECK(contains(r, "--cap-drop=ALL --cap-add=CHOWN --cap-add=SYS_ADMIN\n"));
   CHECK(contains(r, "drops 13 of Docker's 14 default capabilities; adds 1 "
@@ -218,7 +219,7 @@ TEST_CASE("held but unused capabilities are counted in the report",
 
 TEST_CASE("several profiles get a name line before each flags line",
           "[format]") {
-  Profile web = needing(bit(kNetBindService) | bit(kChown), "web");
+  Profile web = needing(cap_bit(kNetBindService) | cap_bit(kChown), "web");
   Profile db = needing(0, "");
   db.workload.id = "0123456789ab"; // no name: the id stands in
   CHECK(render_many({web, db}, Format::Docker) ==
@@ -232,8 +233,8 @@ TEST_CASE("several profiles get a name line before each flags line",
 }
 
 TEST_CASE("several profiles in json are one array", "[format]") {
-  Profile web = needing(bit(kNetBindService), "web");
-  Profile db = needing(bit(kChown), "db");
+  Profile web = needing(cap_bit(kNetBindService), "web");
+  Profile db = needing(cap_bit(kChown), "db");
   auto j = nlohmann::json::parse(render_many({web, db}, Format::Json));
   REQUIRE(j.is_array());
   REQUIRE(j.size() == 2);

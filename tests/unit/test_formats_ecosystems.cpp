@@ -11,14 +11,12 @@
 #include <unistd.h>
 #include <vector>
 
+#include "core/caps.h"
 #include "core/format.h"
 
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kSetuid = 7, kNetBindService = 10, kSysAdmin = 21,
-              kSysNice = 23;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 bool contains(const std::string &s, const std::string &what) {
   return s.find(what) != std::string::npos;
@@ -108,8 +106,8 @@ TEST_CASE("every format name parses, with kubernetes and setpriv as aliases",
 
 TEST_CASE("compose: a service that drops ALL and adds the advice, sorted",
           "[format][compose]") {
-  std::string out =
-      render(needing(bit(kNetBindService) | bit(kChown)), Format::Compose);
+  std::string out = render(needing(cap_bit(kNetBindService) | cap_bit(kChown)),
+                           Format::Compose);
   INFO(out);
   CHECK(contains(out, "services:\n  web:\n    cap_drop: [ALL]\n    cap_add: "
                       "[CHOWN, NET_BIND_SERVICE]\n"));
@@ -120,8 +118,8 @@ TEST_CASE("compose: a service that drops ALL and adds the advice, sorted",
 
 TEST_CASE("compose: several workloads are services of one file",
           "[format][compose]") {
-  Profile web = needing(bit(kNetBindService));
-  Profile db = needing(bit(kChown));
+  Profile web = needing(cap_bit(kNetBindService));
+  Profile db = needing(cap_bit(kChown));
   db.workload.name = "db/primary"; // not a valid service name as is
   std::string out = render_many({web, db}, Format::Compose);
   INFO(out);
@@ -133,7 +131,7 @@ TEST_CASE("compose: several workloads are services of one file",
 
 TEST_CASE("k8s: root workload gets capabilities and no runAsNonRoot",
           "[format][k8s]") {
-  std::string out = render(needing(bit(kChown)), Format::K8s);
+  std::string out = render(needing(cap_bit(kChown)), Format::K8s);
   INFO(out);
   CHECK(contains(out, "securityContext:\n"));
   CHECK(contains(out, "  capabilities:\n    drop: [ALL]\n    add: [CHOWN]\n"));
@@ -145,10 +143,10 @@ TEST_CASE("k8s: root workload gets capabilities and no runAsNonRoot",
 TEST_CASE("k8s: allowPrivilegeEscalation false only when nothing escalates",
           "[format][k8s]") {
   // SETUID needed: the workload changes identity itself.
-  CHECK_FALSE(contains(render(needing(bit(kSetuid)), Format::K8s),
+  CHECK_FALSE(contains(render(needing(cap_bit(kSetuid)), Format::K8s),
                        "allowPrivilegeEscalation"));
   // Kubernetes refuses it together with SYS_ADMIN.
-  CHECK_FALSE(contains(render(needing(bit(kSysAdmin)), Format::K8s),
+  CHECK_FALSE(contains(render(needing(cap_bit(kSysAdmin)), Format::K8s),
                        "allowPrivilegeEscalation"));
   // An exec that changed identity (a setuid program) was seen.
   Profile p = needing(0);
@@ -170,15 +168,16 @@ TEST_CASE("k8s: a non-root workload gets runAsNonRoot and its uid",
                         "'app' in the image\n"));
   // Non-root and needing a capability: it needs file capabilities, which
   // no_new_privs would block.
-  std::string caps = render(needing(bit(kNetBindService), "1000"), Format::K8s);
+  std::string caps =
+      render(needing(cap_bit(kNetBindService), "1000"), Format::K8s);
   CHECK_FALSE(contains(caps, "allowPrivilegeEscalation"));
   CHECK(contains(caps, "add: [NET_BIND_SERVICE]"));
 }
 
 TEST_CASE("systemd: bounding set, ambient for non-root, empty means none",
           "[format][systemd]") {
-  std::string root =
-      render(needing(bit(kNetBindService) | bit(kChown)), Format::Systemd);
+  std::string root = render(needing(cap_bit(kNetBindService) | cap_bit(kChown)),
+                            Format::Systemd);
   INFO(root);
   CHECK(contains(root, "[Service]\nCapabilityBoundingSet=CAP_CHOWN "
                        "CAP_NET_BIND_SERVICE\n"));
@@ -186,7 +185,7 @@ TEST_CASE("systemd: bounding set, ambient for non-root, empty means none",
   CHECK_FALSE(contains(root, "User="));
 
   std::string user =
-      render(needing(bit(kNetBindService), "app:web"), Format::Systemd);
+      render(needing(cap_bit(kNetBindService), "app:web"), Format::Systemd);
   INFO(user);
   CHECK(contains(user, "User=app\nGroup=web\n"));
   CHECK(contains(user, "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\n"
@@ -202,7 +201,7 @@ TEST_CASE("systemd: bounding set, ambient for non-root, empty means none",
 TEST_CASE("oci: process.capabilities with CAP_ names, ambient for non-root",
           "[format][oci]") {
   auto root = nlohmann::json::parse(
-      render(needing(bit(kNetBindService) | bit(kChown)), Format::Oci));
+      render(needing(cap_bit(kNetBindService) | cap_bit(kChown)), Format::Oci));
   nlohmann::json both = {"CAP_CHOWN", "CAP_NET_BIND_SERVICE"};
   CHECK(root["bounding"] == both);
   CHECK(root["effective"] == both);
@@ -211,7 +210,7 @@ TEST_CASE("oci: process.capabilities with CAP_ names, ambient for non-root",
   CHECK(root["ambient"] == nlohmann::json::array());
 
   auto user = nlohmann::json::parse(
-      render(needing(bit(kNetBindService), "1000"), Format::Oci));
+      render(needing(cap_bit(kNetBindService), "1000"), Format::Oci));
   CHECK(user["ambient"] == nlohmann::json({"CAP_NET_BIND_SERVICE"}));
   CHECK(user["inheritable"] == nlohmann::json({"CAP_NET_BIND_SERVICE"}));
 }
@@ -223,7 +222,7 @@ TEST_CASE("oci --patch replaces process.capabilities and keeps the rest",
       "capabilities": {"bounding": ["CAP_SYS_ADMIN"],
                        "effective": ["CAP_SYS_ADMIN"]}},
     "root": {"path": "rootfs"}})";
-  auto patched = patch_oci_config(config, needing(bit(kChown)));
+  auto patched = patch_oci_config(config, needing(cap_bit(kChown)));
   REQUIRE(patched.ok());
   auto j = nlohmann::json::parse(patched.value());
   CHECK(j["process"]["capabilities"]["bounding"] ==
@@ -236,7 +235,7 @@ TEST_CASE("oci --patch replaces process.capabilities and keeps the rest",
   // profile was recorded as root.
   std::string user_config =
       R"({"process": {"user": {"uid": 1000, "gid": 1000}, "args": ["x"]}})";
-  auto u = patch_oci_config(user_config, needing(bit(kNetBindService)));
+  auto u = patch_oci_config(user_config, needing(cap_bit(kNetBindService)));
   REQUIRE(u.ok());
   CHECK(
       nlohmann::json::parse(u.value())["process"]["capabilities"]["ambient"] ==
@@ -253,12 +252,13 @@ TEST_CASE("oci --patch replaces process.capabilities and keeps the rest",
 
 TEST_CASE("capsh: a setpriv line with exactly the advised set",
           "[format][capsh]") {
-  CHECK(render(needing(bit(kNetBindService) | bit(kChown)), Format::Capsh) ==
+  CHECK(render(needing(cap_bit(kNetBindService) | cap_bit(kChown)),
+               Format::Capsh) ==
         "setpriv --inh-caps=-all --bounding-set=-all,+chown,+net_bind_service "
         "-- /srv/web --port 80\n");
   CHECK(render(needing(0), Format::Capsh) ==
         "setpriv --inh-caps=-all --bounding-set=-all -- /srv/web --port 80\n");
-  CHECK(render(needing(bit(kNetBindService), "1000:1000"), Format::Capsh) ==
+  CHECK(render(needing(cap_bit(kNetBindService), "1000:1000"), Format::Capsh) ==
         "setpriv --reuid=1000 --regid=1000 --clear-groups "
         "--inh-caps=-all,+net_bind_service "
         "--ambient-caps=-all,+net_bind_service "
@@ -281,8 +281,8 @@ TEST_CASE("shell quoting leaves plain words alone", "[format][capsh]") {
 TEST_CASE("every YAML and JSON format parses back with a real parser",
           "[format][roundtrip]") {
   REQUIRE_PYTHON_YAML();
-  Profile root = needing(bit(kNetBindService) | bit(kChown));
-  Profile user = needing(bit(kNetBindService), "1000:1000");
+  Profile root = needing(cap_bit(kNetBindService) | cap_bit(kChown));
+  Profile user = needing(cap_bit(kNetBindService), "1000:1000");
   Profile none = needing(0);
   Profile sysnice = needing(0);
   // Only the broad capability seen at an either/or site: the narrow one is
@@ -357,7 +357,7 @@ print(repr(s["CapabilityBoundingSet"]), repr(s.get("AmbientCapabilities")))
     CHECK(r.output == c.expected);
   }
   // Several workloads: one compose file, k8s documents, one OCI object.
-  Profile db = needing(bit(kChown));
+  Profile db = needing(cap_bit(kChown));
   db.workload.name = "db";
   PyResult many =
       run_python(render_many({root, db}, Format::Compose), compose_py);

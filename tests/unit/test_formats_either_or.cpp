@@ -7,16 +7,13 @@
 #include <set>
 #include <string>
 
+#include "core/caps.h"
 #include "core/either_or.h"
 #include "core/format.h"
 
 using namespace capscope;
 
 namespace {
-constexpr int kDacOverride = 1, kDacReadSearch = 2, kNetAdmin = 12,
-              kNetRaw = 13, kSysAdmin = 21, kSysNice = 23, kSysResource = 24,
-              kSyslog = 34, kPerfmon = 38, kBpf = 39, kCheckpointRestore = 40;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 void seen(Profile &p, int cap, const std::string &site, std::uint64_t granted,
           std::uint64_t denied, const std::string &syscall = "x") {
@@ -80,7 +77,7 @@ TEST_CASE("every either/or row turns the broad capability into the narrow one",
       seen(p, e.broader, site, 1, 0);
     }
     FinalAdvice a = final_advice(p);
-    CHECK(a.add == bit(e.narrower));
+    CHECK(a.add == cap_bit(e.narrower));
     CHECK(a.denied == 0);
     REQUIRE(a.narrowed.size() == 1);
     CHECK(a.narrowed[0].broader == e.broader);
@@ -94,8 +91,8 @@ TEST_CASE("ionice -c 1 as root is advised SYS_NICE, not SYS_ADMIN",
   // asked.
   Profile p;
   seen(p, kSysAdmin, "ioprio_check_cap", 1, 0, "ioprio_set");
-  CHECK(advise(p).add == bit(kSysAdmin)); // the raw checks
-  CHECK(final_advice(p).add == bit(kSysNice));
+  CHECK(advise(p).add == cap_bit(kSysAdmin)); // the raw checks
+  CHECK(final_advice(p).add == cap_bit(kSysNice));
   CHECK(render(p, Format::Docker) == "--cap-drop=ALL --cap-add=SYS_NICE\n");
   std::string r = render_report(p, {});
   INFO(r);
@@ -110,7 +107,7 @@ TEST_CASE("SYS_ADMIN stays when another call site needs it", "[either_or]") {
   seen(p, kSysAdmin, "ioprio_check_cap", 1, 0, "ioprio_set");
   seen(p, kSysAdmin, "path_mount", 1, 0, "mount");
   FinalAdvice a = final_advice(p);
-  CHECK(a.add == bit(kSysAdmin));
+  CHECK(a.add == cap_bit(kSysAdmin));
   CHECK(a.narrowed.empty());
   std::string r = render_report(p, {});
   INFO(r);
@@ -126,7 +123,7 @@ TEST_CASE("a broad capability granted at a narrower-first site without the "
   // BPF: there is no evidence, so nothing is narrowed.
   Profile p;
   seen(p, kSysAdmin, "map_create", 1, 0, "bpf");
-  CHECK(final_advice(p).add == bit(kSysAdmin));
+  CHECK(final_advice(p).add == cap_bit(kSysAdmin));
 }
 
 TEST_CASE("bpf without CAP_BPF: BPF refused then SYS_ADMIN granted is BPF",
@@ -140,9 +137,9 @@ TEST_CASE("bpf without CAP_BPF: BPF refused then SYS_ADMIN granted is BPF",
   }
   seen(p, kPerfmon, "bpf_check", 4, 0, "bpf");
   FinalAdvice a = final_advice(p);
-  CHECK(a.add == (bit(kBpf) | bit(kPerfmon)));
+  CHECK(a.add == (cap_bit(kBpf) | cap_bit(kPerfmon)));
   CHECK(a.denied == 0);
-  CHECK(a.recovered == bit(kBpf));
+  CHECK(a.recovered == cap_bit(kBpf));
   std::string r = render_report(p, {});
   INFO(r);
   CHECK_FALSE(contains(r, "WARNING: denied"));
@@ -158,13 +155,13 @@ TEST_CASE("DAC_OVERRIDE after a DAC_READ_SEARCH refusal is a read: "
   seen(p, kDacReadSearch, "generic_permission", 0, 1, "openat");
   seen(p, kDacOverride, "generic_permission", 1, 0, "openat");
   FinalAdvice a = final_advice(p);
-  CHECK(a.add == bit(kDacReadSearch));
+  CHECK(a.add == cap_bit(kDacReadSearch));
   CHECK(a.denied == 0);
   // Under every capability the same read shows DAC_READ_SEARCH granted:
   // the same advice.
   Profile all;
   seen(all, kDacReadSearch, "generic_permission", 1, 0, "openat");
-  CHECK(final_advice(all).add == bit(kDacReadSearch));
+  CHECK(final_advice(all).add == cap_bit(kDacReadSearch));
 }
 
 TEST_CASE("more DAC_OVERRIDE than DAC_READ_SEARCH refusals means a write: "
@@ -174,9 +171,9 @@ TEST_CASE("more DAC_OVERRIDE than DAC_READ_SEARCH refusals means a write: "
   seen(p, kDacReadSearch, "generic_permission", 0, 1, "openat");
   seen(p, kDacOverride, "generic_permission", 3, 0, "openat");
   FinalAdvice a = final_advice(p);
-  CHECK(a.add == bit(kDacOverride));
+  CHECK(a.add == cap_bit(kDacOverride));
   CHECK(a.denied == 0);
-  CHECK(a.recovered == bit(kDacReadSearch));
+  CHECK(a.recovered == cap_bit(kDacReadSearch));
   std::string r = render_report(p, {});
   INFO(r);
   CHECK_FALSE(contains(r, "WARNING"));
@@ -191,7 +188,7 @@ TEST_CASE("a refusal at a site where nothing broader was granted is a real "
   seen(p, kDacOverride, "generic_permission", 0, 1, "openat");
   FinalAdvice a = final_advice(p);
   CHECK(a.add == 0);
-  CHECK(a.denied == (bit(kDacReadSearch) | bit(kDacOverride)));
+  CHECK(a.denied == (cap_bit(kDacReadSearch) | cap_bit(kDacOverride)));
   CHECK(a.recovered == 0);
 }
 
@@ -201,7 +198,7 @@ TEST_CASE("refinement is idempotent", "[either_or]") {
   seen(p, kBpf, "map_create", 0, 1);
   seen(p, kSysAdmin, "map_create", 1, 0);
   FinalAdvice once = final_advice(p);
-  CHECK(once.add == (bit(kSysNice) | bit(kBpf)));
+  CHECK(once.add == (cap_bit(kSysNice) | cap_bit(kBpf)));
   Advice again{once.add, once.denied};
   FinalAdvice twice = refine_advice(p, again);
   CHECK(twice.add == once.add);
@@ -232,7 +229,7 @@ TEST_CASE("a refusal in the same syscall as the broad grant counts even when "
   seen(p, kBpf, "bpf_prog_load", 0, 3, "bpf");
   seen(p, kPerfmon, "bpf_check", 0, 4, "bpf");
   FinalAdvice a = final_advice(p);
-  CHECK(a.add == (bit(kBpf) | bit(kPerfmon)));
+  CHECK(a.add == (cap_bit(kBpf) | cap_bit(kPerfmon)));
   CHECK(a.denied == 0);
   // The same refusal in another syscall is not tied to the grant.
   Profile q;
@@ -240,8 +237,8 @@ TEST_CASE("a refusal in the same syscall as the broad grant counts even when "
   seen(q, kBpf, "bpf_prog_load", 0, 1, "bpf");
   seen(q, kPerfmon, "bpf_check", 0, 1, "perf_event_open");
   FinalAdvice b = final_advice(q);
-  CHECK(b.add == bit(kBpf));
-  CHECK(b.denied == bit(kPerfmon));
+  CHECK(b.add == cap_bit(kBpf));
+  CHECK(b.denied == cap_bit(kPerfmon));
 }
 
 TEST_CASE("SO_MARK without NET_RAW is NET_RAW, other socket options keep "
@@ -250,9 +247,9 @@ TEST_CASE("SO_MARK without NET_RAW is NET_RAW, other socket options keep "
   Profile p;
   seen(p, kNetRaw, "sk_setsockopt", 0, 1, "setsockopt");
   seen(p, kNetAdmin, "sk_setsockopt", 1, 0, "setsockopt");
-  CHECK(final_advice(p).add == bit(kNetRaw));
+  CHECK(final_advice(p).add == cap_bit(kNetRaw));
   // NET_ADMIN asked more often than NET_RAW was refused: some option
   // (SO_RCVBUFFORCE, ...) needs NET_ADMIN itself.
   p.entry(kNetAdmin, CheckClass::Needed).granted = 2;
-  CHECK(final_advice(p).add == bit(kNetAdmin));
+  CHECK(final_advice(p).add == cap_bit(kNetAdmin));
 }

@@ -5,15 +5,13 @@
 
 #include <string>
 
+#include "core/caps.h"
 #include "core/explain.h"
 #include "core/format.h"
 
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kDacReadSearch = 2, kNetBindService = 10,
-              kSysAdmin = 21;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 constexpr std::int64_t kT0 = 1700000000000000000; // 2023-11-14T22:13:20Z
 
 bool contains(const std::string &s, const std::string &what) {

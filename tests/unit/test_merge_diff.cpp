@@ -4,13 +4,12 @@
 
 #include <string>
 
+#include "core/caps.h"
 #include "core/diffing.h"
 
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kNetBindService = 10, kSysAdmin = 21, kSysNice = 23;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 Profile run_of(const std::string &key, CapMask caps, std::int64_t start) {
   Profile p;
@@ -34,12 +33,12 @@ bool contains(const std::string &s, const std::string &what) {
 } // namespace
 
 TEST_CASE("replicas of one workload merge: union, counts summed", "[merge]") {
-  Profile a = run_of("k8s:shop/Deployment/web/web", bit(kChown), 100);
+  Profile a = run_of("k8s:shop/Deployment/web/web", cap_bit(kChown), 100);
   Profile b = run_of("k8s:shop/Deployment/web/web",
-                     bit(kChown) | bit(kNetBindService), 50);
+                     cap_bit(kChown) | cap_bit(kNetBindService), 50);
   auto m = merge_profiles({a, b}, false);
   REQUIRE(m.ok());
-  CHECK(advise(m.value()).add == (bit(kChown) | bit(kNetBindService)));
+  CHECK(advise(m.value()).add == (cap_bit(kChown) | cap_bit(kNetBindService)));
   CHECK(m.value().find(kChown, CheckClass::Needed)->granted == 4);
   CHECK(m.value().runs == 2);
   CHECK(m.value().start_ns == 50);
@@ -48,8 +47,8 @@ TEST_CASE("replicas of one workload merge: union, counts summed", "[merge]") {
 
 TEST_CASE("profiles of different workloads are refused unless forced",
           "[merge]") {
-  Profile a = run_of("image:web@sha256:aa", bit(kChown), 1);
-  Profile b = run_of("image:db@sha256:bb", bit(kSysAdmin), 2);
+  Profile a = run_of("image:web@sha256:aa", cap_bit(kChown), 1);
+  Profile b = run_of("image:db@sha256:bb", cap_bit(kSysAdmin), 2);
   auto m = merge_profiles({a, b}, false);
   REQUIRE_FALSE(m.ok());
   CHECK(m.error().message == "profiles of different workloads "
@@ -58,7 +57,7 @@ TEST_CASE("profiles of different workloads are refused unless forced",
                              "anyway");
   auto f = merge_profiles({a, b}, true);
   REQUIRE(f.ok());
-  CHECK(advise(f.value()).add == (bit(kChown) | bit(kSysAdmin)));
+  CHECK(advise(f.value()).add == (cap_bit(kChown) | cap_bit(kSysAdmin)));
 }
 
 TEST_CASE("without a key, kind and name identify the workload", "[merge]") {
@@ -71,10 +70,10 @@ TEST_CASE("without a key, kind and name identify the workload", "[merge]") {
 }
 
 TEST_CASE("diff lists new capabilities with what needed them", "[diff]") {
-  Profile old = run_of("w", bit(kChown), 1);
-  Profile now = run_of("w", bit(kChown) | bit(kNetBindService), 2);
+  Profile old = run_of("w", cap_bit(kChown), 1);
+  Profile now = run_of("w", cap_bit(kChown) | cap_bit(kNetBindService), 2);
   AdviceDiff d = diff_advice(old, now);
-  CHECK(d.added == bit(kNetBindService));
+  CHECK(d.added == cap_bit(kNetBindService));
   CHECK(d.removed == 0);
   std::string out = render_diff(old, now, d);
   INFO(out);
@@ -86,11 +85,11 @@ TEST_CASE("diff lists new capabilities with what needed them", "[diff]") {
 }
 
 TEST_CASE("diff with nothing new passes and reports what went away", "[diff]") {
-  Profile old = run_of("w", bit(kChown) | bit(kNetBindService), 1);
-  Profile now = run_of("w", bit(kChown), 2);
+  Profile old = run_of("w", cap_bit(kChown) | cap_bit(kNetBindService), 1);
+  Profile now = run_of("w", cap_bit(kChown), 2);
   AdviceDiff d = diff_advice(old, now);
   CHECK(d.added == 0);
-  CHECK(d.removed == bit(kNetBindService));
+  CHECK(d.removed == cap_bit(kNetBindService));
   std::string out = render_diff(old, now, d);
   CHECK(contains(out, "No longer needed: NET_BIND_SERVICE\n"));
   CHECK(contains(out, "OK: nothing beyond the old advice\n"));
@@ -106,9 +105,9 @@ TEST_CASE("diff compares refined advice, not raw checks", "[diff]") {
     s.call_sites = {"ioprio_check_cap"};
   }
   AdviceDiff d = diff_advice(old, now);
-  CHECK(d.old_add == bit(kSysNice));
+  CHECK(d.old_add == cap_bit(kSysNice));
   CHECK(d.added == 0);
-  CHECK(needed_by_lines(now, bit(kSysNice)) ==
+  CHECK(needed_by_lines(now, cap_bit(kSysNice)) ==
         "  SYS_NICE: needed by - at ioprio_check_cap (instead of "
         "SYS_ADMIN)\n");
 }

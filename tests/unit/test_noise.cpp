@@ -5,16 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "core/caps.h"
 #include "core/noise.h"
 #include "core/replay.h"
 
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kSetgid = 6, kSetuid = 7, kSetpcap = 8,
-              kNetBindService = 10, kSysPtrace = 19, kSysAdmin = 21,
-              kSysNice = 23;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 // Stacks as recorded on kernel 6.18, innermost first.
 const std::vector<std::string> kOvercommitMmap = {
@@ -207,14 +204,14 @@ TEST_CASE("a noise frame deeper than the depth limit leaves a check needed",
 
 TEST_CASE("only capabilities a noise site checks are in doubt", "[noise]") {
   CapMask doubt = doubt_caps();
-  CHECK((doubt & bit(kSysAdmin)) != 0);
-  CHECK((doubt & bit(kSetpcap)) != 0);   // exec transition
-  CHECK((doubt & bit(kSetuid)) != 0);    // exec transition
-  CHECK((doubt & bit(kSetgid)) != 0);    // exec transition
-  CHECK((doubt & bit(kSysPtrace)) != 0); // has_ns_capability_noaudit
-  CHECK((doubt & bit(kChown)) == 0);
-  CHECK((doubt & bit(kNetBindService)) == 0);
-  CHECK((doubt & bit(kSysNice)) == 0);
+  CHECK((doubt & cap_bit(kSysAdmin)) != 0);
+  CHECK((doubt & cap_bit(kSetpcap)) != 0);   // exec transition
+  CHECK((doubt & cap_bit(kSetuid)) != 0);    // exec transition
+  CHECK((doubt & cap_bit(kSetgid)) != 0);    // exec transition
+  CHECK((doubt & cap_bit(kSysPtrace)) != 0); // has_ns_capability_noaudit
+  CHECK((doubt & cap_bit(kChown)) == 0);
+  CHECK((doubt & cap_bit(kNetBindService)) == 0);
+  CHECK((doubt & cap_bit(kSysNice)) == 0);
   CapMask advisory = 0;
   for (const auto &site : noise_sites())
     if (site.cls == CheckClass::Advisory)

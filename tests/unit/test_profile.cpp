@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/aggregate.h"
+#include "core/caps.h"
 #include "core/profile.h"
 #include "core/replay.h"
 
@@ -21,9 +22,6 @@ using namespace capscope;
 namespace fs = std::filesystem;
 
 namespace {
-constexpr int kChown = 0, kDacOverride = 1, kKill = 5, kSetuid = 7,
-              kNetBindService = 10, kNetRaw = 13, kSysAdmin = 21;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 // A fresh directory, removed with everything in it at scope exit.
 struct TempDir {
@@ -94,7 +92,7 @@ Profile full_profile() {
   p.tasks_overflow = 2;
   p.counts_overflow = 3;
   p.exit_status = 0;
-  p.held = bit(kChown) | bit(kNetBindService) | bit(kKill);
+  p.held = cap_bit(kChown) | cap_bit(kNetBindService) | cap_bit(kKill);
   p.held_known = true;
   p.runs = 3;
   CheckStats &nb = add_check(p, kNetBindService, CheckClass::Needed, 4, 0,
@@ -208,7 +206,7 @@ TEST_CASE("only granted needed checks are advised", "[advice]") {
   add_check(p, kNetRaw, CheckClass::Advisory, 4, 0);
   add_check(p, kDacOverride, CheckClass::Borrowed, 9, 0);
   Advice a = advise(p);
-  CHECK(a.add == (bit(kNetBindService) | bit(kChown)));
+  CHECK(a.add == (cap_bit(kNetBindService) | cap_bit(kChown)));
   CHECK(a.denied == 0);
 }
 
@@ -219,8 +217,8 @@ TEST_CASE("denied checks are reported but never advised", "[advice]") {
   // A denied noise check is not a denial of anything the workload needs.
   add_check(p, kSysAdmin, CheckClass::Overcommit, 0, 40);
   Advice a = advise(p);
-  CHECK(a.add == bit(kChown));
-  CHECK(a.denied == bit(kNetBindService));
+  CHECK(a.add == cap_bit(kChown));
+  CHECK(a.denied == cap_bit(kNetBindService));
   CHECK(advise(Profile{}).add == 0);
   CHECK(advise(Profile{}).denied == 0);
 }
@@ -230,10 +228,10 @@ TEST_CASE("held but unused capabilities are those no needed check used",
   Profile p;
   add_check(p, kChown, CheckClass::Needed, 1, 0);
   add_check(p, kSysAdmin, CheckClass::Overcommit, 10, 0);
-  p.held = bit(kChown) | bit(kKill) | bit(kSysAdmin);
+  p.held = cap_bit(kChown) | cap_bit(kKill) | cap_bit(kSysAdmin);
   CHECK(held_unused(p) == 0); // held not known
   p.held_known = true;
-  CHECK(held_unused(p) == (bit(kKill) | bit(kSysAdmin)));
+  CHECK(held_unused(p) == (cap_bit(kKill) | cap_bit(kSysAdmin)));
 }
 
 TEST_CASE("a profile survives the JSON round trip", "[profile][json]") {
@@ -346,7 +344,7 @@ TEST_CASE("a profile accepts capability names in any form", "[profile][json]") {
                  {{"cap", "CAP_CHOWN"}, {"class", "needed"}, {"granted", 2}}};
   auto r = profile_from_json(j);
   REQUIRE(r.ok());
-  CHECK(advise(r.value()).add == (bit(kChown) | bit(kNetBindService)));
+  CHECK(advise(r.value()).add == (cap_bit(kChown) | cap_bit(kNetBindService)));
   CHECK(r->checks[0].cap == kChown); // sorted on load
 }
 
@@ -431,7 +429,7 @@ TEST_CASE("merging profiles sums counts, joins sets and widens the window",
   b.tasks_overflow = 1;
   b.counts_overflow = 4;
   b.runs = 2;
-  b.held = bit(kKill);
+  b.held = cap_bit(kKill);
   b.held_known = true;
   CheckStats &bc = add_check(b, kChown, CheckClass::Needed, 3, 0, {"lchown"},
                              {"setattr_prepare"}, {"/usr/bin/chown"});
@@ -448,7 +446,7 @@ TEST_CASE("merging profiles sums counts, joins sets and widens the window",
   CHECK(a.tasks_overflow == 1);
   CHECK(a.counts_overflow == 4);
   CHECK(a.held_known);
-  CHECK(a.held == bit(kKill));
+  CHECK(a.held == cap_bit(kKill));
   REQUIRE(a.checks.size() == 3);
   const CheckStats *c = a.find(kChown, CheckClass::Needed);
   REQUIRE(c);
@@ -463,8 +461,8 @@ TEST_CASE("merging profiles sums counts, joins sets and widens the window",
   CHECK(c->other_userns);
   CHECK(a.find(kSysAdmin, CheckClass::Overcommit)->granted == 100);
   CHECK(a.find(kNetBindService, CheckClass::Needed)->granted == 1);
-  CHECK(advise(a).add == (bit(kChown) | bit(kNetBindService)));
-  CHECK(advise(a).denied == bit(kChown));
+  CHECK(advise(a).add == (cap_bit(kChown) | cap_bit(kNetBindService)));
+  CHECK(advise(a).denied == cap_bit(kChown));
 
   // A profile without a start time does not pull the window to zero.
   Profile c2;
@@ -476,10 +474,10 @@ TEST_CASE("merging profiles sums counts, joins sets and widens the window",
 
   // Held sets are unioned once both are known.
   Profile d;
-  d.held = bit(kChown);
+  d.held = cap_bit(kChown);
   d.held_known = true;
   merge_into(a, d);
-  CHECK(a.held == (bit(kKill) | bit(kChown)));
+  CHECK(a.held == (cap_bit(kKill) | cap_bit(kChown)));
 }
 
 TEST_CASE("merging into an empty profile copies the other",
@@ -546,7 +544,8 @@ std::vector<std::pair<std::string, Profile>> sample_profiles() {
   held.workload.id = "0123456789ab";
   held.workload.runtime = "podman";
   held.attach_mode = "replay";
-  held.held = bit(kChown) | bit(kNetBindService) | bit(kKill) | bit(kNetRaw);
+  held.held = cap_bit(kChown) | cap_bit(kNetBindService) | cap_bit(kKill) |
+              cap_bit(kNetRaw);
   held.held_known = true;
   held.runs = 2;
   add_check(held, kChown, CheckClass::Needed, 2, 0, {"fchownat"},
@@ -586,9 +585,10 @@ TEST_CASE("sample profiles are written for schema validation", "[samples]") {
     }
   }
   CHECK(advise(samples[0].second).add == 0);
-  CHECK(advise(samples[1].second).add == (bit(kChown) | bit(kNetBindService)));
-  CHECK(advise(samples[2].second).denied == bit(kNetBindService));
+  CHECK(advise(samples[1].second).add ==
+        (cap_bit(kChown) | cap_bit(kNetBindService)));
+  CHECK(advise(samples[2].second).denied == cap_bit(kNetBindService));
   CHECK(held_unused(samples[3].second) ==
-        (bit(kNetBindService) | bit(kKill) | bit(kNetRaw)));
-  CHECK(advise(samples[4].second).add == bit(kSysAdmin));
+        (cap_bit(kNetBindService) | cap_bit(kKill) | cap_bit(kNetRaw)));
+  CHECK(advise(samples[4].second).add == cap_bit(kSysAdmin));
 }

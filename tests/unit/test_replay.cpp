@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/aggregate.h"
+#include "core/caps.h"
 #include "core/profile.h"
 #include "core/replay.h"
 #include "core/syscalls.h"
@@ -19,8 +20,6 @@
 using namespace capscope;
 
 namespace {
-constexpr int kChown = 0, kSysPtrace = 19, kSysAdmin = 21;
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 std::string data_path(const std::string &name) {
   return std::string(CAPSCOPE_TEST_DATA) + "/" + name;
@@ -89,7 +88,7 @@ TEST_CASE("the overcommit probe in a clone never reaches the advice but the "
   Profile p = replay_file("clone_newuts.jsonl", &lines);
   CHECK(lines == 6);
   Advice a = advise(p);
-  CHECK(a.add == bit(kSysAdmin));
+  CHECK(a.add == cap_bit(kSysAdmin));
   CHECK(a.denied == 0);
 
   const CheckStats *needed = p.find(kSysAdmin, CheckClass::Needed);
@@ -127,7 +126,7 @@ TEST_CASE("a workload that only maps memory needs no capability",
 TEST_CASE("chown needs exactly CHOWN", "[replay][advice]") {
   Profile p = replay_file("chown.jsonl");
   Advice a = advise(p);
-  CHECK(a.add == bit(kChown));
+  CHECK(a.add == cap_bit(kChown));
   CHECK(a.denied == 0);
   const CheckStats *c = p.find(kChown, CheckClass::Needed);
   REQUIRE(c);
@@ -158,7 +157,7 @@ TEST_CASE("a seccomp filter without no_new_privs needs SYS_ADMIN, the BPF "
           "[replay][advice]") {
   Profile p = replay_file("seccomp_install.jsonl");
   Advice a = advise(p);
-  CHECK(a.add == bit(kSysAdmin));
+  CHECK(a.add == cap_bit(kSysAdmin));
   CHECK(a.denied == 0);
   const CheckStats *needed = p.find(kSysAdmin, CheckClass::Needed);
   REQUIRE(needed);
@@ -201,7 +200,7 @@ TEST_CASE("a live advisory check from a needed call site is counted needed",
   CHECK(total(p, kSysAdmin, CheckClass::Needed) == 4);
   CHECK(total(p, kSysAdmin, CheckClass::Advisory) == 0);
   CHECK(total(p, kSysPtrace, CheckClass::Advisory) == 2);
-  CHECK(advise(p).add == bit(kSysAdmin));
+  CHECK(advise(p).add == cap_bit(kSysAdmin));
 
   // record --events keeps the kernel side's class and the counted one.
   auto line = nlohmann::json::parse(replay_line(key, gate, 4));

@@ -10,17 +10,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/caps.h"
 #include "core/capset.h"
 
 using namespace capscope;
 
 namespace {
-
-constexpr int kChown = 0, kDacOverride = 1, kDacReadSearch = 2, kNetBind = 10,
-              kNetRaw = 13, kSysAdmin = 21, kSysNice = 23, kPerfmon = 38,
-              kCheckpointRestore = 40;
-
-constexpr CapMask bit(int c) { return CapMask{1} << c; }
 
 using Oracle = std::function<TrialRun(CapMask)>;
 
@@ -60,10 +55,10 @@ Oracle needs(CapMask needed, const std::string &site = "setattr_prepare") {
     TrialRun r = (caps & needed) == needed ? pass() : fail();
     for (int c : caps_in(needed)) {
       r.sites[c].insert(site);
-      if (caps & bit(c))
-        r.used |= bit(c);
+      if (caps & cap_bit(c))
+        r.used |= cap_bit(c);
       else
-        r.denied |= bit(c);
+        r.denied |= cap_bit(c);
     }
     return r;
   };
@@ -80,10 +75,10 @@ const Decision *decision_for(const Minimizer &m, int cap) {
 
 TEST_CASE("every capability the workload needs is kept, none unnecessary",
           "[verify]") {
-  auto m =
-      minimize(bit(kChown) | bit(kNetBind), needs(bit(kChown) | bit(kNetBind)));
+  auto m = minimize(cap_bit(kChown) | cap_bit(kNetBindService),
+                    needs(cap_bit(kChown) | cap_bit(kNetBindService)));
   REQUIRE_FALSE(m.baseline_failed());
-  CHECK(m.result() == (bit(kChown) | bit(kNetBind)));
+  CHECK(m.result() == (cap_bit(kChown) | cap_bit(kNetBindService)));
   REQUIRE(m.decisions().size() == 2);
   for (const auto &d : m.decisions()) {
     CHECK(d.verdict == Verdict::Kept);
@@ -94,8 +89,8 @@ TEST_CASE("every capability the workload needs is kept, none unnecessary",
 TEST_CASE("a capability whose removal passes and is never denied is "
           "unnecessary",
           "[verify]") {
-  auto m = minimize(bit(kChown) | bit(kNetRaw), needs(bit(kChown)));
-  CHECK(m.result() == bit(kChown));
+  auto m = minimize(cap_bit(kChown) | cap_bit(kNetRaw), needs(cap_bit(kChown)));
+  CHECK(m.result() == cap_bit(kChown));
   REQUIRE(decision_for(m, kNetRaw));
   CHECK(decision_for(m, kNetRaw)->verdict == Verdict::Unnecessary);
   CHECK(decision_for(m, kChown)->verdict == Verdict::Kept);
@@ -108,20 +103,20 @@ TEST_CASE("a removal that passes although the capability was denied is "
   Oracle degrade = [](CapMask caps) {
     TrialRun r = pass();
     r.sites[kSysNice].insert("set_one_prio");
-    if (caps & bit(kSysNice))
-      r.used |= bit(kSysNice);
+    if (caps & cap_bit(kSysNice))
+      r.used |= cap_bit(kSysNice);
     else
-      r.denied |= bit(kSysNice);
+      r.denied |= cap_bit(kSysNice);
     return r;
   };
-  auto m = minimize(bit(kSysNice), degrade);
-  CHECK(m.result() == bit(kSysNice));
+  auto m = minimize(cap_bit(kSysNice), degrade);
+  CHECK(m.result() == cap_bit(kSysNice));
   REQUIRE(m.decisions().size() == 1);
   CHECK(m.decisions()[0].verdict == Verdict::Ambiguous);
   CHECK(m.decisions()[0].why.find("denied") != std::string::npos);
 
   SECTION("unless a --check proves the effect") {
-    auto proven = minimize(bit(kSysNice), degrade, /*check=*/true);
+    auto proven = minimize(cap_bit(kSysNice), degrade, /*check=*/true);
     CHECK(proven.result() == 0);
     CHECK(proven.decisions()[0].verdict == Verdict::Unnecessary);
   }
@@ -129,7 +124,8 @@ TEST_CASE("a removal that passes although the capability was denied is "
 
 TEST_CASE("the given set failing means nothing is minimized", "[verify]") {
   std::vector<Trial> trials;
-  auto m = minimize(bit(kNetRaw), needs(bit(kChown)), false, 1, &trials);
+  auto m =
+      minimize(cap_bit(kNetRaw), needs(cap_bit(kChown)), false, 1, &trials);
   CHECK(m.baseline_failed());
   CHECK(m.baseline_outcome() == Outcome::Fail);
   CHECK(m.decisions().empty());
@@ -142,37 +138,37 @@ TEST_CASE("DAC_OVERRIDE for a read is narrowed to DAC_READ_SEARCH",
   // generic_permission: a read passes with either; DAC_READ_SEARCH is
   // asked first.
   Oracle read = [](CapMask caps) {
-    bool ok = caps & (bit(kDacOverride) | bit(kDacReadSearch));
+    bool ok = caps & (cap_bit(kDacOverride) | cap_bit(kDacReadSearch));
     TrialRun r = ok ? pass() : fail();
     r.sites[kDacReadSearch].insert("generic_permission");
-    if (caps & bit(kDacReadSearch)) {
-      r.used |= bit(kDacReadSearch);
+    if (caps & cap_bit(kDacReadSearch)) {
+      r.used |= cap_bit(kDacReadSearch);
       return r;
     }
-    r.denied |= bit(kDacReadSearch);
+    r.denied |= cap_bit(kDacReadSearch);
     r.sites[kDacOverride].insert("generic_permission");
-    if (caps & bit(kDacOverride))
-      r.used |= bit(kDacOverride);
+    if (caps & cap_bit(kDacOverride))
+      r.used |= cap_bit(kDacOverride);
     else
-      r.denied |= bit(kDacOverride);
+      r.denied |= cap_bit(kDacOverride);
     return r;
   };
   std::vector<Trial> trials;
-  auto m = minimize(bit(kDacOverride), read, false, 1, &trials);
-  CHECK(m.result() == bit(kDacReadSearch));
+  auto m = minimize(cap_bit(kDacOverride), read, false, 1, &trials);
+  CHECK(m.result() == cap_bit(kDacReadSearch));
   REQUIRE(m.decisions().size() == 1);
   CHECK(m.decisions()[0].verdict == Verdict::Replaced);
   CHECK(m.decisions()[0].replacement == kDacReadSearch);
   REQUIRE(trials.size() == 3);
   CHECK(trials[2].kind == TrialKind::Substitution);
-  CHECK(trials[2].caps == bit(kDacReadSearch));
+  CHECK(trials[2].caps == cap_bit(kDacReadSearch));
 }
 
 TEST_CASE("DAC_OVERRIDE for a write stays when the narrower one fails",
           "[verify][substitution]") {
-  auto m = minimize(bit(kDacOverride),
-                    needs(bit(kDacOverride), "generic_permission"));
-  CHECK(m.result() == bit(kDacOverride));
+  auto m = minimize(cap_bit(kDacOverride),
+                    needs(cap_bit(kDacOverride), "generic_permission"));
+  CHECK(m.result() == cap_bit(kDacOverride));
   REQUIRE(m.decisions().size() == 1);
   CHECK(m.decisions()[0].verdict == Verdict::Kept);
   CHECK(m.decisions()[0].why.find("DAC_READ_SEARCH instead") !=
@@ -183,19 +179,19 @@ TEST_CASE("DAC_OVERRIDE for a write stays when the narrower one fails",
 // CHECKPOINT_RESTORE first, then SYS_ADMIN, in proc_map_files_get_link.
 Oracle map_files(bool survives) {
   return [survives](CapMask caps) {
-    bool ok = caps & (bit(kCheckpointRestore) | bit(kSysAdmin));
+    bool ok = caps & (cap_bit(kCheckpointRestore) | cap_bit(kSysAdmin));
     TrialRun r = ok || survives ? pass() : fail();
     r.sites[kCheckpointRestore].insert("proc_map_files_get_link");
-    if (caps & bit(kCheckpointRestore)) {
-      r.used |= bit(kCheckpointRestore);
+    if (caps & cap_bit(kCheckpointRestore)) {
+      r.used |= cap_bit(kCheckpointRestore);
       return r;
     }
-    r.denied |= bit(kCheckpointRestore);
+    r.denied |= cap_bit(kCheckpointRestore);
     r.sites[kSysAdmin].insert("proc_map_files_get_link");
-    if (caps & bit(kSysAdmin))
-      r.used |= bit(kSysAdmin);
+    if (caps & cap_bit(kSysAdmin))
+      r.used |= cap_bit(kSysAdmin);
     else
-      r.denied |= bit(kSysAdmin);
+      r.denied |= cap_bit(kSysAdmin);
     return r;
   };
 }
@@ -203,8 +199,8 @@ Oracle map_files(bool survives) {
 TEST_CASE("SYS_ADMIN at an either/or call site is narrowed to what the "
           "table names",
           "[verify][substitution]") {
-  auto m = minimize(bit(kSysAdmin), map_files(false));
-  CHECK(m.result() == bit(kCheckpointRestore));
+  auto m = minimize(cap_bit(kSysAdmin), map_files(false));
+  CHECK(m.result() == cap_bit(kCheckpointRestore));
   CHECK(m.decisions().at(0).verdict == Verdict::Replaced);
   CHECK(m.decisions().at(0).replacement == kCheckpointRestore);
 }
@@ -212,8 +208,8 @@ TEST_CASE("SYS_ADMIN at an either/or call site is narrowed to what the "
 TEST_CASE("an ambiguous capability is still replaced by a narrower one that "
           "passes without denials",
           "[verify][substitution]") {
-  auto m = minimize(bit(kSysAdmin), map_files(true));
-  CHECK(m.result() == bit(kCheckpointRestore));
+  auto m = minimize(cap_bit(kSysAdmin), map_files(true));
+  CHECK(m.result() == cap_bit(kCheckpointRestore));
   CHECK(m.decisions().at(0).verdict == Verdict::Replaced);
 }
 
@@ -221,7 +217,7 @@ TEST_CASE("the either/or sites of the advice are tried as substitutes too",
           "[verify][substitution]") {
   // ioprio_check_cap: SYS_ADMIN asked first, SYS_NICE accepted.
   TrialRun r;
-  r.used = bit(kSysAdmin);
+  r.used = cap_bit(kSysAdmin);
   r.sites[kSysAdmin].insert("ioprio_check_cap");
   CHECK(narrower_candidates(kSysAdmin, {r}) == std::vector<int>{kSysNice});
 }
@@ -230,9 +226,9 @@ TEST_CASE("SYS_ADMIN at a call site the table does not know is not "
           "narrowed blindly",
           "[verify][substitution]") {
   std::vector<Trial> trials;
-  auto m = minimize(bit(kSysAdmin), needs(bit(kSysAdmin), "path_mount"), false,
-                    1, &trials);
-  CHECK(m.result() == bit(kSysAdmin));
+  auto m = minimize(cap_bit(kSysAdmin), needs(cap_bit(kSysAdmin), "path_mount"),
+                    false, 1, &trials);
+  CHECK(m.result() == cap_bit(kSysAdmin));
   CHECK(m.decisions().at(0).verdict == Verdict::Kept);
   CHECK(trials.size() == 2); // baseline + removal, no substitution tried
 }
@@ -260,8 +256,8 @@ TEST_CASE("a capability denied where the broad one was granted is tried as "
           "its substitute",
           "[verify][substitution]") {
   TrialRun r;
-  r.used = bit(kSysAdmin);
-  r.denied = bit(kNetRaw);
+  r.used = cap_bit(kSysAdmin);
+  r.denied = cap_bit(kNetRaw);
   r.sites[kSysAdmin].insert("some_either_or_site");
   r.sites[kNetRaw].insert("some_either_or_site");
   CHECK(narrower_candidates(kSysAdmin, {r}) == std::vector<int>{kNetRaw});
@@ -272,12 +268,12 @@ TEST_CASE("with --repeat, a removal that passes only sometimes is flaky and "
           "[verify][repeat]") {
   int n = 0;
   Oracle flaky = [&n](CapMask caps) {
-    if (caps & bit(kNetRaw))
+    if (caps & cap_bit(kNetRaw))
       return pass();
     return (n++ % 2) ? pass() : fail(3);
   };
-  auto m = minimize(bit(kNetRaw), flaky, false, 3);
-  CHECK(m.result() == bit(kNetRaw));
+  auto m = minimize(cap_bit(kNetRaw), flaky, false, 3);
+  CHECK(m.result() == cap_bit(kNetRaw));
   REQUIRE(m.decisions().size() == 1);
   CHECK(m.decisions()[0].verdict == Verdict::Flaky);
   CHECK(m.decisions()[0].why.find("of 3 runs failed") != std::string::npos);
@@ -286,17 +282,17 @@ TEST_CASE("with --repeat, a removal that passes only sometimes is flaky and "
 TEST_CASE("a flaky given set is a failure", "[verify][repeat]") {
   int n = 0;
   Oracle flaky = [&n](CapMask) { return (n++ % 2) ? pass() : fail(); };
-  auto m = minimize(bit(kChown), flaky, false, 2);
+  auto m = minimize(cap_bit(kChown), flaky, false, 2);
   CHECK(m.baseline_failed());
   CHECK(m.baseline_outcome() == Outcome::Flaky);
 }
 
 TEST_CASE("without --minimize only the given set runs", "[verify]") {
-  Minimizer m(bit(kChown) | bit(kNetRaw), false, false);
+  Minimizer m(cap_bit(kChown) | cap_bit(kNetRaw), false, false);
   REQUIRE(m.next());
   m.record({pass()});
   CHECK_FALSE(m.next());
-  CHECK(m.result() == (bit(kChown) | bit(kNetRaw)));
+  CHECK(m.result() == (cap_bit(kChown) | cap_bit(kNetRaw)));
 }
 
 TEST_CASE("the empty set is a valid set to verify", "[verify]") {
@@ -310,10 +306,10 @@ TEST_CASE("the verify result renders as a report, JSON and docker flags",
           "[verify][format]") {
   VerifyResult v;
   v.command = {"chown", "1000", "f"};
-  v.given = bit(kChown) | bit(kNetRaw);
+  v.given = cap_bit(kChown) | cap_bit(kNetRaw);
   v.minimize = true;
   v.passed = true;
-  v.proven = bit(kChown);
+  v.proven = cap_bit(kChown);
   v.decisions = {{kChown, Verdict::Kept, -1, "without it: exit 1"},
                  {kNetRaw, Verdict::Unnecessary, -1, "passes without it"}};
   TrialRecord t;

@@ -78,7 +78,7 @@ static std::uint64_t effective_caps() {
 
 void require_tracing_privileges() {
   std::uint64_t eff = effective_caps();
-  bool bpf = eff & (1ULL << 39), perfmon = eff & (1ULL << 38);
+  bool bpf = eff & cap_bit(kBpf), perfmon = eff & cap_bit(kPerfmon);
   bool admin = eff & (1ULL << 21);
   if (!(bpf && perfmon) && !admin)
     throw Fatal(geteuid() != 0

@@ -1,5 +1,6 @@
 // capset.cpp - verify's ablation, substitution table and result rendering.
 #include "core/capset.h"
+#include "core/caps.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -13,11 +14,6 @@
 namespace capscope {
 
 namespace {
-
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
-
-constexpr int kDacOverride = 1, kDacReadSearch = 2, kSysAdmin = 21,
-              kPerfmon = 38, kBpf = 39, kCheckpointRestore = 40;
 
 std::string join(const std::set<std::string> &s, const char *sep = ", ") {
   std::string out;
@@ -33,9 +29,9 @@ void fill_from_profile(TrialRun &r, const Profile &p, CapMask relevant) {
     if (c.cls != CheckClass::Needed || c.cap < 0 || c.cap >= 64)
       continue;
     if (c.granted)
-      r.used |= bit(c.cap);
-    if (c.denied && (relevant & bit(c.cap))) {
-      r.denied |= bit(c.cap);
+      r.used |= cap_bit(c.cap);
+    if (c.denied && (relevant & cap_bit(c.cap))) {
+      r.denied |= cap_bit(c.cap);
       r.syscalls[c.cap].insert(c.syscalls.begin(), c.syscalls.end());
     }
     r.sites[c.cap].insert(c.call_sites.begin(), c.call_sites.end());
@@ -119,7 +115,7 @@ std::vector<int> narrower_candidates(int cap,
   // Observed either/or: in one run, another capability denied at a call
   // site where `cap` was granted. The kernel asked for it first there.
   for (const auto &r : evidence) {
-    if (!(r.used & bit(cap)))
+    if (!(r.used & cap_bit(cap)))
       continue;
     auto my = r.sites.find(cap);
     if (my == r.sites.end())
@@ -216,7 +212,7 @@ namespace {
 
 bool any_denied(const std::vector<TrialRun> &runs, int cap) {
   for (const auto &r : runs)
-    if (r.denied & bit(cap))
+    if (r.denied & cap_bit(cap))
       return true;
   return false;
 }
@@ -263,9 +259,10 @@ std::optional<Trial> Minimizer::next() const {
   int c = order_[idx_];
   if (!pending_.empty()) {
     int n = pending_.front();
-    return Trial{TrialKind::Substitution, (current_ & ~bit(c)) | bit(n), c, n};
+    return Trial{TrialKind::Substitution, (current_ & ~cap_bit(c)) | cap_bit(n),
+                 c, n};
   }
-  return Trial{TrialKind::Removal, current_ & ~bit(c), c, -1};
+  return Trial{TrialKind::Removal, current_ & ~cap_bit(c), c, -1};
 }
 
 void Minimizer::decide(Decision d) {
@@ -305,7 +302,7 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
     }
     bool denied = any_denied(runs, c);
     if (o == Outcome::Pass && (!denied || check_proves_)) {
-      current_ &= ~bit(c);
+      current_ &= ~cap_bit(c);
       decide({c, Verdict::Unnecessary, -1,
               denied ? "passes without it; it was denied, but --check "
                        "proved the effect"
@@ -315,8 +312,8 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
     if (o == Outcome::Pass) {
       std::string where;
       for (const auto &r : runs)
-        if (r.denied & bit(c)) {
-          where = denied_text(r, bit(c));
+        if (r.denied & cap_bit(c)) {
+          where = denied_text(r, cap_bit(c));
           break;
         }
       kept_as_ = Verdict::Ambiguous;
@@ -329,7 +326,7 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
     }
     evidence_.insert(evidence_.end(), runs.begin(), runs.end());
     for (int n : narrower_candidates(c, evidence_))
-      if (!(current_ & bit(n)) && (allowed_ & bit(n)))
+      if (!(current_ & cap_bit(n)) && (allowed_ & cap_bit(n)))
         pending_.push_back(n);
     if (pending_.empty())
       decide({c, kept_as_, -1, kept_why_});

@@ -1,5 +1,6 @@
 // diagnosis.cpp - grouping syscall outcomes and explaining them.
 #include "core/diagnosis.h"
+#include "core/caps.h"
 
 #include <algorithm>
 #include <bit>
@@ -12,8 +13,6 @@
 namespace capscope {
 
 namespace {
-constexpr int kDacOverride = 1, kDacReadSearch = 2;
-constexpr CapMask bit(int c) { return CapMask{1} << c; }
 
 std::string errno_name(int e) {
   switch (e) {
@@ -35,9 +34,9 @@ std::string list(CapMask m, const char *sep = ", ") {
 } // namespace
 
 CapMask fix_for(CapMask denied) {
-  if (denied & bit(kDacReadSearch))
-    return (denied & ~(bit(kDacOverride) | bit(kDacReadSearch))) |
-           bit(kDacReadSearch);
+  if (denied & cap_bit(kDacReadSearch))
+    return (denied & ~(cap_bit(kDacOverride) | cap_bit(kDacReadSearch))) |
+           cap_bit(kDacReadSearch);
   return denied;
 }
 

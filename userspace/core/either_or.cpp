@@ -1,15 +1,10 @@
 // either_or.cpp - the either/or call-site table and the advice refinement.
 #include "core/either_or.h"
+#include "core/caps.h"
 
 namespace capscope {
 
 namespace {
-
-constexpr int kDacOverride = 1, kDacReadSearch = 2, kNetAdmin = 12,
-              kNetRaw = 13, kSysAdmin = 21, kSysNice = 23, kSysResource = 24,
-              kSyslog = 34, kPerfmon = 38, kBpf = 39, kCheckpointRestore = 40;
-
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 const CheckStats *needed(const Profile &p, int cap) {
   return p.find(cap, CheckClass::Needed);
@@ -191,7 +186,7 @@ FinalAdvice refine_advice(const Profile &p, const Advice &base) {
   for (int n : caps_in(base.denied))
     for (int b = 0; b < kCapCount; ++b)
       if (fell_back(p, n, b))
-        out.recovered |= bit(n);
+        out.recovered |= cap_bit(n);
   out.denied &= ~out.recovered;
 
   // Broad capabilities whose every use has a narrower alternative.
@@ -204,8 +199,8 @@ FinalAdvice refine_advice(const Profile &p, const Advice &base) {
     auto take_fallback = [&](const EitherOrSite &e) {
       if (e.broader_first || !fell_back(p, e.narrower, b))
         return false;
-      repl |= bit(e.narrower);
-      fallback_caps |= bit(e.narrower);
+      repl |= cap_bit(e.narrower);
+      fallback_caps |= cap_bit(e.narrower);
       counts_matter = counts_matter || e.broader_alone;
       return true;
     };
@@ -213,7 +208,7 @@ FinalAdvice refine_advice(const Profile &p, const Advice &base) {
       bool explained = false;
       for (const EitherOrSite *e : either_or_at(site, b)) {
         if (e->broader_first) {
-          repl |= bit(e->narrower);
+          repl |= cap_bit(e->narrower);
           broader_first = explained = true;
         } else if (take_fallback(*e)) {
           explained = true;
@@ -246,7 +241,7 @@ FinalAdvice refine_advice(const Profile &p, const Advice &base) {
     nw.sites.assign(s->call_sites.begin(), s->call_sites.end());
     nw.broader_first = broader_first;
     out.narrowed.push_back(std::move(nw));
-    out.add = (out.add & ~bit(b)) | repl;
+    out.add = (out.add & ~cap_bit(b)) | repl;
   }
   // A narrow capability now advised covers its own refusals.
   for (const auto &nw : out.narrowed) {

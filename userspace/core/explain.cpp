@@ -1,5 +1,6 @@
 // explain.cpp - evidence per advised capability and the advice warnings.
 #include "core/explain.h"
+#include "core/caps.h"
 
 #include <algorithm>
 #include <bit>
@@ -9,10 +10,6 @@
 namespace capscope {
 
 namespace {
-
-constexpr int kSetgid = 6, kSetuid = 7, kNetBindService = 10, kSysAdmin = 21;
-
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
 
 // Narrower approaches for the common reasons a workload needs SYS_ADMIN,
 // keyed by call site as capscope reports it (kernel 6.x).
@@ -140,7 +137,7 @@ CapEvidence evidence_for(const Profile &p, const FinalAdvice &a, int cap) {
       e.first_ns = s.first_ns;
   };
   for (const auto &nw : a.narrowed) {
-    if (!(nw.narrower & bit(cap)))
+    if (!(nw.narrower & cap_bit(cap)))
       continue;
     e.instead_of = nw.broader;
     e.broader_first = nw.broader_first;
@@ -181,7 +178,7 @@ bool no_privilege_escalation_seen(const Profile &p, CapMask add) {
   // allowPrivilegeEscalation: false together with it. Exec-class checks
   // of SETUID/SETGID come from cap_bprm_creds_from_file: an exec that
   // changed identity (a setuid program) or gained file capabilities.
-  if (add & (bit(kSetuid) | bit(kSetgid) | bit(kSysAdmin)))
+  if (add & (cap_bit(kSetuid) | cap_bit(kSetgid) | cap_bit(kSysAdmin)))
     return false;
   for (const auto &c : p.checks)
     if (c.cls == CheckClass::Exec && (c.cap == kSetuid || c.cap == kSetgid))
@@ -233,7 +230,7 @@ std::vector<std::string> advice_warnings(const Profile &p,
   }
 
   // SYS_ADMIN in the advice.
-  if (a.add & bit(kSysAdmin)) {
+  if (a.add & cap_bit(kSysAdmin)) {
     const CheckStats *s = p.find(kSysAdmin, CheckClass::Needed);
     std::string w = "WARNING: SYS_ADMIN is in the advice. It is close to "
                     "full root and the usual way out of a container.";
@@ -254,7 +251,7 @@ std::vector<std::string> advice_warnings(const Profile &p,
   }
 
   // Root used only to bind a low port.
-  if (who.root && a.add == bit(kNetBindService)) {
+  if (who.root && a.add == cap_bit(kNetBindService)) {
     out.push_back(
         "WARNING: the workload ran as root only to bind a port below 1024.\n"
         "  Run it as a non-root user instead, with NET_BIND_SERVICE given to "

@@ -1,14 +1,12 @@
 // noise.cpp - the noise call-site table and class names.
 #include "core/noise.h"
+#include "core/caps.h"
 
 #include <algorithm>
 
 namespace capscope {
 
-namespace {
-constexpr CapMask bit(int cap) { return CapMask{1} << cap; }
-constexpr int kSetpcap = 8, kSysPtrace = 19, kSysAdmin = 21;
-} // namespace
+namespace {} // namespace
 
 std::string_view class_name(CheckClass c) {
   switch (c) {
@@ -75,24 +73,24 @@ const std::vector<NoiseSite> &noise_sites() {
   // another differently per build, so all of them) are Needed: a wrapper
   // called directly from one of them is needed (class_of_frames).
   static const std::vector<NoiseSite> sites = {
-      {"security_vm_enough_memory_mm", CheckClass::Overcommit, bit(kSysAdmin),
-       "overcommit probe"},
-      {"cap_vm_enough_memory", CheckClass::Overcommit, bit(kSysAdmin),
+      {"security_vm_enough_memory_mm", CheckClass::Overcommit,
+       cap_bit(kSysAdmin), "overcommit probe"},
+      {"cap_vm_enough_memory", CheckClass::Overcommit, cap_bit(kSysAdmin),
        "overcommit probe"},
       {"cap_bprm_creds_from_file", CheckClass::Exec,
-       bit(kSysAdmin) | bit(kSetpcap) | bit(6) | bit(7),
+       cap_bit(kSysAdmin) | cap_bit(kSetpcap) | cap_bit(6) | cap_bit(7),
        "exec credential transition"},
       {"ns_capable_noaudit", CheckClass::Advisory,
-       bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
+       cap_bit(kSysAdmin) | cap_bit(kSysPtrace), "NOAUDIT check"},
       {"has_ns_capability_noaudit", CheckClass::Advisory,
-       bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
+       cap_bit(kSysAdmin) | cap_bit(kSysPtrace), "NOAUDIT check"},
       {"has_capability_noaudit", CheckClass::Advisory,
-       bit(kSysAdmin) | bit(kSysPtrace), "NOAUDIT check"},
-      {"seccomp_prepare_filter", CheckClass::Needed, bit(kSysAdmin),
+       cap_bit(kSysAdmin) | cap_bit(kSysPtrace), "NOAUDIT check"},
+      {"seccomp_prepare_filter", CheckClass::Needed, cap_bit(kSysAdmin),
        "seccomp filter without no_new_privs"},
-      {"seccomp_set_mode_filter", CheckClass::Needed, bit(kSysAdmin),
+      {"seccomp_set_mode_filter", CheckClass::Needed, cap_bit(kSysAdmin),
        "seccomp filter without no_new_privs"},
-      {"do_seccomp", CheckClass::Needed, bit(kSysAdmin),
+      {"do_seccomp", CheckClass::Needed, cap_bit(kSysAdmin),
        "seccomp filter without no_new_privs"},
   };
   return sites;
