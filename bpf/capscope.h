@@ -75,7 +75,8 @@ enum cs_class {
 	CS_CLASS_EXEC = 3,	 /* credential transition inside execve */
 	CS_CLASS_ADVISORY = 4,	 /* other NOAUDIT call sites */
 	CS_CLASS_BORROWED = 5,	 /* checked cred borrowed from someone else */
-	CS_CLASS__COUNT = 6,
+	CS_CLASS_MOOT = 6,	 /* this call's outcome does not depend on the cap */
+	CS_CLASS__COUNT = 7,
 };
 
 enum cs_event_type {

@@ -22,6 +22,8 @@ std::string_view class_name(CheckClass c) {
     return "advisory";
   case CheckClass::Borrowed:
     return "borrowed";
+  case CheckClass::Moot:
+    return "moot";
   }
   return "unknown";
 }
@@ -54,6 +56,9 @@ std::string_view class_reason(CheckClass c) {
   case CheckClass::Borrowed:
     return "checked against borrowed credentials (e.g. overlayfs acting as "
            "its mounter), not the workload's own";
+  case CheckClass::Moot:
+    return "this call's outcome does not depend on the capability: the "
+           "kernel asks first, then its unprivileged rule allows the call";
   }
   return "";
 }

@@ -20,6 +20,11 @@ enum class CheckClass : std::uint8_t {
   Exec = CS_CLASS_EXEC,
   Advisory = CS_CLASS_ADVISORY,
   Borrowed = CS_CLASS_BORROWED,
+  // The kernel asks first and falls back to an unprivileged rule that
+  // already allows this call (setuid to one's own id, a capset that does not
+  // grow the inheritable set, a read-only open of a world-readable
+  // /proc/sys/net file): decided per call in the kernel program.
+  Moot = CS_CLASS_MOOT,
 };
 
 std::string_view class_name(CheckClass c); // "needed", "overcommit", ...
