@@ -23,7 +23,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/traced_run.h"
-#include "cli/workload.h"
+#include "session/workload.h"
 #include "core/capset.h"
 #include "core/duration.h"
 #include "core/either_or.h"

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
-#include "cli/workload.h"
+#include "session/workload.h"
 #include "core/syscalls.h"
 #include "daemon/container_info.h"
 

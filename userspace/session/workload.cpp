@@ -1,5 +1,5 @@
 // workload.cpp - gated fork/exec, identity switch and subreaping.
-#include "cli/workload.h"
+#include "session/workload.h"
 
 #include <cerrno>
 #include <csignal>
