@@ -10,9 +10,9 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/daemon_client.h"
 #include "core/either_or.h"
 #include "core/format.h"
+#include "daemon/protocol.h"
 
 namespace capscope {
 

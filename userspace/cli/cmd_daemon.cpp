@@ -9,7 +9,6 @@
 #include "cli/common.h"
 #include "core/format.h"
 #include "core/result.h"
-#include "daemon/daemon.h"
 #include "daemon/protocol.h"
 
 namespace capscope {
@@ -21,9 +20,7 @@ int run_daemon_cmd(const DaemonCmdConfig &c) {
   d.metrics = c.metrics;
   d.verbose = c.verbose;
   d.flush_ms = duration_or_die("daemon", "--flush-interval", c.flush_interval);
-  if (!parse_attach_mode(c.attach, &d.attach))
-    throw Fatal("daemon: unknown --attach '" + c.attach +
-                "' (valid: auto, tracepoint, fexit, kprobe)");
+  d.attach = attach_mode_or_die("daemon", c.attach);
   if (!c.metrics.empty() && c.metrics.find(':') == std::string::npos)
     throw Fatal("daemon: --metrics wants HOST:PORT, e.g. 127.0.0.1:9464");
   return run_daemon(d);

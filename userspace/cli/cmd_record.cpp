@@ -33,9 +33,7 @@ int run_record(const RecordConfig &c) {
   if (!c.duration.empty()) {
     spec.duration_ms = duration_or_die("record", "--duration", c.duration);
   }
-  if (!parse_attach_mode(c.attach, &spec.attach))
-    throw Fatal("record: unknown --attach '" + c.attach +
-                "' (valid: auto, tracepoint, fexit, kprobe)");
+  spec.attach = attach_mode_or_die("record", c.attach);
 
   RunResult run = run_traced(spec);
   if (!run.started)

@@ -17,9 +17,7 @@ namespace capscope {
 int run_trace(const TraceConfig &c) {
   TracerConfig tc;
   tc.mode = CS_MODE_TRACE;
-  if (!parse_attach_mode(c.attach, &tc.attach))
-    throw Fatal("trace: unknown --attach '" + c.attach +
-                "' (valid: auto, tracepoint, fexit, kprobe)");
+  tc.attach = attach_mode_or_die("trace", c.attach);
   if (!c.cap.empty()) {
     auto cap = parse_cap(c.cap);
     if (!cap)

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "daemon/protocol.h" // kDefaultSocket, kDefaultStateDir
+
 namespace capscope {
 
 struct RecordConfig {
@@ -73,8 +75,8 @@ struct DoctorConfig {
 int run_doctor(const DoctorConfig &c);
 
 struct DaemonCmdConfig {
-  std::string state_dir = "/var/lib/capscope";
-  std::string socket = "/run/capscope.sock";
+  std::string state_dir = kDefaultStateDir;
+  std::string socket = kDefaultSocket;
   std::string metrics;
   std::string flush_interval = "5s";
   std::string attach = "auto";
@@ -83,7 +85,7 @@ struct DaemonCmdConfig {
 int run_daemon_cmd(const DaemonCmdConfig &c);
 
 struct ProfilesConfig {
-  std::string socket = "/run/capscope.sock";
+  std::string socket = kDefaultSocket;
   bool all = false;
   bool json = false;
   std::string by; // "" or "workload": one row per workload key
@@ -92,7 +94,7 @@ int run_profiles(const ProfilesConfig &c);
 
 struct ShowConfig {
   std::string id;
-  std::string socket = "/run/capscope.sock";
+  std::string socket = kDefaultSocket;
   std::string format = "report";
   bool verbose = false;
 };
@@ -103,7 +105,7 @@ struct AdviseConfig {
   std::string format = "report";
   bool format_given = false;
   std::string patch; // OCI config.json to write process.capabilities into
-  std::string socket = "/run/capscope.sock";
+  std::string socket = kDefaultSocket;
   std::string output; // "" = stdout
   bool verbose = false;
 };

@@ -203,9 +203,11 @@ Examples:
   sudo capscope daemon
   sudo capscope daemon --state-dir /tmp/cs --socket /tmp/cs.sock --metrics 127.0.0.1:9464)");
   daemon->add_option("--state-dir", dmn.state_dir,
-                     "where profiles are kept (default /var/lib/capscope)");
+                     std::string("where profiles are kept (default ") +
+                         kDefaultStateDir + ")");
   daemon->add_option("--socket", dmn.socket,
-                     "Unix socket for the CLI (default /run/capscope.sock)");
+                     std::string("Unix socket for the CLI (default ") +
+                         kDefaultSocket + ")");
   daemon->add_option("--metrics", dmn.metrics,
                      "serve Prometheus metrics on HOST:PORT");
   daemon->add_option("--flush-interval", dmn.flush_interval,
@@ -253,7 +255,8 @@ Examples:
                          "write the advice into this OCI config.json "
                          "(process.capabilities), atomically");
   advise_cmd->add_option("--socket", adv.socket,
-                         "the daemon's socket (default /run/capscope.sock)");
+                         std::string("the daemon's socket (default ") +
+                             kDefaultSocket + ")");
   advise_cmd->add_option("-o,--output", adv.output,
                          "write to FILE instead of stdout");
   advise_cmd->add_flag("-v,--verbose", adv.verbose, "list noise checks too");

@@ -10,16 +10,15 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "session/system.h"
+#include "session/trace_session.h"
 #include "session/workload.h"
-#include "core/syscalls.h"
-#include "daemon/container_info.h"
 
 namespace capscope {
 
 namespace {
 
 constexpr std::uint64_t kCommandScope = 1;
-constexpr int kGraceMs = 3000; // SIGTERM before SIGKILL when stopping
 
 std::string base_name(const std::string &p) {
   auto s = p.rfind('/');
@@ -46,29 +45,19 @@ RunResult run_traced(const RunSpec &spec) {
     return res;
   }
 
-  Kallsyms ksyms = Kallsyms::load();
-  TracerConfig tc;
-  tc.attach = spec.attach;
-  tc.mode = CS_MODE_RECORD;
-  tc.diagnose = spec.diagnose;
-  tc.host_mntns = mntns_of_pid(getpid());
-  configure_noise(tc, ksyms);
-  std::int64_t t0 = mono_now_ns();
-  auto tracer = open_tracer(tc, spec.verbose);
+  SessionOptions so;
+  so.attach = spec.attach;
+  so.mode = CS_MODE_RECORD;
+  so.diagnose = spec.diagnose;
+  so.host_mntns = mntns_of_pid(getpid());
+  so.verbose = spec.verbose;
+  auto session = TraceSession::open(so);
   if (spec.verbose)
     std::fprintf(stderr, "capscope: attached (%s) in %.0f ms\n",
-                 attach_mode_name(tracer->mode()), (mono_now_ns() - t0) / 1e6);
-
-  Aggregator &agg = res.aggregator;
-  agg = Aggregator(wall_now_ns() - mono_now_ns());
-  ScopeResolver resolver;
-  auto on_event = [&](const cs_event &e) {
-    agg.on_event(e, ksyms);
-    if (e.type == CS_EV_SCOPE) // name it now: the process may not last
-      resolver.on_scope_event(e);
-    if (spec.on_event)
-      spec.on_event(e);
-  };
+                 session->attach_mode(), session->attach_ms());
+  if (spec.on_event)
+    session->on_raw_event(spec.on_event);
+  EventSource &source = session->source();
 
   install_stop_signals();
   auto spawned =
@@ -77,8 +66,8 @@ RunResult run_traced(const RunSpec &spec) {
     throw Fatal("cannot start " + spec.command[0] + ": " +
                 spawned.error().message);
   auto &w = *spawned.value();
-  if (auto r = tracer->track(w.pid(), kCommandScope, CS_PHASE_SETUP,
-                             CS_SCOPE_COMMAND);
+  if (auto r = source.track(w.pid(), kCommandScope, CS_PHASE_SETUP,
+                            CS_SCOPE_COMMAND);
       !r) {
     kill(w.pid(), SIGKILL);
     throw Fatal(r.error().message);
@@ -101,29 +90,25 @@ RunResult run_traced(const RunSpec &spec) {
                       ? std::chrono::steady_clock::now() +
                             std::chrono::milliseconds(spec.duration_ms)
                       : std::chrono::steady_clock::time_point::max();
-  auto kill_at = std::chrono::steady_clock::time_point::max();
-  bool stopping = false;
   auto everyone = [&] {
-    auto tg = tracer->tracked_tgids();
+    auto tg = source.tracked_tgids();
     std::vector<unsigned> t(tg.begin(), tg.end());
     t.push_back(static_cast<unsigned>(w.pid()));
     return t;
   };
+  Terminator terminator(everyone);
   auto stop_workload = [&](const char *why) {
-    if (stopping)
+    if (terminator.stopping())
       return;
-    stopping = true;
     if (spec.verbose)
       std::fprintf(stderr, "capscope: %s: stopping the workload\n", why);
-    signal_all(everyone(), SIGTERM);
-    kill_at =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(kGraceMs);
+    terminator.stop();
   };
 
   while (w.reap()) {
-    tracer->poll(50, on_event);
+    session->poll(50);
     if (spec.on_tick)
-      spec.on_tick(*tracer);
+      spec.on_tick(*source.tracer());
     auto now = std::chrono::steady_clock::now();
     if (g_stop_signal) {
       res.interrupted = true;
@@ -131,16 +116,13 @@ RunResult run_traced(const RunSpec &spec) {
     }
     if (now >= deadline)
       stop_workload("--duration elapsed");
-    if (now >= kill_at) {
-      signal_all(everyone(), SIGKILL);
-      kill_at = now + std::chrono::milliseconds(kGraceMs);
-    }
+    terminator.tick();
   }
   std::int64_t end_wall = wall_now_ns();
-  while (tracer->poll(0, on_event) > 0) {
-  }
-  agg.set_counts(tracer->read_counts());
-  TracerStats stats = tracer->read_stats();
+  session->drain();
+  session->refresh_counts();
+  TracerStats stats = session->stats();
+  Aggregator &agg = session->aggregator();
   if (spec.verbose)
     std::fprintf(stderr,
                  "capscope: doubtful checks classified without a stack: %llu "
@@ -158,23 +140,15 @@ RunResult run_traced(const RunSpec &spec) {
   p.workload.key = "command:" + base_name(spec.command[0]);
   p.start_ns = start_wall;
   p.end_ns = end_wall;
-  p.kernel = kernel_release();
-  p.arch = std::string(syscall_arch());
-  p.attach_mode = attach_mode_name(tracer->mode());
+  session->stamp(p);
   p.exit_status = w.exit_status();
-  p.lost_events = stats.lost_events;
-  p.tasks_overflow = stats.tasks_full;
-  p.counts_overflow = stats.counts_full;
+  TraceSession::stamp_losses(p, stats);
   // Scopes that are containers get a profile each; other private mount
   // namespaces (`unshare -m`, a runtime's helpers) stay the command's.
   std::map<std::string, Profile> by_container;
   for (std::uint64_t scope : agg.scopes()) {
-    const ContainerIdentity *id = nullptr;
-    if (scope != kCommandScope) {
-      if (!resolver.known(scope))
-        resolver.resolve_pid(scope, agg.some_pid(scope));
-      id = resolver.find(scope);
-    }
+    const ContainerIdentity *id =
+        scope == kCommandScope ? nullptr : session->resolve(scope);
     if (!id) {
       agg.fill(p, scope);
       continue;
@@ -184,22 +158,17 @@ RunResult run_traced(const RunSpec &spec) {
     Profile &cp = it->second;
     if (fresh) {
       ScopeResolver::describe(cp, *id);
-      cp.kernel = p.kernel;
-      cp.arch = p.arch;
-      cp.attach_mode = p.attach_mode;
+      session->stamp(cp);
       cp.lost_events = p.lost_events;
     }
     agg.fill(cp, scope);
   }
   for (auto &[cid, cp] : by_container) {
-    for (const auto &c : cp.checks) {
-      if (!cp.start_ns || (c.first_ns && c.first_ns < cp.start_ns))
-        cp.start_ns = c.first_ns;
-      cp.end_ns = std::max(cp.end_ns, c.last_ns);
-    }
+    TraceSession::window_from_checks(cp);
     cp.runtime_checks = p.checks;
     res.containers.push_back(std::move(cp));
   }
+  res.aggregator = std::move(agg);
   res.exit_status = w.exit_status();
   return res;
 }

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unistd.h>
 
 #include "core/noise.h"
 #include "core/syscalls.h"
@@ -15,15 +14,6 @@ bool KeyLess::operator()(const cs_key &a, const cs_key &b) const {
          std::tie(b.scope, b.syscall, b.cap, b.denied, b.cls, b.kind);
 }
 
-static std::string read_exe(std::uint32_t pid) {
-  char buf[4096];
-  std::string link = "/proc/" + std::to_string(pid) + "/exe";
-  ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
-  if (n <= 0)
-    return {};
-  return std::string(buf, n);
-}
-
 void Aggregator::on_event(const cs_event &e, const Kallsyms &ksyms) {
   if (e.type == CS_EV_FORK) {
     // A child runs its parent's executable until it execs.
@@ -33,7 +23,7 @@ void Aggregator::on_event(const cs_event &e, const Kallsyms &ksyms) {
   }
   if (e.type == CS_EV_EXEC || e.type == CS_EV_SCOPE) {
     // The path as exec'd may be relative; the live process knows better.
-    std::string fn = read_exe(e.pid);
+    std::string fn = live_exe(e.pid);
     if (fn.empty())
       fn.assign(e.filename, strnlen(e.filename, sizeof e.filename));
     if (!fn.empty())
@@ -55,7 +45,7 @@ void Aggregator::on_event(const cs_event &e, const Kallsyms &ksyms) {
   c.flags = e.flags;
   c.exe = exe_of(e.pid);
   if (c.exe.empty())
-    c.exe = read_exe(e.pid);
+    c.exe = live_exe(e.pid);
   if (c.exe.empty())
     c.exe = c.comm;
   scope_pid_.try_emplace(e.key.scope, e.pid);

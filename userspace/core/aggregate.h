@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -41,6 +42,11 @@ public:
   explicit Aggregator(std::int64_t mono_to_wall_ns = 0)
       : mono_to_wall_(mono_to_wall_ns) {}
 
+  // Where a live pid's executable is looked up (the session layer passes
+  // a /proc reader); none by default, so core itself reads nothing.
+  using ExeLookup = std::function<std::string(std::uint32_t pid)>;
+  void set_exe_lookup(ExeLookup fn) { live_exe_ = std::move(fn); }
+
   // A raw event from the kernel side; ksyms symbolizes its stack.
   void on_event(const cs_event &e, const Kallsyms &ksyms);
   // Context of a key, already symbolized (replay, tests).
@@ -68,7 +74,11 @@ public:
   void drop_scope(std::uint64_t scope);
 
 private:
+  std::string live_exe(std::uint32_t pid) const {
+    return live_exe_ ? live_exe_(pid) : std::string();
+  }
   std::int64_t mono_to_wall_;
+  ExeLookup live_exe_;
   std::map<cs_key, KeyCount, KeyLess> counts_;
   std::map<cs_key, CheckContext, KeyLess> ctx_;
   std::map<std::uint32_t, std::string> exe_;

@@ -1,4 +1,4 @@
-// client.cpp - the CLI side of the daemon socket.
+// client.cpp - the CLI side of the daemon socket (the only daemon client).
 #include <cerrno>
 #include <cstring>
 #include <sys/socket.h>
@@ -78,6 +78,15 @@ Result<Profile> daemon_get_profile(const std::string &socket,
 
 Result<nlohmann::json> daemon_list(const std::string &socket) {
   return daemon_request(socket, {{"op", "list"}});
+}
+
+Result<Profile> fetch_daemon_profile(const std::string &id_or_name,
+                                     const std::string &socket) {
+  auto p = daemon_get_profile(socket, id_or_name);
+  if (!p && p.error().err == ENOENT)
+    return Error{ENOENT, "no such profile file '" + id_or_name + "', and " +
+                             p.error().message};
+  return p;
 }
 
 } // namespace capscope

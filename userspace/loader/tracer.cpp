@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -20,12 +19,13 @@ namespace capscope {
 namespace {
 
 bool g_libbpf_verbose = false;
+bool g_libbpf_debug = false;
 std::string *g_capture = nullptr; // last libbpf warnings, for messages
 
 int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
   char buf[1024];
   vsnprintf(buf, sizeof buf, fmt, ap);
-  if (level == LIBBPF_DEBUG && !getenv("CAPSCOPE_LIBBPF_DEBUG"))
+  if (level == LIBBPF_DEBUG && !g_libbpf_debug)
     return 0;
   if (g_capture)
     *g_capture += buf;
@@ -53,8 +53,9 @@ std::string last_line(const std::string &log) {
 
 } // namespace
 
-void set_libbpf_verbose(bool verbose) {
+void set_libbpf_verbose(bool verbose, bool debug) {
   g_libbpf_verbose = verbose;
+  g_libbpf_debug = debug;
   libbpf_set_print(libbpf_print);
 }
 
@@ -129,9 +130,9 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
   for (std::size_t i = 0; i < n; ++i)
     const_cast<cs_range &>(rodata->cfg_ranges[i]) = cfg.ranges[i];
   rodata->cfg_nranges = static_cast<__u32>(n);
-  // CAPSCOPE_NO_FAST_CLASS=1 (tests, benchmarks): every doubtful check
-  // takes the real stack.
-  if (const char *e = std::getenv("CAPSCOPE_NO_FAST_CLASS"); !e || *e != '1') {
+  // no_fast_class (tests, benchmarks): every doubtful check takes the real
+  // stack.
+  if (!cfg.no_fast_class) {
     const_cast<cs_range &>(rodata->cfg_fn_capable) = cfg.fn_capable;
     const_cast<cs_range &>(rodata->cfg_fn_security_capable) =
         cfg.fn_security_capable;
@@ -149,9 +150,9 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
     bpf_map__set_max_entries(skel->maps.inflight, 1);
   if (cfg.mode == CS_MODE_TRACE) // trace keys checks by tgid, not tasks
     bpf_map__set_max_entries(skel->maps.task_slots, 1);
-  // For tests and benchmarks: CAPSCOPE_NO_CACHES=1 leaves the task and
-  // count caches a single slot, so nearly every check takes the hash maps.
-  if (const char *e = std::getenv("CAPSCOPE_NO_CACHES"); e && *e == '1') {
+  // For tests and benchmarks: no_caches leaves the task and count caches a
+  // single slot, so nearly every check takes the hash maps.
+  if (cfg.no_caches) {
     bpf_map__set_max_entries(skel->maps.task_slots, 1);
     bpf_map__set_max_entries(skel->maps.count_slots, 1);
   }

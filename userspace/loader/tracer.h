@@ -38,6 +38,10 @@ struct TracerConfig {
   bool trace_denied = false;
   bool trace_unique = false;
   bool diagnose = false; // also follow syscall outcomes (sys_enter/exit)
+  // Test and benchmark switches (set by the session layer from the
+  // environment, see tracer_switches_from_env in session/trace_session.h):
+  bool no_fast_class = false; // every doubtful check takes the real stack
+  bool no_caches = false;     // one-slot task/count caches: hash maps only
 };
 
 struct AttachAttempt {
@@ -95,7 +99,8 @@ private:
   AttachMode mode_ = AttachMode::Auto;
 };
 
-// libbpf's own log: shown with -v, else kept quiet.
-void set_libbpf_verbose(bool verbose);
+// libbpf's own log: shown with -v, else kept quiet; its debug lines only
+// when `debug` is also set.
+void set_libbpf_verbose(bool verbose, bool debug = false);
 
 } // namespace capscope

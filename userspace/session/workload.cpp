@@ -202,4 +202,22 @@ void signal_all(const std::vector<unsigned> &tgids, int sig) {
       kill(static_cast<pid_t>(t), sig);
 }
 
+bool Terminator::stop() {
+  if (stopping_)
+    return false;
+  stopping_ = true;
+  signal_all(targets_(), SIGTERM);
+  kill_at_ =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms_);
+  return true;
+}
+
+void Terminator::tick() {
+  auto now = std::chrono::steady_clock::now();
+  if (now < kill_at_)
+    return;
+  signal_all(targets_(), SIGKILL);
+  kill_at_ = now + std::chrono::milliseconds(grace_ms_);
+}
+
 } // namespace capscope

@@ -3,6 +3,7 @@
 // own), switching identity, and reaping its whole process tree.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,5 +59,29 @@ private:
 
 // Sends sig to every pid in tgids (the tracked tasks), ignoring errors.
 void signal_all(const std::vector<unsigned> &tgids, int sig);
+
+// Stopping a workload: SIGTERM to everyone once, then SIGKILL every grace
+// period until the caller sees them gone. `targets` is asked each time, so
+// processes started meanwhile are stopped too.
+class Terminator {
+public:
+  static constexpr int kGraceMs = 3000;
+  explicit Terminator(std::function<std::vector<unsigned>()> targets,
+                      int grace_ms = kGraceMs)
+      : targets_(std::move(targets)), grace_ms_(grace_ms) {}
+  // Sends SIGTERM (the first time only). Returns false when already
+  // stopping.
+  bool stop();
+  // Call regularly: sends SIGKILL once the grace period is over.
+  void tick();
+  bool stopping() const { return stopping_; }
+
+private:
+  std::function<std::vector<unsigned>()> targets_;
+  int grace_ms_;
+  bool stopping_ = false;
+  std::chrono::steady_clock::time_point kill_at_ =
+      std::chrono::steady_clock::time_point::max();
+};
 
 } // namespace capscope

@@ -1,25 +1,21 @@
-// cmd_attach.cpp - `capscope record --container ID|NAME`: attach to a
+// cmd_record_container.cpp - `capscope record --container ID|NAME`: attach to a
 // running container, trace it (and whatever execs into it later, such as
 // `podman exec`) until --duration elapses, Ctrl-C, or the container exits,
 // then report like `record`.
 #include <chrono>
 #include <cstdio>
-#include <dirent.h>
-#include <fstream>
 #include <set>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/aggregate.h"
 #include "core/either_or.h"
 #include "core/format.h"
-#include "core/syscalls.h"
-#include "daemon/container_info.h"
+#include "session/container_info.h"
+#include "session/system.h"
+#include "session/trace_session.h"
 
 namespace capscope {
-
-namespace {} // namespace
 
 int run_record_container(const RecordConfig &c) {
   const Format fmt = format_or_die("record", c.format);
@@ -27,56 +23,37 @@ int run_record_container(const RecordConfig &c) {
   if (!c.duration.empty()) {
     duration_ms = duration_or_die("record", "--duration", c.duration);
   }
-  TracerConfig tc;
-  if (!parse_attach_mode(c.attach, &tc.attach))
-    throw Fatal("record: unknown --attach '" + c.attach +
-                "' (valid: auto, tracepoint, fexit, kprobe)");
+  SessionOptions so;
+  so.attach = attach_mode_or_die("record", c.attach);
   require_tracing_privileges();
   auto target = find_running_container(c.container);
   if (!target)
     throw Fatal("record: " + target.error().message);
   const std::string id = target->id;
 
-  Kallsyms ksyms = Kallsyms::load();
-  tc.mode = CS_MODE_DAEMON; // also catches later execs into the container
-  tc.host_mntns = host_mntns();
-  configure_noise(tc, ksyms);
-  auto tracer = open_tracer(tc, c.verbose);
-  Aggregator agg(wall_now_ns() - mono_now_ns());
-  ScopeResolver resolver;
+  so.mode = CS_MODE_DAEMON; // also catches later execs into the container
+  so.host_mntns = host_mntns();
+  so.verbose = c.verbose;
+  auto session = TraceSession::open(so);
+  Aggregator &agg = session->aggregator();
+  ScopeResolver &resolver = session->resolver();
   std::int64_t start_wall = wall_now_ns();
 
   // Adopt the container's tasks as they are: past their exec gate.
   std::size_t adopted = 0;
-  for (int pid : target->pids) {
-    std::uint64_t scope = (std::uint64_t{1} << 63) | mntns_of_pid(pid);
-    resolver.resolve_pid(scope, pid);
-    std::string dir = "/proc/" + std::to_string(pid) + "/task";
-    if (DIR *tasks = opendir(dir.c_str())) {
-      while (dirent *t = readdir(tasks))
-        if (std::isdigit(static_cast<unsigned char>(t->d_name[0])) &&
-            tracer->track(std::atoi(t->d_name), scope, CS_PHASE_ACTIVE,
-                          CS_SCOPE_CONTAINER))
-          ++adopted;
-      closedir(tasks);
-    }
-  }
+  for (int pid : target->pids)
+    adopted += session->adopt_process(pid, adopted_scope(mntns_of_pid(pid)));
   install_stop_signals();
   bool tty = isatty(STDERR_FILENO);
   std::fprintf(stderr,
                "capscope: attached (%s) to container %s (%zu tasks)%s; "
                "Ctrl-C to stop\n",
-               attach_mode_name(tracer->mode()), id.substr(0, 12).c_str(),
-               adopted, duration_ms ? (", for " + c.duration).c_str() : "");
+               session->attach_mode(), id.substr(0, 12).c_str(), adopted,
+               duration_ms ? (", for " + c.duration).c_str() : "");
 
   auto ours = [&](std::uint64_t scope) {
     const ContainerIdentity *ci = resolver.find(scope);
     return ci && ci->ref.id == id;
-  };
-  auto on_event = [&](const cs_event &e) {
-    agg.on_event(e, ksyms);
-    if (e.type == CS_EV_SCOPE)
-      resolver.on_scope_event(e);
   };
   auto t0 = std::chrono::steady_clock::now();
   auto deadline = duration_ms ? t0 + std::chrono::milliseconds(duration_ms)
@@ -84,13 +61,13 @@ int run_record_container(const RecordConfig &c) {
   auto next_status = t0;
   bool gone = false;
   while (!g_stop_signal && std::chrono::steady_clock::now() < deadline) {
-    tracer->poll(100, on_event);
+    session->poll(100);
     auto now = std::chrono::steady_clock::now();
     if (now < next_status)
       continue;
     next_status = now + std::chrono::seconds(1);
     std::set<std::uint64_t> live;
-    for (auto [tgid, scope] : tracer->tracked())
+    for (auto [tgid, scope] : session->source().tracked())
       if (ours(scope))
         live.insert(scope);
     if (live.empty()) {
@@ -98,7 +75,7 @@ int run_record_container(const RecordConfig &c) {
       break;
     }
     if (tty) {
-      agg.set_counts(tracer->read_counts());
+      session->refresh_counts();
       Profile p;
       std::uint64_t checks = 0;
       for (std::uint64_t s : agg.scopes())
@@ -121,10 +98,9 @@ int run_record_container(const RecordConfig &c) {
   if (gone)
     std::fprintf(stderr, "capscope: container %s exited\n",
                  id.substr(0, 12).c_str());
-  while (tracer->poll(0, on_event) > 0) {
-  }
-  agg.set_counts(tracer->read_counts());
-  TracerStats stats = tracer->read_stats();
+  session->drain();
+  session->refresh_counts();
+  TracerStats stats = session->stats();
 
   Profile p;
   bool described = false;
@@ -144,12 +120,8 @@ int run_record_container(const RecordConfig &c) {
   }
   p.start_ns = start_wall;
   p.end_ns = wall_now_ns();
-  p.kernel = kernel_release();
-  p.arch = std::string(syscall_arch());
-  p.attach_mode = attach_mode_name(tracer->mode());
-  p.lost_events = stats.lost_events;
-  p.tasks_overflow = stats.tasks_full;
-  p.counts_overflow = stats.counts_full;
+  session->stamp(p);
+  TraceSession::stamp_losses(p, stats);
   for (int pid : target->pids)
     if (std::uint64_t eff = proc_status_mask(pid, "CapEff:")) {
       p.held = eff;

@@ -1,6 +1,6 @@
 // container_info.cpp - scope to container identity, with the runtime's CLI
 // for names and images (podman here; docker/crictl when present).
-#include "daemon/container_info.h"
+#include "session/container_info.h"
 
 #include <array>
 #include <cerrno>

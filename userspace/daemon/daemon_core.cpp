@@ -1,0 +1,312 @@
+// daemon_core.cpp - naming, flush, eviction, restart merge, requests and
+// metrics for the daemon.
+#include "daemon/daemon_core.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "core/either_or.h"
+#include "session/system.h"
+
+namespace capscope {
+
+namespace {
+
+std::string base_name(const std::string &p) {
+  auto s = p.rfind('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+nlohmann::json summary(const Profile &p, bool running, bool privileged) {
+  FinalAdvice a = final_advice(p);
+  return {{"key", p.workload.id.empty() ? p.workload.key : p.workload.id},
+          {"kind", p.workload.kind},
+          {"id", p.workload.id},
+          {"name", p.workload.name},
+          {"runtime", p.workload.runtime},
+          {"image", p.workload.image},
+          {"pod", p.workload.pod},
+          {"workload_key", p.workload.key},
+          {"caps_used", cap_names(a.add)},
+          {"held_unused", cap_names(held_unused(p))},
+          {"held_known", p.held_known},
+          {"privileged", privileged},
+          {"running", running},
+          {"last_seen", iso8601(p.end_ns)}};
+}
+
+std::string label_value(const std::string &s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
+  }
+  return out;
+}
+
+} // namespace
+
+DaemonCore::DaemonCore(TraceSession &session, ProfileStore &store,
+                       std::map<std::string, Profile> base,
+                       std::uint64_t host_bounding, bool verbose)
+    : session_(session), store_(store), host_bounding_(host_bounding),
+      verbose_(verbose), base_(std::move(base)) {}
+
+std::string DaemonCore::key_for(std::uint64_t scope) {
+  if (auto it = scope_key_.find(scope); it != scope_key_.end())
+    return it->second;
+  ScopeResolver &resolver = session_.resolver();
+  if (const ContainerIdentity *id = resolver.find(scope))
+    return scope_key_[scope] = id->ref.id;
+  if (!resolver.known(scope))
+    return {}; // not resolved yet
+  // A private mount namespace that is no container (a runtime helper, a
+  // service with PrivateTmp, `unshare -m`): named by what it ran.
+  std::string exe = session_.scope_exe(scope);
+  if (exe.empty()) {
+    const Aggregator &agg = session_.aggregator();
+    exe = agg.exe_of(agg.some_pid(scope));
+  }
+  return scope_key_[scope] =
+             "ns-" + (exe.empty() ? std::to_string(scope) : base_name(exe));
+}
+
+void DaemonCore::flush(bool final) {
+  EventSource &source = session_.source();
+  Aggregator &agg = session_.aggregator();
+  ScopeResolver &resolver = session_.resolver();
+  session_.refresh_counts();
+  // Every event a counted check came after (its scope's exec, its key's
+  // first check) is in the ring buffer by now: take them before naming
+  // and evicting, or a scope that lived between two polls is persisted
+  // without a name.
+  session_.drain();
+  TracerStats stats = source.read_stats();
+  std::map<std::uint64_t, std::uint32_t> live; // scope -> a live tgid
+  for (auto [tgid, scope] : source.tracked())
+    live.try_emplace(scope, tgid);
+  // A task's last checks can still be on their way into the counts while
+  // it exits (its hot key moves there before it leaves the task map), and
+  // a scope may be known so far only from its events. Every scope with no
+  // task left is read once more, now complete.
+  std::set<std::uint64_t> gone;
+  for (std::uint64_t scope : agg.scopes())
+    if (!live.count(scope))
+      gone.insert(scope);
+  if (!gone.empty()) {
+    std::vector<KeyCount> again = source.read_counts();
+    std::erase_if(
+        again, [&](const KeyCount &kc) { return !gone.count(kc.key.scope); });
+    agg.set_counts(again);
+  }
+
+  std::map<std::string, Profile> current = base_;
+  std::map<std::string, Profile> evicted_parts;
+  std::set<std::string> running, touched, privileged;
+  std::vector<std::uint64_t> dead;
+  for (std::uint64_t scope : agg.scopes()) {
+    // Its scope event was lost or came too late: resolve from a pid.
+    session_.resolve(scope, live.count(scope) ? live[scope] : 0);
+    std::string key = key_for(scope);
+    if (key.empty()) {
+      if (!live.count(scope)) { // gone before we could name it
+        resolver.forget(scope);
+        scope_key_[scope] = key = "ns-" + std::to_string(scope);
+      } else {
+        continue; // try again next flush
+      }
+    }
+    Profile part;
+    if (const ContainerIdentity *id = resolver.find(scope)) {
+      ScopeResolver::describe(part, *id);
+    } else {
+      part.workload.kind = "namespace";
+      part.workload.name = key.substr(3);
+      part.workload.key = "exe:" + session_.scope_exe(scope);
+      part.workload.id = key;
+    }
+    session_.stamp(part);
+    agg.fill(part, scope);
+    TraceSession::window_from_checks(part);
+    if (live.count(scope)) {
+      std::uint32_t pid = live[scope];
+      std::uint64_t eff = proc_status_mask(pid, "CapEff:");
+      std::uint64_t bnd = proc_status_mask(pid, "CapBnd:");
+      if (eff || bnd) {
+        part.held = eff;
+        part.held_known = true;
+        if (host_bounding_ && bnd == host_bounding_ && eff == host_bounding_)
+          privileged.insert(key);
+      }
+      running.insert(key);
+    } else {
+      dead.push_back(scope);
+    }
+    auto [it, fresh] = current.try_emplace(key, part);
+    if (!fresh) {
+      bool held_known = part.held_known;
+      std::uint64_t held = part.held;
+      merge_into(it->second, part);
+      if (held_known) { // the live value, not a union over time
+        it->second.held = held;
+        it->second.held_known = true;
+      }
+    }
+    touched.insert(key);
+    if (!live.count(scope)) {
+      auto [ev, fresh_ev] = evicted_parts.try_emplace(key, part);
+      if (!fresh_ev)
+        merge_into(ev->second, part);
+    }
+  }
+
+  for (const auto &key : touched) {
+    if (auto r = store_.save(key, current[key]); !r)
+      std::fprintf(stderr, "capscope daemon: %s\n", r.error().message.c_str());
+  }
+  // Persisted: scopes with no task left leave the kernel maps and memory.
+  for (std::uint64_t scope : dead) {
+    session_.forget_scope(scope);
+    scope_key_.erase(scope);
+  }
+  for (auto &[key, part] : evicted_parts) {
+    auto [it, fresh] = base_.try_emplace(key, part);
+    if (!fresh)
+      merge_into(it->second, part);
+  }
+
+  std::lock_guard<std::mutex> lock(mu_);
+  snap_.profiles = std::move(current);
+  snap_.running = std::move(running);
+  snap_.privileged = std::move(privileged);
+  snap_.lost_events = stats.lost_events;
+  snap_.tasks_overflow = stats.tasks_full;
+  snap_.counts_overflow = stats.counts_full;
+  snap_.scopes = live.size();
+  snap_.flushes++;
+  flush_gen_++;
+  cv_.notify_all();
+  if (final && verbose_)
+    std::fprintf(stderr, "capscope daemon: final flush: %zu profiles\n",
+                 snap_.profiles.size());
+}
+
+bool DaemonCore::request_flush() {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::uint64_t gen = flush_gen_;
+  flush_wanted_ = true;
+  return cv_.wait_for(lock, std::chrono::seconds(3),
+                      [&] { return flush_gen_ > gen || stopping_; });
+}
+
+bool DaemonCore::take_flush_request() {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool wanted = flush_wanted_;
+  flush_wanted_ = false;
+  return wanted;
+}
+
+void DaemonCore::stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+}
+
+DaemonSnapshot DaemonCore::snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return snap_;
+}
+
+nlohmann::json DaemonCore::answer(const nlohmann::json &req) const {
+  std::string op = req.value("op", std::string());
+  if (op != "list" && op != "get")
+    return {{"ok", false}, {"error", "unknown request '" + op + "'"}};
+  std::lock_guard<std::mutex> lock(mu_);
+  if (op == "list") {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto &[key, p] : snap_.profiles)
+      arr.push_back(summary(p, snap_.running.count(key) != 0,
+                            snap_.privileged.count(key) != 0));
+    return {{"ok", true},
+            {"profiles", arr},
+            {"lost_events", snap_.lost_events},
+            {"scopes", snap_.scopes}};
+  }
+  std::string want = req.value("id", std::string());
+  if (want.empty())
+    return {{"ok", false}, {"error", "no container id or name given"}};
+  std::vector<const Profile *> hits;
+  for (const auto &[key, p] : snap_.profiles) {
+    const Workload &w = p.workload;
+    if (key == want || w.id == want || w.name == want)
+      return {{"ok", true}, {"profile", to_json(p)}};
+    if (want.size() >= 4 && w.id.rfind(want, 0) == 0)
+      hits.push_back(&p);
+  }
+  if (hits.size() == 1)
+    return {{"ok", true}, {"profile", to_json(*hits[0])}};
+  if (hits.size() > 1)
+    return {{"ok", false},
+            {"error", "'" + want + "' matches " + std::to_string(hits.size()) +
+                          " containers; give more of the id"}};
+  return {{"ok", false},
+          {"error", "no container '" + want +
+                        "' in the daemon's profiles (see: capscope profiles)"}};
+}
+
+std::string DaemonCore::metrics_text() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string out;
+  out += "# HELP capscope_checks_total Capability checks seen per workload, "
+         "capability, verdict and class.\n"
+         "# TYPE capscope_checks_total counter\n";
+  for (const auto &[key, p] : snap_.profiles) {
+    const Workload &w = p.workload;
+    for (const auto &c : p.checks) {
+      for (int denied = 0; denied < 2; ++denied) {
+        std::uint64_t n = denied ? c.denied : c.granted;
+        if (!n)
+          continue;
+        out += "capscope_checks_total{container=\"" + label_value(w.name) +
+               "\",id=\"" + label_value(w.id) + "\",kind=\"" + w.kind +
+               "\",pod=\"" + label_value(w.pod) + "\",namespace=\"" +
+               label_value(w.ns) + "\",cap=\"" + cap_name(c.cap) +
+               "\",verdict=\"" + (denied ? "denied" : "granted") +
+               "\",class=\"" + std::string(class_name(c.cls)) + "\"} " +
+               std::to_string(n) + "\n";
+      }
+    }
+  }
+  out += "# HELP capscope_lost_events_total First-seen events lost to a full "
+         "ring buffer (counts stay exact).\n"
+         "# TYPE capscope_lost_events_total counter\n"
+         "capscope_lost_events_total " +
+         std::to_string(snap_.lost_events) + "\n";
+  out += "# HELP capscope_map_overflows_total Kernel map insertions that "
+         "failed because a map was full.\n"
+         "# TYPE capscope_map_overflows_total counter\n"
+         "capscope_map_overflows_total{map=\"tasks\"} " +
+         std::to_string(snap_.tasks_overflow) +
+         "\ncapscope_map_overflows_total{map=\"counts\"} " +
+         std::to_string(snap_.counts_overflow) + "\n";
+  out += "# HELP capscope_scopes_tracked Scopes with live tasks.\n"
+         "# TYPE capscope_scopes_tracked gauge\n"
+         "capscope_scopes_tracked " +
+         std::to_string(snap_.scopes) + "\n";
+  out += "# HELP capscope_profiles Profiles kept by the daemon.\n"
+         "# TYPE capscope_profiles gauge\n"
+         "capscope_profiles " +
+         std::to_string(snap_.profiles.size()) + "\n";
+  out += "# HELP capscope_profile_flushes_total Profile flushes to disk.\n"
+         "# TYPE capscope_profile_flushes_total counter\n"
+         "capscope_profile_flushes_total " +
+         std::to_string(snap_.flushes) + "\n";
+  return out;
+}
+
+} // namespace capscope

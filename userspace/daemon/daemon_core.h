@@ -1,0 +1,79 @@
+// daemon_core.h - the daemon's bookkeeping, apart from its sockets and
+// threads: naming scopes, flushing profiles to the store, evicting scopes
+// whose tasks are gone, merging with what a previous run left on disk,
+// answering list/get requests and the Prometheus text. It runs over any
+// trace session, so a replayed one drives it in the unit tests.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/profile.h"
+#include "core/store.h"
+#include "session/trace_session.h"
+
+namespace capscope {
+
+// Published view of the profiles, for the socket and metrics threads.
+struct DaemonSnapshot {
+  std::map<std::string, Profile> profiles;
+  std::set<std::string> running; // keys with live tasks
+  std::set<std::string> privileged;
+  std::uint64_t lost_events = 0;
+  std::uint64_t flushes = 0;
+  std::uint64_t scopes = 0;
+  std::uint64_t tasks_overflow = 0;
+  std::uint64_t counts_overflow = 0;
+};
+
+class DaemonCore {
+public:
+  // base: what the store held at start (a restart), merged into every
+  // profile of the same key. host_bounding: the host's bounding set (0:
+  // unknown), to tell privileged containers.
+  DaemonCore(TraceSession &session, ProfileStore &store,
+             std::map<std::string, Profile> base,
+             std::uint64_t host_bounding = 0, bool verbose = false);
+
+  // Reads the counts and every queued event, names the scopes, saves each
+  // touched profile, evicts scopes with no task left, and publishes.
+  void flush(bool final);
+  // The key a scope's profile is kept under ("" while it cannot be named).
+  std::string key_for(std::uint64_t scope);
+
+  // Answers one socket request from the published view (no flush).
+  nlohmann::json answer(const nlohmann::json &req) const;
+  // The Prometheus exposition text.
+  std::string metrics_text() const;
+  DaemonSnapshot snapshot() const;
+
+  // Between threads: another thread asks for a flush and waits (up to 3 s)
+  // for it; the loop takes the request.
+  bool request_flush();
+  bool take_flush_request();
+  // Wakes every waiter for good.
+  void stop();
+
+private:
+  TraceSession &session_;
+  ProfileStore &store_;
+  std::uint64_t host_bounding_;
+  bool verbose_;
+  std::map<std::uint64_t, std::string> scope_key_;
+  std::map<std::string, Profile> base_; // disk + evicted scopes
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  DaemonSnapshot snap_;
+  bool flush_wanted_ = false;
+  std::uint64_t flush_gen_ = 0;
+  bool stopping_ = false;
+};
+
+} // namespace capscope
