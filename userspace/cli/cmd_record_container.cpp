@@ -100,6 +100,7 @@ int run_record_container(const RecordConfig &c) {
                  id.substr(0, 12).c_str());
   session->drain();
   session->refresh_counts();
+  session->settle_identities(12000); // names from the runtime, if pending
   TracerStats stats = session->stats();
 
   Profile p;

@@ -19,6 +19,9 @@ namespace capscope {
 namespace {
 
 constexpr std::uint64_t kCommandScope = 1;
+// How long the final profile waits for container names from the runtime
+// (each runtime call has its own 5 s limit).
+constexpr int kSettleMs = 12000;
 
 std::string base_name(const std::string &p) {
   auto s = p.rfind('/');
@@ -123,6 +126,12 @@ RunResult run_traced(const RunSpec &spec) {
   session->refresh_counts();
   TracerStats stats = session->stats();
   Aggregator &agg = session->aggregator();
+  // Scopes first resolved below (their event was lost) start lookups too:
+  // resolve every scope, then wait for the runtime's answers.
+  for (std::uint64_t scope : agg.scopes())
+    if (scope != kCommandScope)
+      session->resolve(scope);
+  session->settle_identities(kSettleMs);
   if (spec.verbose)
     std::fprintf(stderr,
                  "capscope: doubtful checks classified without a stack: %llu "

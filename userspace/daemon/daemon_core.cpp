@@ -144,9 +144,10 @@ void DaemonCore::flush(bool final) {
           privileged.insert(key);
       }
       running.insert(key);
-    } else {
+    } else if (!resolver.pending(scope)) {
       dead.push_back(scope);
-    }
+    } // else kept until the runtime names it, then evicted
+
     auto [it, fresh] = current.try_emplace(key, part);
     if (!fresh) {
       bool held_known = part.held_known;
@@ -158,7 +159,7 @@ void DaemonCore::flush(bool final) {
       }
     }
     touched.insert(key);
-    if (!live.count(scope)) {
+    if (!live.count(scope) && !resolver.pending(scope)) {
       auto [ev, fresh_ev] = evicted_parts.try_emplace(key, part);
       if (!fresh_ev)
         merge_into(ev->second, part);
@@ -188,6 +189,10 @@ void DaemonCore::flush(bool final) {
   snap_.tasks_overflow = stats.tasks_full;
   snap_.counts_overflow = stats.counts_full;
   snap_.scopes = live.size();
+  if (IdentityLookup *l = resolver.lookup()) {
+    snap_.lookups_queued = l->queued();
+    snap_.lookups_dropped = l->dropped();
+  }
   snap_.flushes++;
   flush_gen_++;
   cv_.notify_all();
@@ -298,6 +303,17 @@ std::string DaemonCore::metrics_text() const {
          "# TYPE capscope_scopes_tracked gauge\n"
          "capscope_scopes_tracked " +
          std::to_string(snap_.scopes) + "\n";
+  out += "# HELP capscope_identity_lookups_queued Container name lookups "
+         "waiting for or running on the container runtime.\n"
+         "# TYPE capscope_identity_lookups_queued gauge\n"
+         "capscope_identity_lookups_queued " +
+         std::to_string(snap_.lookups_queued) + "\n";
+  out += "# HELP capscope_identity_lookups_dropped_total Container name "
+         "lookups dropped because the queue was full (those containers "
+         "keep their id as name).\n"
+         "# TYPE capscope_identity_lookups_dropped_total counter\n"
+         "capscope_identity_lookups_dropped_total " +
+         std::to_string(snap_.lookups_dropped) + "\n";
   out += "# HELP capscope_profiles Profiles kept by the daemon.\n"
          "# TYPE capscope_profiles gauge\n"
          "capscope_profiles " +

@@ -30,6 +30,8 @@ struct DaemonSnapshot {
   std::uint64_t scopes = 0;
   std::uint64_t tasks_overflow = 0;
   std::uint64_t counts_overflow = 0;
+  std::uint64_t lookups_queued = 0;  // container lookups queued or running
+  std::uint64_t lookups_dropped = 0; // ... dropped on a full queue
 };
 
 class DaemonCore {

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
@@ -76,7 +77,9 @@ bool from_podman_storage(ContainerIdentity &ci) {
   return false;
 }
 
-void enrich(ContainerIdentity &ci) {
+} // namespace
+
+void identity_from_runtime(ContainerIdentity &ci) {
   const ContainerRef &r = ci.ref;
   if (!safe_id(r.id))
     return;
@@ -123,6 +126,8 @@ void enrich(ContainerIdentity &ci) {
     }
   }
 }
+
+namespace {
 
 // conmon (podman's and cri-o's monitor) names the container on its command
 // line (-n NAME): the one place the name survives `podman run --rm` of a
@@ -185,6 +190,113 @@ std::optional<ContainerRef> ref_from_cgroup_text(const std::string &text) {
 
 } // namespace
 
+namespace {
+
+void set_key(ContainerIdentity &ci) {
+  std::string short_name = ci.name.empty() ? ci.ref.id.substr(0, 12) : ci.name;
+  // A --rootfs container has no image: its name is the stable key.
+  ci.key = workload_key(ci.namespace_, ci.pod, ci.name, ci.image, short_name,
+                        ci.ref.id);
+}
+
+} // namespace
+
+IdentityLookup::IdentityLookup(Fn fn, std::size_t max_queue)
+    : fn_(std::move(fn)), max_(max_queue), worker_([this] { work(); }) {}
+
+IdentityLookup::~IdentityLookup() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+bool IdentityLookup::submit(const ContainerIdentity &ci) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (queue_.size() >= max_) {
+      ++dropped_;
+      return false;
+    }
+    queue_.push_back(ci);
+  }
+  wake_.notify_one();
+  return true;
+}
+
+void IdentityLookup::work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (stop_)
+      return;
+    ContainerIdentity ci = std::move(queue_.front());
+    queue_.pop_front();
+    ++running_;
+    lock.unlock();
+    try {
+      fn_(ci);
+    } catch (const std::exception &) {
+      // A lookup that fails leaves the identity as it was.
+    }
+    lock.lock();
+    --running_;
+    done_.push_back(std::move(ci));
+    if (queue_.empty() && running_ == 0)
+      idle_.notify_all();
+  }
+}
+
+std::vector<ContainerIdentity> IdentityLookup::take_done() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<ContainerIdentity> out;
+  out.swap(done_);
+  return out;
+}
+
+bool IdentityLookup::wait_idle(int timeout_ms) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return idle_.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                        [this] { return queue_.empty() && running_ == 0; });
+}
+
+std::size_t IdentityLookup::queued() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size() + running_;
+}
+
+std::uint64_t IdentityLookup::dropped() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return dropped_;
+}
+
+bool ScopeResolver::pending(std::uint64_t scope) const {
+  const ContainerIdentity *id = find(scope);
+  return id && id->pending;
+}
+
+std::size_t ScopeResolver::apply_lookups() {
+  if (!lookup_)
+    return 0;
+  std::vector<ContainerIdentity> done = lookup_->take_done();
+  for (ContainerIdentity &ci : done) {
+    auto it = by_id_.find(ci.ref.id);
+    if (it == by_id_.end())
+      continue;
+    if (ci.name.empty()) // the runtime does not know it: keep the monitor's
+      ci.name = it->second.name;
+    ci.pending = false;
+    set_key(ci);
+    it->second = ci;
+    for (auto &[scope, id] : cache_)
+      if (id && id->ref.id == ci.ref.id)
+        id = ci;
+  }
+  return done.size();
+}
+
 const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
                                               std::optional<ContainerRef> ref,
                                               std::uint32_t ppid) {
@@ -196,16 +308,16 @@ const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
   if (it == by_id_.end()) {
     ContainerIdentity ci;
     ci.ref = *ref;
+    // Read now: the monitor may be gone by the time the runtime answers.
     std::string monitor_name = name_from_monitor(ppid);
-    enrich(ci);
+    if (lookup_) {
+      ci.pending = lookup_->submit(ci);
+    } else {
+      identity_from_runtime(ci);
+    }
     if (ci.name.empty())
       ci.name = monitor_name;
-    std::string short_name =
-        ci.name.empty() ? ci.ref.id.substr(0, 12) : ci.name;
-    std::string image = ci.image;
-    // A --rootfs container has no image: its name is the stable key.
-    ci.key = workload_key(ci.namespace_, ci.pod, ci.name, image, short_name,
-                          ci.ref.id);
+    set_key(ci);
     it = by_id_.emplace(ref->id, ci).first;
   }
   cache_[scope] = it->second;

@@ -1,14 +1,21 @@
-// container_info.h - naming a scope: which container (runtime, id, name,
-// image, pod) a mount-namespace scope is, resolved once per scope from
-// /proc/PID/cgroup (or the cgroup names the BPF side captured at exec) and
-// the runtime's own CLI, then cached, because short-lived processes are
-// gone before their events are read.
+// container_info.h - the runtime layer: which container (runtime, id,
+// name, image, pod) a mount-namespace scope is. The id comes at once from
+// /proc/PID/cgroup (or the cgroup names the BPF side captured at exec),
+// because short-lived processes are gone before their events are read;
+// names and images come from the runtime (its storage or CLI) on a worker
+// thread, cached per container, so event handling never waits for them.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "capscope.h"
 #include "core/container.h"
@@ -26,6 +33,48 @@ struct ContainerIdentity {
   std::string pod;        // pod name
   std::string namespace_; // Kubernetes namespace
   std::string key;        // stable workload key
+  bool pending = false;   // the runtime lookup has not answered yet
+};
+
+// Fills name, image, pod and namespace of ci (its ref already set) from
+// the runtime: podman's storage file, else `podman|docker inspect`. Can
+// take seconds: never call it where events are handled.
+void identity_from_runtime(ContainerIdentity &ci);
+
+// Runtime lookups on a worker thread, so the thread that handles events
+// never waits for a runtime CLI. The queue is bounded: a lookup that does
+// not fit is dropped (and counted), its container keeps its id as name.
+class IdentityLookup {
+public:
+  using Fn = std::function<void(ContainerIdentity &)>;
+  static constexpr std::size_t kMaxQueue = 64;
+  explicit IdentityLookup(Fn fn = identity_from_runtime,
+                          std::size_t max_queue = kMaxQueue);
+  ~IdentityLookup();
+  IdentityLookup(const IdentityLookup &) = delete;
+  IdentityLookup &operator=(const IdentityLookup &) = delete;
+
+  // Queues a lookup of ci.ref; false when the queue is full (dropped).
+  bool submit(const ContainerIdentity &ci);
+  // Lookups finished since the last call.
+  std::vector<ContainerIdentity> take_done();
+  // Waits until nothing is queued or running; false on timeout.
+  bool wait_idle(int timeout_ms);
+  std::size_t queued() const; // waiting or running
+  std::uint64_t dropped() const;
+
+private:
+  void work();
+  Fn fn_;
+  std::size_t max_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_, idle_;
+  std::deque<ContainerIdentity> queue_;
+  std::vector<ContainerIdentity> done_;
+  std::size_t running_ = 0;
+  std::uint64_t dropped_ = 0;
+  bool stop_ = false;
+  std::thread worker_;
 };
 
 class ScopeResolver {
@@ -38,6 +87,17 @@ public:
   const ContainerIdentity *find(std::uint64_t scope) const;
   bool known(std::uint64_t scope) const { return cache_.count(scope) != 0; }
   void forget(std::uint64_t scope) { cache_.erase(scope); }
+  // True while the scope's container waits for its runtime lookup.
+  bool pending(std::uint64_t scope) const;
+
+  // Runtime lookups go through `lookup` (a worker thread); without one
+  // they run inline, where the caller waits.
+  void set_lookup(std::shared_ptr<IdentityLookup> lookup) {
+    lookup_ = std::move(lookup);
+  }
+  IdentityLookup *lookup() const { return lookup_.get(); }
+  // Takes the lookups that finished into the cache; returns how many.
+  std::size_t apply_lookups();
 
   // Fills a profile's workload fields from an identity.
   static void describe(Profile &p, const ContainerIdentity &id);
@@ -48,6 +108,7 @@ private:
                                  std::uint32_t ppid);
   std::map<std::uint64_t, std::optional<ContainerIdentity>> cache_;
   std::map<std::string, ContainerIdentity> by_id_; // runtime lookups
+  std::shared_ptr<IdentityLookup> lookup_;
 };
 
 } // namespace capscope

@@ -16,6 +16,10 @@
 
 namespace capscope {
 
+Kallsyms host_kallsyms() {
+  return Kallsyms::load("/proc/kallsyms", "/proc/modules");
+}
+
 AttachMode attach_mode_or_die(const char *cmd, const std::string &name) {
   AttachMode m = AttachMode::Auto;
   if (!parse_attach_mode(name, &m))
@@ -75,7 +79,7 @@ std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {
 }
 
 std::unique_ptr<TraceSession> TraceSession::open(const SessionOptions &o) {
-  Kallsyms ksyms = Kallsyms::load();
+  Kallsyms ksyms = host_kallsyms();
   TracerConfig tc;
   tc.attach = o.attach;
   tc.mode = o.mode;
@@ -91,6 +95,7 @@ std::unique_ptr<TraceSession> TraceSession::open(const SessionOptions &o) {
       wall_now_ns() - mono_now_ns());
   s->attach_ns_ = took;
   s->agg_.set_exe_lookup(proc_exe);
+  s->resolver_.set_lookup(std::make_shared<IdentityLookup>());
   s->kernel_ = kernel_release();
   return s;
 }
@@ -117,12 +122,21 @@ void TraceSession::on_context(const cs_key &key, const CheckContext &ctx) {
 }
 
 int TraceSession::poll(int timeout_ms) {
-  return source_->poll(timeout_ms, *this);
+  int n = source_->poll(timeout_ms, *this);
+  resolver_.apply_lookups();
+  return n;
 }
 
 void TraceSession::drain() {
   while (source_->poll(0, *this) > 0) {
   }
+  resolver_.apply_lookups();
+}
+
+void TraceSession::settle_identities(int timeout_ms) {
+  if (IdentityLookup *l = resolver_.lookup())
+    l->wait_idle(timeout_ms);
+  resolver_.apply_lookups();
 }
 
 void TraceSession::refresh_counts() { agg_.set_counts(source_->read_counts()); }

@@ -20,6 +20,9 @@
 
 namespace capscope {
 
+// The running kernel's symbols (/proc/kallsyms, /proc/modules).
+Kallsyms host_kallsyms();
+
 // --attach NAME, or Fatal("CMD: unknown --attach ... (valid: ...)").
 AttachMode attach_mode_or_die(const char *cmd, const std::string &name);
 
@@ -66,6 +69,9 @@ public:
   int poll(int timeout_ms);
   // Handles everything already queued.
   void drain();
+  // Waits (up to timeout_ms) for the container lookups still running and
+  // takes their answers: before a profile is final.
+  void settle_identities(int timeout_ms);
   // Takes the source's current counts into the aggregator.
   void refresh_counts();
   TracerStats stats() const { return source_->read_stats(); }

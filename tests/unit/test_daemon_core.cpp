@@ -1,0 +1,251 @@
+// test_daemon_core.cpp - the daemon's bookkeeping (flush, eviction,
+// restart merge, naming, requests and metrics) driven by replayed streams
+// through a ReplaySource, without root or a kernel.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "core/caps.h"
+#include "core/store.h"
+#include "daemon/daemon_core.h"
+#include "session/container_info.h"
+#include "session/event_source.h"
+#include "session/trace_session.h"
+
+using namespace capscope;
+
+namespace {
+
+// No such pid can exist (pid_max is at most 2^22): nothing is read from a
+// real process.
+constexpr std::uint32_t kPid = 90000001;
+constexpr std::uint64_t kScope = 4026532001ULL;
+const std::string kCid =
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+std::string bind_line(std::uint64_t count) {
+  return R"({"cap":"NET_BIND_SERVICE","denied":false,"syscall":"bind",)"
+         R"("phase":"active","frames":["bpf_trace_run5","cap_capable",)"
+         R"("inet_bind_sk","__sys_bind"],"exe":"/usr/sbin/nginx",)"
+         R"("comm":"nginx","pid":90000001,"count":)" +
+         std::to_string(count) + "}\n";
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/capscope-daemon-core-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+// A replayed session with a fake runtime lookup (names every container
+// "web", image "nginx:1"), a store in dir and a DaemonCore over both.
+struct Rig {
+  ReplaySource *src;
+  std::unique_ptr<TraceSession> session;
+  ProfileStore store;
+  std::unique_ptr<DaemonCore> core;
+
+  explicit Rig(const std::string &dir) : store(dir) {
+    auto s = std::make_unique<ReplaySource>();
+    src = s.get();
+    session = std::make_unique<TraceSession>(std::move(s));
+    session->resolver().set_lookup(
+        std::make_shared<IdentityLookup>([](ContainerIdentity &ci) {
+          ci.name = "web";
+          ci.image = "nginx:1";
+        }));
+    REQUIRE(store.open().ok());
+    std::map<std::string, Profile> base;
+    REQUIRE(store.load(&base).empty());
+    core = std::make_unique<DaemonCore>(*session, store, std::move(base));
+  }
+  void checks(std::uint64_t n, std::uint64_t scope = kScope) {
+    std::istringstream in(bind_line(n));
+    REQUIRE(src->add_stream(in, scope).ok());
+  }
+  void container_starts(std::uint64_t scope = kScope) {
+    src->add_scope_event(scope, kPid, "/usr/sbin/nginx", "machine.slice",
+                         "libpod-" + kCid + ".scope");
+    REQUIRE(src->track(kPid, scope, CS_PHASE_ACTIVE, CS_SCOPE_CONTAINER).ok());
+  }
+  // Flushes once the runtime lookups are done, so names are final.
+  void flush() {
+    session->poll(0);
+    session->settle_identities(2000);
+    core->flush(false);
+  }
+};
+
+std::uint64_t bind_count(const Profile &p) {
+  const CheckStats *s = p.find(kNetBindService, CheckClass::Needed);
+  return s ? s->granted : 0;
+}
+
+} // namespace
+
+TEST_CASE("daemon flush saves a profile per live container, named by the "
+          "runtime",
+          "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  rig.container_starts();
+  rig.checks(5);
+  rig.flush();
+  DaemonSnapshot snap = rig.core->snapshot();
+  REQUIRE(snap.profiles.count(kCid) == 1);
+  const Profile &p = snap.profiles.at(kCid);
+  CHECK(p.workload.kind == "container");
+  CHECK(p.workload.runtime == "podman");
+  CHECK(p.workload.name == "web");
+  CHECK(p.workload.image == "nginx:1");
+  CHECK(p.attach_mode == "replay");
+  CHECK(bind_count(p) == 5);
+  CHECK(snap.running.count(kCid) == 1);
+  CHECK(snap.scopes == 1);
+  CHECK(snap.flushes == 1);
+  CHECK(
+      std::filesystem::exists(dir.path + "/" + ProfileStore::file_name(kCid)));
+
+  // Counts are cumulative snapshots: a second flush does not add them
+  // twice, new checks do add.
+  rig.checks(2);
+  rig.flush();
+  CHECK(bind_count(rig.core->snapshot().profiles.at(kCid)) == 7);
+}
+
+TEST_CASE("daemon evicts a scope whose tasks are gone, keeping its profile",
+          "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  rig.container_starts();
+  rig.checks(3);
+  rig.flush();
+  rig.src->exit_scope(kScope);
+  rig.flush();
+  DaemonSnapshot snap = rig.core->snapshot();
+  CHECK(snap.running.empty());
+  CHECK(snap.scopes == 0);
+  CHECK(bind_count(snap.profiles.at(kCid)) == 3);
+  // Gone from the source, the aggregator and the resolver.
+  CHECK(rig.session->aggregator().scopes().empty());
+  CHECK(rig.src->read_counts().empty());
+  CHECK_FALSE(rig.session->resolver().known(kScope));
+  // Later flushes keep it, counted once.
+  rig.flush();
+  CHECK(bind_count(rig.core->snapshot().profiles.at(kCid)) == 3);
+
+  // The same container in a new scope (a restart of it) adds to it.
+  rig.container_starts(kScope + 1);
+  rig.checks(4, kScope + 1);
+  rig.flush();
+  CHECK(bind_count(rig.core->snapshot().profiles.at(kCid)) == 7);
+}
+
+TEST_CASE("daemon restart merges with the profiles on disk", "[daemon]") {
+  TempDir dir;
+  {
+    Rig first(dir.path);
+    first.container_starts();
+    first.checks(3);
+    first.flush();
+  }
+  ProfileStore store(dir.path);
+  std::map<std::string, Profile> base;
+  REQUIRE(store.load(&base).empty());
+  REQUIRE(base.count(kCid) == 1);
+  CHECK(bind_count(base.at(kCid)) == 3);
+
+  Rig second(dir.path);
+  // A Rig loads the store too: what the first run saved is published at
+  // the first flush, before anything new is seen.
+  second.flush();
+  CHECK(bind_count(second.core->snapshot().profiles.at(kCid)) == 3);
+  second.container_starts();
+  second.checks(4);
+  second.flush();
+  CHECK(bind_count(second.core->snapshot().profiles.at(kCid)) == 7);
+  // And what is on disk now is the merged profile.
+  std::map<std::string, Profile> after;
+  REQUIRE(store.load(&after).empty());
+  CHECK(bind_count(after.at(kCid)) == 7);
+}
+
+TEST_CASE("daemon names scopes that are no container by what they ran",
+          "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  // A private mount namespace outside any container cgroup.
+  rig.src->add_scope_event(kScope, kPid, "/usr/lib/systemd/systemd-resolved",
+                           "system.slice", "systemd-resolved.service");
+  REQUIRE(
+      rig.src->track(kPid, kScope, CS_PHASE_ACTIVE, CS_SCOPE_CONTAINER).ok());
+  rig.checks(1);
+  // A scope seen only in counts, gone before it could be named.
+  rig.checks(2, kScope + 7);
+  rig.flush();
+  DaemonSnapshot snap = rig.core->snapshot();
+  REQUIRE(snap.profiles.count("ns-systemd-resolved") == 1);
+  const Profile &p = snap.profiles.at("ns-systemd-resolved");
+  CHECK(p.workload.kind == "namespace");
+  CHECK(p.workload.name == "systemd-resolved");
+  CHECK(p.workload.key == "exe:/usr/lib/systemd/systemd-resolved");
+  std::string unnamed = "ns-" + std::to_string(kScope + 7);
+  REQUIRE(snap.profiles.count(unnamed) == 1);
+  CHECK(bind_count(snap.profiles.at(unnamed)) == 2);
+  CHECK(snap.running == std::set<std::string>{"ns-systemd-resolved"});
+}
+
+TEST_CASE("daemon answers list and get from the published profiles",
+          "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  rig.container_starts();
+  rig.checks(1);
+  rig.flush();
+  auto list = rig.core->answer({{"op", "list"}});
+  REQUIRE(list["ok"] == true);
+  REQUIRE(list["profiles"].size() == 1);
+  CHECK(list["profiles"][0]["name"] == "web");
+  CHECK(list["profiles"][0]["running"] == true);
+  CHECK(list["profiles"][0]["caps_used"] ==
+        nlohmann::json::array({"NET_BIND_SERVICE"}));
+  CHECK(rig.core->answer({{"op", "get"}, {"id", "web"}})["ok"] == true);
+  CHECK(rig.core->answer({{"op", "get"}, {"id", kCid.substr(0, 6)}})["ok"] ==
+        true);
+  auto miss = rig.core->answer({{"op", "get"}, {"id", "nope"}});
+  CHECK(miss["ok"] == false);
+  CHECK(rig.core->answer({{"op", "bogus"}})["error"] ==
+        "unknown request 'bogus'");
+}
+
+TEST_CASE("daemon metrics text counts checks per container", "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  rig.container_starts();
+  rig.checks(6);
+  TracerStats st;
+  st.lost_events = 2;
+  st.counts_full = 1;
+  rig.src->set_stats(st);
+  rig.flush();
+  std::string m = rig.core->metrics_text();
+  CHECK_THAT(m,
+             Catch::Contains(
+                 "capscope_checks_total{container=\"web\",id=\"" + kCid +
+                 "\",kind=\"container\",pod=\"\",namespace=\"\",cap=\"NET_"
+                 "BIND_SERVICE\",verdict=\"granted\",class=\"needed\"} 6\n"));
+  CHECK_THAT(m, Catch::Contains("capscope_lost_events_total 2\n"));
+  CHECK_THAT(
+      m, Catch::Contains("capscope_map_overflows_total{map=\"counts\"} 1\n"));
+  CHECK_THAT(m, Catch::Contains("capscope_scopes_tracked 1\n"));
+  CHECK_THAT(m, Catch::Contains("capscope_profiles 1\n"));
+  CHECK_THAT(m, Catch::Contains("capscope_profile_flushes_total 1\n"));
+  CHECK_THAT(m, Catch::Contains("capscope_identity_lookups_queued 0\n"));
+}
