@@ -25,7 +25,7 @@ int run_doctor(const DoctorConfig &c) {
             exists("/sys/kernel/debug/tracing/events/capability/cap_capable");
   std::printf("tracepoint  capability:cap_capable %s\n",
               tp ? "present" : "absent (tracefs)");
-  Kallsyms ksyms = Kallsyms::load();
+  Kallsyms ksyms = host_kallsyms();
   std::uint64_t s, e;
   std::printf("kallsyms    %s\n", ksyms.empty() ? "unreadable"
                                   : ksyms.range("cap_capable", &s, &e)

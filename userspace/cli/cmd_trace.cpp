@@ -35,7 +35,7 @@ int run_trace(const TraceConfig &c) {
     duration_ms = duration_or_die("trace", "--duration", c.duration);
   }
   require_tracing_privileges();
-  Kallsyms ksyms = Kallsyms::load();
+  Kallsyms ksyms = host_kallsyms();
   configure_noise(tc, ksyms);
   auto tracer = open_tracer(tc, c.verbose);
   install_stop_signals();

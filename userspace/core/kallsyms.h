@@ -22,8 +22,10 @@ class Kallsyms {
 public:
   // Parses text in /proc/kallsyms format. Only text symbols (t/T) are kept.
   static Kallsyms parse(std::string_view text);
-  static Kallsyms load(const std::string &path = "/proc/kallsyms",
-                       const std::string &modules = "/proc/modules");
+  // Reads a kallsyms file and a modules file ("": none). The host's are
+  // read by host_kallsyms() in session/trace_session.h.
+  static Kallsyms load(const std::string &path,
+                       const std::string &modules = {});
   // Where modules lie, from text in /proc/modules format ("name size refs
   // deps state 0xADDR"): an address past a module's end is not that
   // module's last function (BPF programs and trampolines live there too).
