@@ -153,6 +153,8 @@ struct {
 	__type(value, __u64[CS_CLASSIFY_DEPTH]);
 } stack_scratch SEC(".maps");
 
+#include "cs_moot.h"
+
 /* Counts one more of a stat on this CPU; returns the new count. */
 static __always_inline __u64 stat_inc(__u32 idx)
 {
@@ -535,7 +537,7 @@ static __always_inline __u32 current_syscall(struct task_struct *task)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return CS_NO_SYSCALL;
-	long nr = regs->orig_ax;
+	long nr = cs_regs_syscall_nr(regs);
 	return nr < 0 ? CS_NO_SYSCALL : (__u32)nr;
 }
 
@@ -690,6 +692,11 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 		if (cls == CS_CLASS_NEEDED &&
 		    borrowed(task, cred, cap, ret, &flags))
 			cls = CS_CLASS_BORROWED;
+		/* A check the call's outcome does not depend on (cs_moot.h):
+		 * more exact than "needed" and than a NOAUDIT "advisory". */
+		if ((cls == CS_CLASS_NEEDED || cls == CS_CLASS_ADVISORY) &&
+		    check_is_moot(task, cred, targ_ns, cap, syscall))
+			cls = CS_CLASS_MOOT;
 	}
 	key.w[0] = scope;
 	key.w[1] = key_word1(syscall, cap, ret != 0, cls, kind);
@@ -972,7 +979,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	const struct cs_task *t = task_find(tid, &own);
 	if (!t || t->phase != CS_PHASE_ACTIVE)
 		return 0;
-	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);
+	__u32 nr = (__u32)cs_regs_syscall_nr(regs);
 	struct cs_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
 	__u64 denied = 0, granted = 0;
 	__u32 flags = 0;

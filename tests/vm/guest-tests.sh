@@ -164,6 +164,24 @@ for m in $MODES; do
 
   expect "$m/mem_churn" "$m" "--cap-drop=ALL" -- "$H/mem_churn"
 
+  # Moot (bpf/cs_moot.h): a user's setgid(getgid()); setuid(getuid()) and a
+  # capset keeping the sets ask SETGID/SETUID/SETPCAP, and end the same way
+  # without them: decided from the syscall's arguments, in every mode.
+  ev="$W/events-$m-moot.jsonl"
+  if expect "$m/moot_setid" "$m" "--cap-drop=ALL" --user 1000 --events "$ev" -- "$H/moot_calls" setid-same; then
+    act=$(grep -E '"cap":"SET(UID|GID)"' "$ev" | grep '"phase":"active"')
+    n=$(echo "$act" | grep -c '"kernel_class":"moot"')
+    other=$(echo "$act" | grep -c . )
+    if [ "$n" -ge 2 ] && [ "$n" = "$other" ]; then
+      pass "$m/moot_setid_class"
+    else
+      fail "$m/moot_setid_class" "$n of $other active SETUID/SETGID events are moot, expected all (at least 2)"
+      sed 's/^/    | /' "$ev"
+    fi
+  fi
+  expect "$m/moot_capset" "$m" "--cap-drop=ALL" -- "$H/moot_calls" capset-keep
+  expect "$m/capset_grow" "$m" "--cap-drop=ALL --cap-add=SETPCAP" -- "$H/moot_calls" capset-grow
+
   # Root reading another user's /proc/PID/stat: SYS_PTRACE asked with
   # PTRACE_MODE_NOAUDIT. Advisory from `opts` and from the stack walk
   # (ns_capable_noaudit), as the host's stack walk says: no advice.
