@@ -179,8 +179,32 @@ for m in $MODES; do
       sed 's/^/    | /' "$ev"
     fi
   fi
-  expect "$m/moot_capset" "$m" "--cap-drop=ALL" -- "$H/moot_calls" capset-keep
-  expect "$m/capset_grow" "$m" "--cap-drop=ALL --cap-add=SETPCAP" -- "$H/moot_calls" capset-grow
+  # capset's SETPCAP check (cap_inh_is_capped) calls cap_capable directly;
+  # builds that inline it there (Debian 12's 6.1) show no check at all, and
+  # then neither case can be told apart.
+  ev="$W/events-$m-capset.jsonl"
+  if expect "$m/moot_capset" "$m" "--cap-drop=ALL" --events "$ev" -- "$H/moot_calls" capset-keep; then
+    act=$(grep '"cap":"SETPCAP"' "$ev" | grep '"phase":"active"')
+    if [ -z "$act" ]; then
+      skip "$m/moot_capset_class" "no SETPCAP check seen in capset: this kernel inlines cap_capable into cap_inh_is_capped"
+    elif echo "$act" | grep -vq '"kernel_class":"moot"'; then
+      fail "$m/moot_capset_class" "a capset keeping the sets has a SETPCAP check that is not moot"
+      sed 's/^/    | /' "$ev"
+    else
+      pass "$m/moot_capset_class"
+    fi
+  fi
+  ev="$W/events-$m-capset-grow.jsonl"
+  record "$m" "$W/capset-grow-$m" --events "$ev" -- "$H/moot_calls" capset-grow
+  if [ "$RC" != 0 ]; then
+    fail "$m/capset_grow" "capscope record exited $RC"; show "$W/capset-grow-$m"
+  elif ! grep '"cap":"SETPCAP"' "$ev" | grep -q '"phase":"active"'; then
+    skip "$m/capset_grow" "no SETPCAP check seen in capset: this kernel inlines cap_capable into cap_inh_is_capped"
+  elif [ "$ADVICE" != "--cap-drop=ALL --cap-add=SETPCAP" ]; then
+    fail "$m/capset_grow" "advice '$ADVICE', expected '--cap-drop=ALL --cap-add=SETPCAP'"; show "$W/capset-grow-$m"
+  else
+    pass "$m/capset_grow"
+  fi
 
   # Root reading another user's /proc/PID/stat: SYS_PTRACE asked with
   # PTRACE_MODE_NOAUDIT. Advisory from `opts` and from the stack walk
