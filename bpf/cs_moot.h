@@ -29,13 +29,12 @@
  *     cap_capable, so both are found from the syscall:
  *       - the inode: the path walk in flight (current->nameidata->inode:
  *         may_lookup() on each directory and may_open() on the last
- *         component both check nd->inode), else for the read and write
- *         families the inode of their fd (proc_sys_call_handler asks
- *         again); it must be a procfs inode with a sysctl entry (whose
- *         mode is the entry's), which also shows the check is this one;
+ *         component both check nd->inode), else for the read family the
+ *         inode of its fd (proc_sys_call_handler asks again); it must be
+ *         a procfs inode with a sysctl entry (whose mode is the entry's),
+ *         which also shows the check is this one;
  *       - the access: open/openat/openat2 without O_CREAT/O_TRUNC/
- *         __O_TMPFILE (its O_ACCMODE), the read family MAY_READ, the
- *         write family MAY_WRITE.
+ *         __O_TMPFILE (its O_ACCMODE), the read family MAY_READ.
  *     Moot when such an inode is found and
  *       - euid is 0 and the netns belongs to the initial user ns (both
  *         kernels pick the owner bits either way), or
@@ -45,8 +44,11 @@
  *         alike by owner, group and other bits (a read of a 0644 entry).
  *     Not moot otherwise. Approximations, all on the needed side: the
  *     final check of access(2)/faccessat (its path is no longer in
- *     nameidata) and any syscall not listed stay needed; so does euid
- *     equal to a non-zero netns root uid (moot on 6.18, not on 6.1).
+ *     nameidata), the write family (a proc_handler such as
+ *     devinet_sysctl_forward asks CAP_NET_ADMIN itself within write(2),
+ *     which cannot be told from this check there) and any syscall not
+ *     listed stay needed; so does euid equal to a non-zero netns root uid
+ *     (moot on 6.18, not on 6.1).
  * Sites looked at and left needed, because the capability is asked last
  * (only when the unprivileged rule already failed), so a granted check
  * there is a real use: __sys_setreuid/setresuid/setfsuid (and gid),
@@ -182,9 +184,6 @@ static __always_inline __u32 sysctl_file_op(const struct pt_regs *regs, long nr)
 	if (nr == CS_NR_read || nr == CS_NR_pread64 || nr == CS_NR_readv ||
 	    nr == CS_NR_preadv || nr == CS_NR_preadv2)
 		return CS_MAY_READ;
-	if (nr == CS_NR_write || nr == CS_NR_pwrite64 || nr == CS_NR_writev ||
-	    nr == CS_NR_pwritev || nr == CS_NR_pwritev2)
-		return CS_MAY_WRITE;
 	if (nr == CS_NR_open) {
 		flags = cs_regs_arg(regs, 1);
 	} else if (nr == CS_NR_openat) {
@@ -236,12 +235,10 @@ static __always_inline bool moot_netctl(const struct cred *cred,
 	return perm_ok(group, op) == as_owner && perm_ok(other, op) == as_owner;
 }
 
-static __always_inline bool is_rw_family(long nr)
+static __always_inline bool is_read_family(long nr)
 {
 	return nr == CS_NR_read || nr == CS_NR_pread64 || nr == CS_NR_readv ||
-	       nr == CS_NR_preadv || nr == CS_NR_preadv2 || nr == CS_NR_write ||
-	       nr == CS_NR_pwrite64 || nr == CS_NR_writev ||
-	       nr == CS_NR_pwritev || nr == CS_NR_pwritev2;
+	       nr == CS_NR_preadv || nr == CS_NR_preadv2;
 }
 
 /* The mode of the sysctl entry behind inode (PROC_I(inode)->sysctl_entry),
@@ -262,14 +259,17 @@ static __always_inline __u32 sysctl_mode_of(struct inode *inode)
 }
 
 /* The sysctl entry a CAP_NET_ADMIN check in syscall nr is about: the
- * inode of the path walk in flight, else that of a read/write's fd. */
+ * inode of the path walk in flight, else that of a read's fd. Not for the
+ * write family: there a proc_handler may ask CAP_NET_ADMIN itself
+ * (devinet_sysctl_forward for ip_forward), a needed check this could not
+ * tell from net_ctl_permissions'. */
 static __always_inline __u32 netctl_mode_of(struct task_struct *task,
 					    const struct pt_regs *regs, long nr)
 {
 	struct nameidata *nd = BPF_CORE_READ(task, nameidata);
 	if (nd)
 		return sysctl_mode_of(BPF_CORE_READ(nd, inode));
-	if (!is_rw_family(nr))
+	if (!is_read_family(nr))
 		return CS_NETCTL_NONE;
 	__u32 fd = (__u32)cs_regs_arg(regs, 0);
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);

@@ -161,8 +161,9 @@ test_moot_sysctl_net_read() {
 
 # Positive control: a user opening a net sysctl for writing is refused
 # without NET_ADMIN (other bits r--) and would be allowed with it (owner
-# bits rw-): not moot. (Root writing it is moot: euid 0 gets the owner bits
-# either way; that is checked too, writing back the value it read.)
+# bits rw-): not moot. (Root opening it for writing is moot: euid 0 gets the
+# owner bits either way; that is checked too, writing back the value it
+# read. The write(2) itself stays needed: a handler may ask NET_ADMIN there.)
 test_moot_sysctl_net_write() {
   _moot_python
   require_helper moot_calls
