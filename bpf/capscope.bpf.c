@@ -18,6 +18,11 @@
  * ring-buffer event) happens only for keys seen for the first time, or for
  * capabilities whose class can be in doubt, and a stack only when the
  * stack-free classifier cannot decide.
+ *
+ * Split by concern: cs_classify.h (a check's class from its call site, with
+ * and without a stack), cs_moot.h (the moot class, from the call's
+ * arguments), cs_arch.h (syscall numbers and registers per architecture);
+ * capscope.h is the ABI shared with user space.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -29,7 +34,11 @@
 char LICENSE[] SEC("license") = "GPL";
 
 #define CAP_OPT_NOAUDIT 0x2 /* include/linux/security.h: BIT(1) */
-#define EEXIST 17
+
+/* include/uapi/asm-generic/errno-base.h (the same on x86-64 and arm64) */
+#define CS_EPERM 1
+#define CS_EACCES 13
+#define CS_EEXIST 17
 
 /* Configuration, written by user space between open and load. */
 const volatile __u32 cfg_mode = CS_MODE_RECORD;
@@ -136,15 +145,6 @@ struct {
 	__type(value, struct kprobe_args);
 } kprobe_pending SEC(".maps");
 
-/* Scratch for the words above ctx that calibrate the stack-free
- * classifier. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u64[CS_SCAN_WORDS]);
-} scan_scratch SEC(".maps");
-
 /* Scratch for the short stack that classifies a doubtful check. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -152,6 +152,8 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64[CS_CLASSIFY_DEPTH]);
 } stack_scratch SEC(".maps");
+
+#include "cs_moot.h"
 
 /* Counts one more of a stat on this CPU; returns the new count. */
 static __always_inline __u64 stat_inc(__u32 idx)
@@ -235,8 +237,17 @@ static __always_inline void slot_drop(__u32 tid)
 
 /* The tracked state of a task (scope, phase, kind): its cache slot, else
  * its `tasks` entry (copied into the slot if free); NULL if untracked. A
- * slot has the layout of a cs_task up to kind, so either is read as one,
- * in place. */
+ * slot has the layout of a cs_task up to kind (asserted below and in
+ * capscope.h), so either is read as one, in place; through a slot, the
+ * cs_task's tgid is the slot's tag: callers read scope, phase and kind
+ * only. */
+_Static_assert(__builtin_offsetof(struct cs_task_slot, scope) ==
+		       __builtin_offsetof(struct cs_task, scope) &&
+		   __builtin_offsetof(struct cs_task_slot, phase) ==
+		       __builtin_offsetof(struct cs_task, phase) &&
+		   __builtin_offsetof(struct cs_task_slot, kind) ==
+		       __builtin_offsetof(struct cs_task, kind),
+	       "task_find reads a cs_task_slot as a cs_task");
 static __always_inline const struct cs_task *
 task_find(__u32 tid, struct cs_task_slot **own)
 {
@@ -320,7 +331,7 @@ static __always_inline void count_new(struct cs_count_slot *cs,
 		return;
 	}
 	long err = bpf_map_update_elem(&counts, k, v, BPF_NOEXIST);
-	if (err == -EEXIST) {
+	if (err == -CS_EEXIST) {
 		/* Another program instance inserted it meanwhile. */
 		struct cs_count *c = bpf_map_lookup_elem(&counts, k);
 		if (c)
@@ -360,173 +371,7 @@ static __always_inline void hot_flush(struct cs_task_slot *s)
 	}
 }
 
-/* A stack class not taken (yet): see on_check(). */
-#define CS_STACK_NONE (CS_CLASS__COUNT + 1)
-
-/* The class of the listed call site that contains ip, CS_CLASS__COUNT if
- * none does. */
-static __always_inline __u32 class_of_ip(__u64 ip)
-{
-	for (int r = 0; r < CS_MAX_NOISE_RANGES; r++) {
-		if (r >= cfg_nranges)
-			break;
-		if (ip >= cfg_ranges[r].start && ip < cfg_ranges[r].end)
-			return cfg_ranges[r].cls;
-	}
-	return CS_CLASS__COUNT;
-}
-
-/* The class of a stack: the first frame that lies in a listed call site
- * decides (overcommit probe, NOAUDIT wrappers, exec transition), except
- * that an advisory wrapper (ns_capable_noaudit, ...) called directly from a
- * CS_CLASS_NEEDED site makes the check needed: that caller's operation
- * depends on it (seccomp without no_new_privs). Only the next frame is
- * looked at, so other NOAUDIT checks made further inside such a caller
- * (the BPF JIT's, under do_seccomp) stay advisory.
- * CS_CLASS__COUNT when no frame is in a listed site (the check is then
- * needed for want of noise, unless `opts` says NOAUDIT).
- * As class_of_frames() in userspace/core/noise.cpp. */
-static __always_inline __u32 class_of_stack(const __u64 *stack, int frames)
-{
-	for (int i = 0; i < CS_CLASSIFY_DEPTH; i++) {
-		if (i >= frames)
-			break;
-		__u32 c = class_of_ip(stack[i]);
-		if (c == CS_CLASS__COUNT)
-			continue;
-		if (c == CS_CLASS_ADVISORY && i + 1 < frames &&
-		    i + 1 < CS_CLASSIFY_DEPTH &&
-		    class_of_ip(stack[i + 1]) == CS_CLASS_NEEDED)
-			return CS_CLASS_NEEDED;
-		return c;
-	}
-	return CS_CLASS__COUNT;
-}
-
-/* ---- stack-free classification (tracepoint mode) ------------------------
- * bpf_get_stack costs ~1 us (an unwind). But below a tp_btf program the
- * frames are always the same: bpf_trace_run5 (whose args array is ctx),
- * then cap_capable, then its caller X, and when X is security_capable, its
- * caller Y. Their return addresses sit at fixed offsets above ctx, so they
- * can be read directly once those offsets are known. They are learnt from
- * the first real stack (calibrate()), and every use checks a marker first:
- * the word at off1 must be the very return address into cap_capable seen
- * then (the same tracepoint call site, so the same frame layout), and for
- * Y the word at off2 the very return address into security_capable.
- * Only a noise class is decided this way, where the first frames already
- * decide it exactly as class_of_stack() would; anything else (including
- * "needed", which needs every frame looked at) takes the real stack. */
-struct cs_calib calib = {};
-
-static __always_inline bool in_fn(__u64 ip, const volatile struct cs_range *r)
-{
-	return r->start && ip >= r->start && ip < r->end;
-}
-
-static __always_inline __u64 word_above(void *ctx, __u32 off)
-{
-	__u64 w = 0;
-	bpf_probe_read_kernel(&w, sizeof(w), (char *)ctx + (off & 0x3f8));
-	return w;
-}
-
-/* What class_of_stack() would say, read from the words above ctx, or
- * CS_STACK_NONE when only the real stack can tell: a frame in no listed
- * site leads one frame up, and an advisory wrapper's class depends on its
- * caller (class_of_stack()), so both end here at the second level. */
-static __always_inline __u32 fast_class(void *ctx)
-{
-	__u32 st = *(volatile __u32 *)&calib.state;
-	if ((st & (CS_CAL_L1 | CS_CAL_OFF)) != CS_CAL_L1 ||
-	    word_above(ctx, calib.off1) != calib.r1)
-		return CS_STACK_NONE;
-	__u64 x = word_above(ctx, calib.off2);
-	__u32 c = class_of_ip(x);
-	if (c != CS_CLASS__COUNT)
-		return c == CS_CLASS_ADVISORY ? CS_STACK_NONE : c;
-	if (!(st & CS_CAL_L2) || x != calib.r2sec)
-		return CS_STACK_NONE;
-	c = class_of_ip(word_above(ctx, calib.off3));
-	return c == CS_CLASS__COUNT || c == CS_CLASS_ADVISORY ? CS_STACK_NONE
-							      : c;
-}
-
-/* calibrate()'s search, one word per bpf_loop step (a callback is
- * verified once, an unrolled search would be verified 64 times over): the
- * first word equal to v[0], then after it v[1], then v[2]. */
-struct scan_state {
-	__u64 v[3];
-	__u32 idx[3];
-	__u32 stage;
-};
-
-static long scan_step(__u64 i, struct scan_state *c)
-{
-	__u32 zero = 0;
-	__u64 *w = bpf_map_lookup_elem(&scan_scratch, &zero);
-	if (!w || i >= CS_SCAN_WORDS)
-		return 1;
-	if (i == 0)
-		return 0;
-	__u64 x = w[i];
-	if (c->stage == 0 && x == c->v[0]) {
-		c->idx[0] = i;
-		c->stage = 1;
-	} else if (c->stage == 1 && x == c->v[1]) {
-		c->idx[1] = i;
-		c->stage = 2;
-	} else if (c->stage == 2 && x == c->v[2]) {
-		c->idx[2] = i;
-		c->stage = 3;
-		return 1;
-	}
-	return 0;
-}
-
-/* Learn the offsets from a real stack of this very check. */
-static __always_inline void calibrate(void *ctx, const __u64 *stack, int n)
-{
-	__u32 st = *(volatile __u32 *)&calib.state;
-	if (!cfg_fn_capable.start || (st & CS_CAL_OFF) ||
-	    st == (CS_CAL_L1 | CS_CAL_L2))
-		return;
-	int k = -1;
-	for (int i = 0; i < CS_CLASSIFY_DEPTH - 2; i++) {
-		if (i >= n)
-			break;
-		if (in_fn(stack[i], &cfg_fn_capable)) {
-			k = i;
-			break;
-		}
-	}
-	if (k < 0 || k + 1 >= n || k + 2 >= CS_CLASSIFY_DEPTH)
-		return;
-	struct scan_state sc = {};
-	sc.v[0] = stack[k];
-	sc.v[1] = stack[k + 1];
-	sc.v[2] = k + 2 < n ? stack[k + 2] : 0;
-	__u32 zero = 0;
-	__u64 *w = bpf_map_lookup_elem(&scan_scratch, &zero);
-	if (!w || bpf_probe_read_kernel(w, CS_SCAN_WORDS * 8, ctx))
-		return;
-	bpf_loop(CS_SCAN_WORDS, scan_step, &sc, 0);
-	if (sc.stage < 2)
-		return;
-	if (!(calib.state & CS_CAL_L1)) {
-		calib.off1 = sc.idx[0] * 8;
-		calib.off2 = sc.idx[1] * 8;
-		calib.r1 = sc.v[0];
-		__sync_fetch_and_or(&calib.state, CS_CAL_L1);
-	}
-	if (sc.stage < 3 || !sc.v[2] || calib.r1 != sc.v[0] ||
-	    calib.off2 != sc.idx[1] * 8 ||
-	    !in_fn(sc.v[1], &cfg_fn_security_capable) ||
-	    (calib.state & CS_CAL_L2))
-		return;
-	calib.off3 = sc.idx[2] * 8;
-	calib.r2sec = sc.v[1];
-	__sync_fetch_and_or(&calib.state, CS_CAL_L2);
-}
+#include "cs_classify.h"
 
 static __always_inline __u32 current_syscall(struct task_struct *task)
 {
@@ -535,7 +380,7 @@ static __always_inline __u32 current_syscall(struct task_struct *task)
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
 	if (!regs)
 		return CS_NO_SYSCALL;
-	long nr = regs->orig_ax;
+	long nr = cs_regs_syscall_nr(regs);
 	return nr < 0 ? CS_NO_SYSCALL : (__u32)nr;
 }
 
@@ -600,14 +445,35 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* The one place every attach mode ends up. `opts` is known in fexit and
- * kprobe modes; `stack_cls` is class_of_stack() of a stack already taken
- * (kprobe entry) or CS_STACK_NONE; `tp_ctx`: ctx is the tracepoint's. */
-static __always_inline int on_check(void *ctx, const struct cred *cred,
-				    struct user_namespace *targ_ns, int cap,
-				    int ret, bool opts_known, __u32 opts,
-				    __u32 stack_cls, bool tp_ctx)
+/* Where a check comes from, for on_check(). */
+enum cs_source {
+	CS_SRC_TP = 0,	   /* tp_btf: ctx is the tracepoint's; no opts */
+	CS_SRC_FEXIT = 1,  /* fexit: opts known */
+	CS_SRC_KPROBE = 2, /* kretprobe: opts and maybe stack_cls known */
+};
+
+/* One capability check, as every attach mode hands it to on_check(). */
+struct cs_check {
+	void *ctx;
+	const struct cred *cred;
+	struct user_namespace *targ_ns;
+	int cap;
+	int ret;	 /* cap_capable's: 0 granted */
+	__u32 opts;	 /* CAP_OPT_*; 0 unless src passes them */
+	__u32 stack_cls; /* class_of_stack() of a stack taken at kprobe entry,
+			  * else CS_STACK_NONE */
+	enum cs_source src;
+};
+
+/* The one place every attach mode ends up. */
+static __always_inline int on_check(const struct cs_check *ck)
 {
+	void *ctx = ck->ctx;
+	const struct cred *cred = ck->cred;
+	struct user_namespace *targ_ns = ck->targ_ns;
+	int cap = ck->cap;
+	int ret = ck->ret;
+	bool tp_ctx = ck->src == CS_SRC_TP;
 	/* One helper call for the task; its ids, syscall and real cred are
 	 * plain BTF loads from it. */
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -647,9 +513,9 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 	if (cls == CS_CLASS_NEEDED) {
 		/* NOAUDIT is advisory unless a listed call site says more:
 		 * overcommit, exec, or needed (seccomp's NOAUDIT gate). */
-		if (opts_known && (opts & CAP_OPT_NOAUDIT))
+		if (ck->src != CS_SRC_TP && (ck->opts & CAP_OPT_NOAUDIT))
 			cls = CS_CLASS_ADVISORY;
-		__u32 sc = stack_cls;
+		__u32 sc = ck->stack_cls;
 		if (sc == CS_STACK_NONE && (cfg_doubt_caps & (1ULL << cap))) {
 			/* Stack-free when the tracepoint's frames allow it; the
 			 * first and every 1024th such answer on a CPU is
@@ -685,11 +551,16 @@ static __always_inline int on_check(void *ctx, const struct cred *cred,
 				}
 			}
 		}
-		if (sc < CS_CLASS__COUNT)
+		if (sc < CS_CLASS__COUNT) /* not CS_SITE_NONE/CS_STACK_NONE */
 			cls = sc;
 		if (cls == CS_CLASS_NEEDED &&
 		    borrowed(task, cred, cap, ret, &flags))
 			cls = CS_CLASS_BORROWED;
+		/* A check the call's outcome does not depend on (cs_moot.h):
+		 * more exact than "needed" and than a NOAUDIT "advisory". */
+		if ((cls == CS_CLASS_NEEDED || cls == CS_CLASS_ADVISORY) &&
+		    check_is_moot(task, cred, targ_ns, cap, syscall))
+			cls = CS_CLASS_MOOT;
 	}
 	key.w[0] = scope;
 	key.w[1] = key_word1(syscall, cap, ret != 0, cls, kind);
@@ -760,16 +631,29 @@ SEC("tp_btf/cap_capable")
 int BPF_PROG(cap_tp, const struct cred *cred, struct user_namespace *targ_ns,
 	     const struct user_namespace *capable_ns, int cap, int ret)
 {
-	return on_check(ctx, cred, targ_ns, cap, ret, false, 0, CS_STACK_NONE,
-			true);
+	struct cs_check ck = {.ctx = ctx,
+			      .cred = cred,
+			      .targ_ns = targ_ns,
+			      .cap = cap,
+			      .ret = ret,
+			      .stack_cls = CS_STACK_NONE,
+			      .src = CS_SRC_TP};
+	return on_check(&ck);
 }
 
 SEC("fexit/cap_capable")
 int BPF_PROG(cap_fexit, const struct cred *cred, struct user_namespace *targ_ns,
 	     int cap, unsigned int opts, int ret)
 {
-	return on_check(ctx, cred, targ_ns, cap, ret, true, opts, CS_STACK_NONE,
-			false);
+	struct cs_check ck = {.ctx = ctx,
+			      .cred = cred,
+			      .targ_ns = targ_ns,
+			      .cap = cap,
+			      .ret = ret,
+			      .opts = opts,
+			      .stack_cls = CS_STACK_NONE,
+			      .src = CS_SRC_FEXIT};
+	return on_check(&ck);
 }
 
 SEC("kprobe/cap_capable")
@@ -803,10 +687,16 @@ int BPF_KRETPROBE(cap_kretprobe, int ret)
 	struct kprobe_args *a = bpf_map_lookup_elem(&kprobe_pending, &tid);
 	if (!a)
 		return 0;
-	struct kprobe_args copy = *a;
+	struct cs_check ck = {.ctx = ctx,
+			      .cred = a->cred,
+			      .targ_ns = a->targ_ns,
+			      .cap = a->cap,
+			      .ret = ret,
+			      .opts = a->opts,
+			      .stack_cls = a->cls,
+			      .src = CS_SRC_KPROBE};
 	bpf_map_delete_elem(&kprobe_pending, &tid);
-	return on_check(ctx, copy.cred, copy.targ_ns, copy.cap, ret, true,
-			copy.opts, copy.cls, false);
+	return on_check(&ck);
 }
 
 /* ---- task lineage ---------------------------------------------------- */
@@ -972,7 +862,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 	const struct cs_task *t = task_find(tid, &own);
 	if (!t || t->phase != CS_PHASE_ACTIVE)
 		return 0;
-	__u32 nr = (__u32)BPF_CORE_READ(regs, orig_ax);
+	__u32 nr = (__u32)cs_regs_syscall_nr(regs);
 	struct cs_inflight *in = bpf_map_lookup_elem(&inflight, &tid);
 	__u64 denied = 0, granted = 0;
 	__u32 flags = 0;
@@ -987,7 +877,7 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 		in->granted_mask = 0;
 		in->nr = CS_NO_SYSCALL;
 	}
-	if (!denied && ret != -1 /* EPERM */ && ret != -13 /* EACCES */)
+	if (!denied && ret != -CS_EPERM && ret != -CS_EACCES)
 		return 0;
 	struct cs_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

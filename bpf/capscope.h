@@ -1,8 +1,8 @@
 /* capscope.h - the one ABI header shared by the BPF programs and user space.
  *
  * Fixed-width types only, no pointers, no includes beyond the basic types, so
- * both clang -target bpf and g++ see the same layout. User space locks the
- * layout with static_asserts (userspace/loader/abi_check.cpp). Bump
+ * both clang -target bpf and g++ see the same layout. The layout is locked
+ * by the asserts at the end of this file, which both compilers check. Bump
  * CS_ABI_VERSION on any change.
  */
 #ifndef CAPSCOPE_ABI_H
@@ -75,7 +75,7 @@ enum cs_class {
 	CS_CLASS_EXEC = 3,	 /* credential transition inside execve */
 	CS_CLASS_ADVISORY = 4,	 /* other NOAUDIT call sites */
 	CS_CLASS_BORROWED = 5,	 /* checked cred borrowed from someone else */
-	CS_CLASS_MOOT = 6,	 /* this call's outcome does not depend on the cap */
+	CS_CLASS_MOOT = 6, /* this call's outcome does not depend on the cap */
 	CS_CLASS__COUNT = 7,
 };
 
@@ -212,5 +212,53 @@ struct cs_inflight {
 	__u64 denied_mask;
 	__u64 granted_mask;
 };
+
+/* Layout locks, compiled into the BPF object (clang -target bpf) and into
+ * every user-space file that includes this header: a change on one side
+ * without the other fails both builds. Bump CS_ABI_VERSION with them. */
+#ifdef __cplusplus
+#define CS_ABI_ASSERT(c) static_assert(c, #c)
+#else
+#define CS_ABI_ASSERT(c) _Static_assert(c, #c)
+#endif
+#define CS_OFF(t, f) __builtin_offsetof(struct t, f)
+
+CS_ABI_ASSERT(CS_ABI_VERSION == 4);
+CS_ABI_ASSERT(sizeof(struct cs_key) == 16);
+CS_ABI_ASSERT(CS_OFF(cs_key, syscall) == 8);
+CS_ABI_ASSERT(CS_OFF(cs_key, cap) == 12);
+CS_ABI_ASSERT(CS_OFF(cs_key, cls) == 14);
+/* BPF builds a key's second word in a register (key_word1). */
+CS_ABI_ASSERT(CS_OFF(cs_key, denied) == 13 && CS_OFF(cs_key, kind) == 15);
+CS_ABI_ASSERT(sizeof(struct cs_count) == 24);
+CS_ABI_ASSERT(sizeof(struct cs_task) == 16);
+CS_ABI_ASSERT(sizeof(struct cs_task_slot) == 64);
+CS_ABI_ASSERT(CS_OFF(cs_task_slot, tag) == 8);
+CS_ABI_ASSERT(CS_OFF(cs_task_slot, hot_key) == 16);
+CS_ABI_ASSERT(CS_OFF(cs_task_slot, hot) == 32);
+/* BPF reads a task slot's scope, phase and kind through a cs_task pointer
+ * (task_find in capscope.bpf.c); its tgid is the slot's tag there. */
+CS_ABI_ASSERT(CS_OFF(cs_task_slot, scope) == CS_OFF(cs_task, scope));
+CS_ABI_ASSERT(CS_OFF(cs_task_slot, phase) == CS_OFF(cs_task, phase));
+CS_ABI_ASSERT(CS_OFF(cs_task_slot, kind) == CS_OFF(cs_task, kind));
+CS_ABI_ASSERT(CS_OFF(cs_task_slot, tag) == CS_OFF(cs_task, tgid));
+/* count_add/on_check compare a cached key as two words at the slot's
+ * start. */
+CS_ABI_ASSERT(sizeof(struct cs_count_slot) == 40);
+CS_ABI_ASSERT(CS_OFF(cs_count_slot, key) == 0);
+CS_ABI_ASSERT(sizeof(struct cs_calib) == 32);
+CS_ABI_ASSERT((CS_TASK_SLOTS & (CS_TASK_SLOTS - 1)) == 0);
+CS_ABI_ASSERT((CS_COUNT_SLOTS & (CS_COUNT_SLOTS - 1)) == 0);
+CS_ABI_ASSERT(sizeof(struct cs_range) == 24);
+CS_ABI_ASSERT(CS_OFF(cs_event, key) == 8);
+CS_ABI_ASSERT(CS_OFF(cs_event, ts_ns) == 24);
+CS_ABI_ASSERT(CS_OFF(cs_event, comm) == 72);
+CS_ABI_ASSERT(CS_OFF(cs_event, stack) == 96);
+CS_ABI_ASSERT(sizeof(struct cs_event) ==
+	      96 + 8 * CS_STACK_DEPTH + 128 + 2 * 96 + 16);
+CS_ABI_ASSERT(sizeof(struct cs_inflight) == 24);
+/* Class values fit the key's u8, with room for the BPF side's sentinels
+ * (CS_SITE_NONE, CS_STACK_NONE in cs_classify.h). */
+CS_ABI_ASSERT(CS_CLASS__COUNT < 0xfe);
 
 #endif

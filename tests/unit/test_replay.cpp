@@ -277,8 +277,9 @@ TEST_CASE("a replay line carries key, context and count", "[replay]") {
 
 TEST_CASE("a live check written as a replay line reads back the same",
           "[replay]") {
-  for (CheckClass cls : {CheckClass::Needed, CheckClass::Setup,
-                         CheckClass::Overcommit, CheckClass::Borrowed}) {
+  for (CheckClass cls :
+       {CheckClass::Needed, CheckClass::Setup, CheckClass::Overcommit,
+        CheckClass::Borrowed, CheckClass::Moot}) {
     cs_key key{};
     key.scope = 1;
     key.kind = CS_SCOPE_COMMAND;
@@ -310,4 +311,38 @@ TEST_CASE("a live check written as a replay line reads back the same",
     CHECK(r->ctx.exe == ctx.exe);
     CHECK(r->ctx.pid == ctx.pid);
   }
+}
+
+TEST_CASE("a moot check keeps its class through replay, only when active",
+          "[replay]") {
+  // Moot comes from the call's arguments (setgid(getgid()) as a user): the
+  // frames alone would make it needed.
+  const std::string active =
+      R"({"cap":"SETGID","denied":true,"syscall":"setgid",)"
+      R"("frames":["cap_capable","ns_capable_setid","__sys_setgid"],)"
+      R"("kernel_class":"moot"})";
+  auto r = parse_replay_line(active);
+  REQUIRE(r.ok());
+  CHECK(r->key.cls == CS_CLASS_MOOT);
+
+  auto setup = parse_replay_line(
+      R"({"cap":"SETGID","phase":"setup","kernel_class":"moot"})");
+  REQUIRE(setup.ok());
+  CHECK(setup->key.cls == CS_CLASS_SETUP);
+
+  auto plain = parse_replay_line(
+      R"({"cap":"SETGID","syscall":"setgid","frames":["__sys_setgid"]})");
+  REQUIRE(plain.ok());
+  CHECK(plain->key.cls == CS_CLASS_NEEDED);
+
+  // Counted as moot: out of the advice, kept in the profile.
+  Aggregator agg;
+  std::istringstream in(active + "\n");
+  REQUIRE(replay_stream(in, agg).ok());
+  Profile p;
+  agg.fill(p, 1);
+  REQUIRE(p.checks.size() == 1);
+  CHECK(p.checks[0].cls == CheckClass::Moot);
+  CHECK(p.checks[0].denied == 1);
+  CHECK(p.find(kSetgid, CheckClass::Needed) == nullptr);
 }

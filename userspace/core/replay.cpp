@@ -53,8 +53,12 @@ Result<ReplayedCheck> parse_replay_line(const std::string &line) {
     r.kernel_class = j.value("kernel_class", std::string());
     bool active = j.value("phase", std::string("active")) != "setup";
     bool borrowed = j.value("borrowed", false);
-    r.key.cls = static_cast<std::uint8_t>(
-        classify_check(*cap, active, r.ctx.frames, borrowed));
+    CheckClass cls = classify_check(*cap, active, r.ctx.frames, borrowed);
+    // Moot is decided from the call's arguments, which a stream does not
+    // carry: the kernel's word for it is kept.
+    if (active && r.kernel_class == class_name(CheckClass::Moot))
+      cls = CheckClass::Moot;
+    r.key.cls = static_cast<std::uint8_t>(cls);
   } catch (const json::exception &e) {
     return Error{EINVAL, std::string("bad field: ") + e.what()};
   }

@@ -10,7 +10,9 @@
 // "kernel_class" (what the BPF side decided, when the stream was recorded
 // live) and "class" (what the check was counted as: kernel_class
 // reconciled with the frames, see live_class() in core/noise.h) are
-// informational; replay classifies from the frames itself.
+// informational; replay classifies from the frames itself, except that a
+// kernel_class "moot" (decided from the call's arguments, which the line
+// does not carry) is kept for an active check.
 #pragma once
 
 #include <istream>
