@@ -311,7 +311,12 @@ wait_for_text() {
 # Options every test container needs on these machines (DESIGN.md, "Real
 # components used in tests"): runc (crun refuses the hybrid cgroups) and
 # ulimits that need no CAP_SYS_RESOURCE. Options go before --rootfs DIR.
-PODMAN_RUN_OPTS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+# One word each, so each is one `capscope verify --runtime-opt` (capscope
+# never adds them itself: they are this machine's, not the product's).
+PODMAN_RUN_OPTS=(--runtime=runc --ulimit=nofile=1024:1024 --ulimit=nproc=4096:4096)
+# The same options for `capscope verify --runtime podman`.
+# shellcheck disable=SC2034  # read by the tests
+VERIFY_RUNTIME_OPTS=("${PODMAN_RUN_OPTS[@]/#/--runtime-opt=}")
 
 # require_podman: podman and runc, or skip.
 require_podman() {

@@ -357,7 +357,7 @@ test_daemon_renamed_runtime() {
   daemon_start
   name=$(unique_name d-myrt)
   podman_cleanup "$name"
-  out=$(timeout 60 podman --runtime "$rt" run --name "$name" "${PODMAN_RUN_OPTS[@]:2}" --cap-add=ALL \
+  out=$(timeout 60 podman --runtime "$rt" run --name "$name" "${PODMAN_RUN_OPTS[@]:1}" --cap-add=ALL \
     --tmpfs /tmp:notmpcopyup --rootfs "$ROOTFS" sh -c 'touch /tmp/x && chown 1000 /tmp/x && stat -c %u /tmp/x' 2>&1) || rc=$?
   assert_eq "0:1000" "$rc:$out" "container run with runtime $rt (exit:output)"
   assert_eq "$rt" "$(podman inspect --format '{{.OCIRuntime}}' "$name")" "runtime podman used"

@@ -106,3 +106,27 @@ test_record_creds_user_denied_warns() {
   assert_eq "--cap-drop=ALL" "$REC_ADVICE" "docker advice for a denied read"
   assert_eq "" "$REC_OUTPUT" "what cat read as uid 1000"
 }
+
+# PATH search as execvp does it, under the workload's user: an entry that
+# refuses the user (a 0700 directory under /root, first in root's PATH) is
+# passed over, not reported as "Permission denied". Root would find the decoy
+# there; uid 65534 must find the real `id` further on.
+test_record_creds_user_path_skips_refusing_entry() {
+  local d
+  d=$(mktemp -d /root/capscope-path.XXXXXX)
+  on_exit "rm -rf '$d'"
+  chmod 0700 "$d"
+  printf '#!/bin/sh\necho decoy\n' >"$d/id"
+  chmod 0755 "$d/id"
+  PATH="$d:$PATH" record_docker --user 65534:65534 -- id -u
+  assert_eq 0 "$REC_RC" "exit status of record --user 65534:65534 -- id -u (stderr: $(_lib_abbrev "$REC_STDERR"))"
+  assert_eq 65534 "$REC_OUTPUT" "what id printed (the real one, as uid 65534)"
+  assert_eq "--cap-drop=ALL" "$REC_ADVICE" "advice"
+  # Nothing found after the refusing entry: its EACCES is what is reported.
+  rm -f "$d/id"
+  printf '#!/bin/sh\necho decoy\n' >"$d/capscope-only-here"
+  chmod 0755 "$d/capscope-only-here"
+  PATH="$d:$PATH" record_docker --user 65534:65534 -- capscope-only-here
+  assert_eq 126 "$REC_RC" "exit status when the only match refuses the user"
+  assert_contains "$REC_STDERR" "Permission denied" "the reason"
+}
