@@ -86,6 +86,15 @@ require_root() {
   ((EUID == 0)) || skip "not root (the privileged tier needs root to load BPF)"
 }
 
+# no_root_needed FUNC...: tests (called at the top of their file) that never
+# load BPF (--help, --version, argument errors): they run without root too,
+# so a non-root run of the tier (and the ctest cli_no_root) exercises them.
+declare -A _LIB_NO_ROOT=()
+no_root_needed() {
+  local f
+  for f; do _LIB_NO_ROOT[$f]=1; done
+}
+
 require_capscope() {
   [[ -e "$CAPSCOPE" ]] || skip "capscope binary not found at $CAPSCOPE (build it: cmake -S . -B build && cmake --build build)"
   [[ -x "$CAPSCOPE" ]] || skip "capscope binary at $CAPSCOPE is not executable"
@@ -216,7 +225,7 @@ lib_run_one() {
   source "$file"
   declare -F "$func" >/dev/null || fail "no function $func in $file"
 
-  require_root
+  [[ -n "${_LIB_NO_ROOT[$func]:-}" ]] || require_root
   require_capscope
 
   TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/capscope-test.${func#test_}.XXXXXX")
