@@ -58,8 +58,7 @@ TEST_CASE("the PATH search goes on past an entry that refuses (EACCES)",
 TEST_CASE("EACCES is reported only when nothing later is found",
           "[session][path]") {
   std::vector<std::string> tried;
-  CHECK(search({"/a/x", "/b/x", "/c/x"}, {{"/a/x", EACCES}}, &tried) ==
-        EACCES);
+  CHECK(search({"/a/x", "/b/x", "/c/x"}, {{"/a/x", EACCES}}, &tried) == EACCES);
   CHECK(tried.size() == 3);
   tried.clear();
   CHECK(search({"/a/x", "/b/x"}, {{"/b/x", ENOTDIR}}, &tried) == ENOENT);

@@ -464,7 +464,8 @@ TEST_CASE("an ambiguous verdict names the failed operation and what to check",
   REQUIRE(d.operations.size() == 1);
   CHECK(d.operations[0] == "fchown: EPERM at setattr_prepare");
   CHECK(d.why.find("fchown: EPERM at setattr_prepare") != std::string::npos);
-  CHECK(d.why.find("Check whether the program still needs") != std::string::npos);
+  CHECK(d.why.find("Check whether the program still needs") !=
+        std::string::npos);
   CHECK(d.why.find("--check") != std::string::npos);
 
   VerifyResult v;
@@ -483,9 +484,8 @@ TEST_CASE("an ambiguous verdict names the failed operation and what to check",
     r.denied = cap_bit(kChown);
     r.sites[kChown].insert("setattr_prepare");
     r.syscalls[kChown].insert("fchownat");
-    auto m2 = minimize(cap_bit(kChown), [&](CapMask caps) {
-      return caps ? pass() : r;
-    });
+    auto m2 = minimize(cap_bit(kChown),
+                       [&](CapMask caps) { return caps ? pass() : r; });
     CHECK(m2.decisions().at(0).operations ==
           std::vector<std::string>{
               "fchownat: result unknown at setattr_prepare"});

@@ -29,8 +29,7 @@ void fill_from_profile(TrialRun &r, const Profile &p, CapMask relevant) {
   for (const auto &c : p.checks) {
     if (c.cap < 0 || c.cap >= 64)
       continue;
-    if (c.cls == CheckClass::Moot && c.denied &&
-        (relevant & cap_bit(c.cap))) {
+    if (c.cls == CheckClass::Moot && c.denied && (relevant & cap_bit(c.cap))) {
       r.moot |= cap_bit(c.cap);
       r.moot_syscalls[c.cap].insert(c.syscalls.begin(), c.syscalls.end());
     }
@@ -300,9 +299,10 @@ std::string excused_text(const std::vector<TrialRun> &runs, int cap) {
           ", an either/or site where the kernel then granted " +
           cap_list_text(narrower) + ": the narrower path worked";
   if (moot)
-    out += (out.empty() ? "" : "; ") + std::string("denied only where the "
-                                                   "outcome did not depend "
-                                                   "on it (moot") +
+    out += (out.empty() ? "" : "; ") +
+           std::string("denied only where the "
+                       "outcome did not depend "
+                       "on it (moot") +
            (moot_calls.empty() ? "" : ": " + join(moot_calls, "/")) + ")";
   return out;
 }
@@ -429,17 +429,21 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
   const std::string name = cap_name(c);
   if (t->kind == TrialKind::Removal) {
     if (o == Outcome::Flaky) {
-      decide({c, Verdict::Flaky, -1,
-              "without it the workload is flaky: " + failure_text(runs) +
-                  "; kept",
-              {}});
+      decide(
+          {c,
+           Verdict::Flaky,
+           -1,
+           "without it the workload is flaky: " + failure_text(runs) + "; kept",
+           {}});
       return;
     }
     bool denied = any_denied(runs, c);
     if (o == Outcome::Pass && (!denied || check_proves_)) {
       current_ &= ~cap_bit(c);
       std::string excused = excused_text(runs, c);
-      decide({c, Verdict::Unnecessary, -1,
+      decide({c,
+              Verdict::Unnecessary,
+              -1,
               denied ? "passes without it; it was denied, but --check "
                        "proved the effect"
               : excused.empty() ? "passes without it; never denied"
@@ -469,7 +473,9 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
   if (o == Outcome::Pass && (!denied || check_proves_)) {
     current_ = t->caps;
     std::string excused = excused_text(runs, c);
-    decide({c, Verdict::Replaced, n,
+    decide({c,
+            Verdict::Replaced,
+            n,
             "passes with " + cap_name(n) + " in its place" +
                 (denied ? " (" + name +
                               " was denied, --check proved the "
@@ -544,12 +550,9 @@ nlohmann::json verify_json(const VerifyResult &v) {
       tj["replacement"] = cap_name(t.trial.replacement);
     json rs = json::array();
     for (const auto &r : t.runs) {
-      json rj = {{"passed", r.passed},
-                 {"exit_status", r.exit_status},
-                 {"used", names_json(r.used)},
-                 {"denied", names_json(r.denied)},
-                 {"moot", names_json(r.moot)},
-                 {"seconds", r.seconds}};
+      json rj = {{"passed", r.passed},         {"exit_status", r.exit_status},
+                 {"used", names_json(r.used)}, {"denied", names_json(r.denied)},
+                 {"moot", names_json(r.moot)}, {"seconds", r.seconds}};
       if (r.has_check) {
         rj["check_passed"] = r.check_passed;
         rj["check_attempts"] = r.check_attempts;

@@ -158,11 +158,11 @@ private:
   CapMask current_ = 0;
   std::vector<int> order_; // capabilities to try removing, ascending
   std::size_t idx_ = 0;
-  std::vector<int> pending_;        // narrower candidates for order_[idx_]
-  std::string kept_why_;            // why order_[idx_] is kept so far
+  std::vector<int> pending_;          // narrower candidates for order_[idx_]
+  std::string kept_why_;              // why order_[idx_] is kept so far
   std::vector<std::string> kept_ops_; // Ambiguous: the denied operations
-  Verdict kept_as_ = Verdict::Kept; // Kept or Ambiguous, if none replaces it
-  std::vector<TrialRun> evidence_;  // baseline runs + current removal's
+  Verdict kept_as_ = Verdict::Kept;   // Kept or Ambiguous, if none replaces it
+  std::vector<TrialRun> evidence_;    // baseline runs + current removal's
   std::size_t baseline_runs_ = 0;
   std::vector<Decision> decisions_;
 };

@@ -33,8 +33,8 @@ int last_cap() {
   return kCapCount - 1;
 }
 
-CapsetEntry::CapsetEntry(CapMask caps, std::optional<Identity> user,
-                         int err_fd, int top, bool no_new_privs)
+CapsetEntry::CapsetEntry(CapMask caps, std::optional<Identity> user, int err_fd,
+                         int top, bool no_new_privs)
     : caps_(caps), user_(std::move(user)), err_fd_(err_fd), top_(top),
       no_new_privs_(no_new_privs) {
   prepared_ = cap_init();
@@ -48,8 +48,7 @@ CapsetEntry::CapsetEntry(CapMask caps, std::optional<Identity> user,
   cap_set_flag(prepared_, CAP_PERMITTED, vals.size(), vals.data(), CAP_SET);
   cap_set_flag(prepared_, CAP_EFFECTIVE, vals.size(), vals.data(), CAP_SET);
   if (user_)
-    cap_set_flag(prepared_, CAP_INHERITABLE, vals.size(), vals.data(),
-                 CAP_SET);
+    cap_set_flag(prepared_, CAP_INHERITABLE, vals.size(), vals.data(), CAP_SET);
 }
 
 CapsetEntry::~CapsetEntry() {

@@ -80,7 +80,8 @@ bool StderrTee::drain() {
 
 void StderrTee::finish() {
   close_writer();
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  auto until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
   while (drain() && std::chrono::steady_clock::now() < until) {
     pollfd p{rd_, POLLIN, 0};
     poll(&p, 1, 50);

@@ -109,8 +109,8 @@ Result<std::string> resolve_command(const std::string &cmd, int *status) {
     return Error{err, cmd + (err == EACCES ? ": permission denied (not an "
                                              "executable file)"
                                            : ": no such file or directory")};
-  return Error{err,
-               cmd + (err == EACCES ? ": permission denied" : ": command not found")};
+  return Error{err, cmd + (err == EACCES ? ": permission denied"
+                                         : ": command not found")};
 }
 
 Result<std::unique_ptr<ChildTree>>

@@ -50,8 +50,8 @@ class ChildTree {
 public:
   ~ChildTree();
   // Forks the child, stopped before exec. A `path` without '/' is searched
-  // for in PATH by the child after its identity switch (exec_search). Capscope becomes a child
-  // subreaper, so daemonizing descendants stay ours to reap.
+  // for in PATH by the child after its identity switch (exec_search). Capscope
+  // becomes a child subreaper, so daemonizing descendants stay ours to reap.
   static Result<std::unique_ptr<ChildTree>>
   spawn(const std::string &path, const std::vector<std::string> &argv,
         const std::optional<Identity> &user,
