@@ -176,6 +176,41 @@ expect_advice() {
   assert_eq "$expected" "$REC_ADVICE" "docker advice for: $*"
 }
 
+# --- reading JSON -------------------------------------------------------------
+
+# json_get FILE EXPR [ARG...]: the one way tests read JSON. Evaluates the
+# Python expression EXPR over the document in FILE ('-': stdin), bound to `d`
+# (ARGs are `args`; json, datetime and timedelta are at hand) and prints it:
+# a string or number as is, true/false, "" for null, a list of strings or
+# numbers joined by ",", a tuple's items joined by " " (like print(a, b)),
+# anything else as compact JSON. Fails (the reason on stderr) when FILE is
+# not JSON or EXPR raises. Debian's /usr/bin/python3 (scripts/setup.sh).
+json_get() {
+  local file=$1 expr=$2
+  shift 2
+  /usr/bin/python3 -c '
+import json, sys
+from datetime import datetime, timedelta
+path, expr, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+d = json.load(sys.stdin if path == "-" else open(path))
+v = eval(expr, {"d": d, "args": args, "json": json, "datetime": datetime, "timedelta": timedelta})
+def text(x):
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, (str, int, float)):
+        return str(x)
+    return json.dumps(x, separators=(",", ":"), sort_keys=True)
+if isinstance(v, list) and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v):
+    print(",".join(str(x) for x in v))
+elif isinstance(v, tuple):
+    print(" ".join(text(x) for x in v))
+else:
+    print(text(v))
+' "$file" "$expr" "$@"
+}
+
 # --- background processes ---------------------------------------------------
 
 _LIB_BG_PIDS=()
