@@ -86,6 +86,15 @@ require_root() {
   ((EUID == 0)) || skip "not root (the privileged tier needs root to load BPF)"
 }
 
+# no_root_needed FUNC...: tests (called at the top of their file) that never
+# load BPF (--help, --version, argument errors): they run without root too,
+# so a non-root run of the tier (and the ctest cli_no_root) exercises them.
+declare -A _LIB_NO_ROOT=()
+no_root_needed() {
+  local f
+  for f; do _LIB_NO_ROOT[$f]=1; done
+}
+
 require_capscope() {
   [[ -e "$CAPSCOPE" ]] || skip "capscope binary not found at $CAPSCOPE (build it: cmake -S . -B build && cmake --build build)"
   [[ -x "$CAPSCOPE" ]] || skip "capscope binary at $CAPSCOPE is not executable"
@@ -167,6 +176,41 @@ expect_advice() {
   assert_eq "$expected" "$REC_ADVICE" "docker advice for: $*"
 }
 
+# --- reading JSON -------------------------------------------------------------
+
+# json_get FILE EXPR [ARG...]: the one way tests read JSON. Evaluates the
+# Python expression EXPR over the document in FILE ('-': stdin), bound to `d`
+# (ARGs are `args`; json, datetime and timedelta are at hand) and prints it:
+# a string or number as is, true/false, "" for null, a list of strings or
+# numbers joined by ",", a tuple's items joined by " " (like print(a, b)),
+# anything else as compact JSON. Fails (the reason on stderr) when FILE is
+# not JSON or EXPR raises. Debian's /usr/bin/python3 (scripts/setup.sh).
+json_get() {
+  local file=$1 expr=$2
+  shift 2
+  /usr/bin/python3 -c '
+import json, sys
+from datetime import datetime, timedelta
+path, expr, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+d = json.load(sys.stdin if path == "-" else open(path))
+v = eval(expr, {"d": d, "args": args, "json": json, "datetime": datetime, "timedelta": timedelta})
+def text(x):
+    if x is None:
+        return ""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, (str, int, float)):
+        return str(x)
+    return json.dumps(x, separators=(",", ":"), sort_keys=True)
+if isinstance(v, list) and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v):
+    print(",".join(str(x) for x in v))
+elif isinstance(v, tuple):
+    print(" ".join(text(x) for x in v))
+else:
+    print(text(v))
+' "$file" "$expr" "$@"
+}
+
 # --- background processes ---------------------------------------------------
 
 _LIB_BG_PIDS=()
@@ -216,7 +260,7 @@ lib_run_one() {
   source "$file"
   declare -F "$func" >/dev/null || fail "no function $func in $file"
 
-  require_root
+  [[ -n "${_LIB_NO_ROOT[$func]:-}" ]] || require_root
   require_capscope
 
   TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/capscope-test.${func#test_}.XXXXXX")
@@ -311,7 +355,12 @@ wait_for_text() {
 # Options every test container needs on these machines (DESIGN.md, "Real
 # components used in tests"): runc (crun refuses the hybrid cgroups) and
 # ulimits that need no CAP_SYS_RESOURCE. Options go before --rootfs DIR.
-PODMAN_RUN_OPTS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+# One word each, so each is one `capscope verify --runtime-opt` (capscope
+# never adds them itself: they are this machine's, not the product's).
+PODMAN_RUN_OPTS=(--runtime=runc --ulimit=nofile=1024:1024 --ulimit=nproc=4096:4096)
+# The same options for `capscope verify --runtime podman`.
+# shellcheck disable=SC2034  # read by the tests
+VERIFY_RUNTIME_OPTS=("${PODMAN_RUN_OPTS[@]/#/--runtime-opt=}")
 
 # require_podman: podman and runc, or skip.
 require_podman() {

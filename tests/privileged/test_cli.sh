@@ -2,6 +2,11 @@
 # The command-line contract: help, version, errors (125), exit status
 # passthrough (127/126/N), and the workload's stdout left untouched.
 
+# These load no BPF: they run without root too (ctest cli_no_root).
+no_root_needed test_cli_help test_cli_version test_cli_unknown_flag \
+  test_cli_record_unknown_flag test_cli_record_bad_format \
+  test_cli_record_without_command
+
 # run_cli ARGS...: capscope ARGS, setting CLI_RC, CLI_OUT, CLI_ERR.
 run_cli() {
   CLI_RC=0

@@ -85,10 +85,10 @@ wait_advice() {
   assert_eq "$expected" "$got" "daemon's advice for container $name (capscope show $name -f docker)"
 }
 
-# profile_field NAME EXPR: a value from `show NAME -f json` (python EXPR on
-# the profile as p), e.g. "p['workload']['runtime']".
+# profile_field NAME EXPR: a value from `show NAME -f json` (json_get EXPR on
+# the profile as d), e.g. "d['workload']['runtime']".
 profile_field() {
-  cs_show "$1" json | /usr/bin/python3 -c "import json, sys; p = json.load(sys.stdin); print($2)"
+  cs_show "$1" json | json_get - "$2"
 }
 
 # assert_no_setup_caps NAME: the container's profile holds none of the
@@ -96,25 +96,14 @@ profile_field() {
 # that would count.
 assert_no_setup_caps() {
   local bad
-  bad=$(cs_show "$1" json | /usr/bin/python3 -c '
-import json, sys
-p = json.load(sys.stdin)
-bad = []
-for c in p.get("checks", []):
-    if c["cap"] in ("SETUID", "SETGID", "SETPCAP"):
-        bad.append("%s(%s)" % (c["cap"], c["class"]))
-    elif c["cap"] in ("SYS_ADMIN", "DAC_OVERRIDE") and c["class"] in ("needed", "setup"):
-        bad.append("%s(%s)" % (c["cap"], c["class"]))
-print(" ".join(bad))')
+  bad=$(cs_show "$1" json | json_get - '" ".join("%s(%s)" % (c["cap"], c["class"]) for c in d.get("checks", [])
+    if c["cap"] in ("SETUID", "SETGID", "SETPCAP") or (c["cap"] in ("SYS_ADMIN", "DAC_OVERRIDE") and c["class"] in ("needed", "setup")))')
   assert_eq "" "$bad" "runtime setup checks in container $1's profile"
 }
 
 # profile_names [--all]: the names in `profiles --json`, one a line.
 profile_names() {
-  cs_profiles --json "$@" | /usr/bin/python3 -c '
-import json, sys
-for p in json.load(sys.stdin):
-    print(p.get("name", ""))'
+  cs_profiles --json "$@" | json_get - '"\n".join(p.get("name", "") for p in d)'
 }
 
 # require_daemon_prereqs: root, podman, fixtures.
@@ -146,13 +135,8 @@ test_daemon_scope_churn_exact_counts() {
   done
   start=$(now_ms)
   while :; do
-    got=$(/usr/bin/python3 - "$DAEMON_STATE/ns-capgen.json" <<'PY' 2>/dev/null
-import json, sys
-p = json.load(open(sys.argv[1]))
-n = sum(c["granted"] + c["denied"] for c in p["checks"] if c["cap"] == "SYS_NICE")
-print(p["runs"], n, p["lost_events"])
-PY
-    ) || got="(no profile yet)"
+    got=$(json_get "$DAEMON_STATE/ns-capgen.json" '(d["runs"], sum(c["granted"] + c["denied"] for c in d["checks"] if c["cap"] == "SYS_NICE"), d["lost_events"])' 2>/dev/null) ||
+      got="(no profile yet)"
     [[ "$got" == "$n $((n * iters)) 0" ]] && break
     (($(now_ms) - start >= 30000)) && break
     sleep 0.5
@@ -201,7 +185,7 @@ test_daemon_three_containers() {
   wait_advice "$idle" "--cap-drop=ALL"
   for c in "$chown" "$bind" "$mknod" "$idle"; do
     assert_no_setup_caps "$c"
-    assert_eq podman "$(profile_field "$c" "p['workload']['runtime']")" "runtime of $c"
+    assert_eq podman "$(profile_field "$c" "d['workload']['runtime']")" "runtime of $c"
   done
 
   # `profiles` lists them by name, with what each used.
@@ -228,7 +212,7 @@ test_daemon_image_overlay() {
   ctr_start "$name" --cap-add=ALL "$IMAGE" sh -c 'touch /tmp/x && chown 1000 /tmp/x && stat -c %u /tmp/x'
   ctr_wait "$name"
   assert_eq "0:1000" "$CTR_RC:$(podman logs "$name" 2>&1)" "container $name (exit:output)"
-  assert_eq "$IMAGE:latest" "$(profile_field "$name" "p['workload']['image']")" "image of $name in its profile"
+  assert_eq "$IMAGE:latest" "$(profile_field "$name" "d['workload']['image']")" "image of $name in its profile"
   wait_advice "$name" "--cap-drop=ALL --cap-add=CHOWN"
 }
 
@@ -299,14 +283,14 @@ test_daemon_runc_bundle() {
   hexid=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
   run_runc_bundle "$b1" "$hexid"
   wait_advice "$hexid" "--cap-drop=ALL --cap-add=MKNOD"
-  assert_eq runc "$(profile_field "$hexid" "p['workload']['runtime']")" "runtime of runc container $hexid"
+  assert_eq runc "$(profile_field "$hexid" "d['workload']['runtime']")" "runtime of runc container $hexid"
   # ... and a plain name, as people run runc by hand.
   name=$(unique_name runc)
   run_runc_bundle "$b2" "$name"
   sleep 0.5
   cs_profiles --all >&2 || true
   wait_advice "$name" "--cap-drop=ALL --cap-add=MKNOD"
-  assert_eq runc "$(profile_field "$name" "p['workload']['runtime']")" "runtime of runc container $name"
+  assert_eq runc "$(profile_field "$name" "d['workload']['runtime']")" "runtime of runc container $name"
 }
 
 # `podman exec` into a running container doing a privileged act: that
@@ -340,11 +324,8 @@ test_daemon_unshare_in_container() {
   ctr_wait "$name"
   assert_eq "0:dev 1:3" "$CTR_RC:$(podman logs "$name" 2>&1)" "container $name (exit:output)"
   wait_advice "$name" "--cap-drop=ALL --cap-add=MKNOD --cap-add=SYS_ADMIN"
-  out=$(cs_profiles --all --json | /usr/bin/python3 -c '
-import json, sys
-for p in json.load(sys.stdin):
-    if p.get("kind") != "container" and "MKNOD" in p.get("caps_used", []):
-        print(p.get("key"), p.get("name"))')
+  out=$(cs_profiles --all --json | json_get - '"\n".join("%s %s" % (p.get("key"), p.get("name")) for p in d
+    if p.get("kind") != "container" and "MKNOD" in p.get("caps_used", []))')
   assert_eq "" "$out" "non-container profiles with the container's MKNOD (the unshare'd namespace split off)"
 }
 
@@ -357,7 +338,7 @@ test_daemon_renamed_runtime() {
   daemon_start
   name=$(unique_name d-myrt)
   podman_cleanup "$name"
-  out=$(timeout 60 podman --runtime "$rt" run --name "$name" "${PODMAN_RUN_OPTS[@]:2}" --cap-add=ALL \
+  out=$(timeout 60 podman --runtime "$rt" run --name "$name" "${PODMAN_RUN_OPTS[@]:1}" --cap-add=ALL \
     --tmpfs /tmp:notmpcopyup --rootfs "$ROOTFS" sh -c 'touch /tmp/x && chown 1000 /tmp/x && stat -c %u /tmp/x' 2>&1) || rc=$?
   assert_eq "0:1000" "$rc:$out" "container run with runtime $rt (exit:output)"
   assert_eq "$rt" "$(podman inspect --format '{{.OCIRuntime}}' "$name")" "runtime podman used"
@@ -385,11 +366,8 @@ test_daemon_held_unused() {
   row=$(grep -F -- "$tight" <<<"$out" || true)
   [[ -n "$row" ]] || fail "capscope profiles does not list $tight"
   assert_not_contains "$row" "PRIVILEGED" "the CHOWN-only container's row"
-  out=$(cs_profiles --json | /usr/bin/python3 -c '
-import json, sys
-for p in json.load(sys.stdin):
-    if p.get("name") == sys.argv[1]:
-        print(p.get("running"), p.get("privileged"), ",".join(p.get("held_unused", [])))' "$tight")
+  out=$(cs_profiles --json | json_get - '"\n".join(" ".join([str(p.get("running")), str(p.get("privileged")), ",".join(p.get("held_unused", []))]) for p in d
+    if p.get("name") == args[0])' "$tight")
   assert_eq "True False CHOWN" "$out" "running/privileged/held_unused of $tight"
 }
 
@@ -562,10 +540,7 @@ EOF
     kill -0 "$ppid" 2>/dev/null || fail "prometheus exited: $(_lib_abbrev "$(tail -n 3 "$pdir/log")")"
     value=$(curl -fsS --max-time 5 -G "http://127.0.0.1:$pport/api/v1/query" \
       --data-urlencode "query=sum(capscope_checks_total{cap=\"CHOWN\",container=\"$name\"})" 2>/dev/null |
-      /usr/bin/python3 -c '
-import json, sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")' 2>/dev/null || true)
+      json_get - 'd["data"]["result"][0]["value"][1] if d["data"]["result"] else ""' 2>/dev/null || true)
     [[ -n "$value" ]] && break
     sleep 0.5
   done
@@ -679,7 +654,7 @@ for c in p["checks"]:
 print(",".join(sorted(own)) or "-", ";".join("%s:%s" % (k, "+".join(sorted(v))) for k, v in sorted(other.items())) or "-")
 PY
   )
-  echo "measured: capscope's own: $own; by its helpers: $other; advice: $(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["advice"])' "$out")" >&2
+  echo "measured: capscope's own: $own; by its helpers: $other; advice: $(json_get "$out" 'd["advice"]')" >&2
   assert_eq "$(deploy_caps_sorted)" "$(caps_words "$own")" "capabilities the daemon's own process used (what deploy/ grants)"
   # Anything else must come from the podman CLI the daemon runs for names.
   if [[ "$other" != "-" ]]; then

@@ -82,9 +82,9 @@ test_formats_roundtrip_real_profile() {
   [[ -c "$node" ]] || fail "$node is not a character device"
 
   out=$(fmt_advise "$p" json)
-  $PY -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["schema"]=="capscope.profile/v1"; print(",".join(d["advice"]["add"]))' <<<"$out" >"$TEST_TMP/j" ||
-    fail "advise --format json is not a JSON profile"
-  assert_eq "CHOWN,MKNOD" "$(cat "$TEST_TMP/j")" "advice.add of the JSON profile"
+  json_get - '(d["schema"], ",".join(d["advice"]["add"]))' <<<"$out" >"$TEST_TMP/j" ||
+    fail "advise --format json is not JSON"
+  assert_eq "capscope.profile/v1 CHOWN,MKNOD" "$(cat "$TEST_TMP/j")" "schema and advice.add of the JSON profile"
 
   assert_eq "--cap-drop=ALL --cap-add=CHOWN --cap-add=MKNOD" "$(fmt_advise "$p" docker)" "docker"
   assert_eq "$(fmt_advise "$p" docker)" "$(fmt_advise "$p" podman)" "podman = docker"
@@ -104,10 +104,7 @@ sc = yaml.safe_load(sys.stdin)["securityContext"]
 print(sc["capabilities"]["drop"], sc["capabilities"]["add"], sc.get("allowPrivilegeEscalation"), sc.get("runAsNonRoot"))' <<<"$out")" "k8s securityContext parsed by PyYAML"
 
   out=$(fmt_advise "$p" oci)
-  assert_eq "CAP_CHOWN,CAP_MKNOD|CAP_CHOWN,CAP_MKNOD|CAP_CHOWN,CAP_MKNOD||" "$($PY -c '
-import sys, json
-d = json.load(sys.stdin)
-print("|".join(",".join(d[k]) for k in ("bounding", "effective", "permitted", "inheritable", "ambient")))' <<<"$out")" "oci process.capabilities parsed as JSON"
+  assert_eq "CAP_CHOWN,CAP_MKNOD|CAP_CHOWN,CAP_MKNOD|CAP_CHOWN,CAP_MKNOD||" "$(json_get - '"|".join(",".join(d[k]) for k in ("bounding", "effective", "permitted", "inheritable", "ambient"))' <<<"$out")" "oci process.capabilities parsed as JSON"
 
   out=$(fmt_advise "$p" systemd)
   assert_eq "CAP_CHOWN CAP_MKNOD|None" "$($PY -c '
@@ -190,11 +187,8 @@ PY
   assert_eq "capscope: advise: wrote process.capabilities (CAP_CHOWN) to $bundle/config.json" \
     "$(cat "$TEST_TMP/patch.out")" "advise --patch output"
   assert_eq 640 "$(stat -c %a "$bundle/config.json")" "mode of the patched config.json"
-  assert_eq "['CAP_CHOWN']|['CAP_CHOWN']|['CAP_CHOWN']|[]|[]|1.0|rootfs" "$($PY -c '
-import json, sys
-c = json.load(open(sys.argv[1]))
-k = c["process"]["capabilities"]
-print("|".join(str(k[x]) for x in ("bounding", "effective", "permitted", "inheritable", "ambient")) + "|" + c["ociVersion"][:3] + "|" + c["root"]["path"])' "$bundle/config.json")" \
+  assert_eq '["CAP_CHOWN"]|["CAP_CHOWN"]|["CAP_CHOWN"]|[]|[]|1.0|rootfs' \
+    "$(json_get "$bundle/config.json" '"|".join([json.dumps(d["process"]["capabilities"][x]) for x in ("bounding", "effective", "permitted", "inheritable", "ambient")] + [d["ociVersion"][:3], d["root"]["path"]])')" \
     "process.capabilities of the patched config (parsed as JSON)"
 
   rc=0

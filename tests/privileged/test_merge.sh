@@ -39,11 +39,8 @@ test_merge_runs_of_one_command() {
   mg_run merge "$a" "$b" -o "$m"
   assert_eq 0 "$MG_RC" "exit status of capscope merge"
   assert_eq "" "$MG_OUT" "merge -o FILE stdout"
-  assert_eq "CHOWN,MKNOD|2|2|capscope.profile/v1" "$($PY -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-chown = [c for c in d["checks"] if c["cap"] == "CHOWN" and c["class"] == "needed"][0]
-print(",".join(d["advice"]["add"]) + "|" + str(d["runs"]) + "|" + str(chown["granted"]) + "|" + d["schema"])' "$m")" \
+  assert_eq "CHOWN,MKNOD|2|2|capscope.profile/v1" \
+    "$(json_get "$m" '"|".join([",".join(d["advice"]["add"]), str(d["runs"]), str([c for c in d["checks"] if c["cap"] == "CHOWN" and c["class"] == "needed"][0]["granted"]), d["schema"]])')" \
     "the merged profile (advice|runs|CHOWN granted|schema)"
   # To stdout, and in a flags format.
   mg_run merge "$a" "$b" --format docker

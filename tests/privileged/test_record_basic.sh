@@ -191,18 +191,15 @@ test_record_times_inside_window() {
   run_capscope record --format json -o "$profile" -- sh -c \
     "$HELPERS/mem_churn 100 & $HELPERS/mem_churn 100 & wait" >&2 || rc=$?
   assert_eq 0 "$rc" "exit status of capscope record"
-  /usr/bin/python3 - "$profile" <<'PY' || fail "a check's time lies outside the recording window (see output)"
-import json, sys
-from datetime import datetime, timedelta
-d = json.load(open(sys.argv[1]))
-parse = lambda s: datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ")
-lo = parse(d["window"]["start"]) - timedelta(seconds=1)
-hi = parse(d["window"]["end"]) + timedelta(seconds=1)
-bad = [(c["cap"], c["class"], c["first_seen"], c["last_seen"]) for c in d["checks"]
-       if not (lo <= parse(c["first_seen"]) <= hi and lo <= parse(c["last_seen"]) <= hi)]
-print("checks:", len(d["checks"]), "outside the window:", bad, file=sys.stderr)
-sys.exit(1 if bad or not d["checks"] else 0)
-PY
+  local outside
+  # Checks whose first or last seen lies more than 1 s outside the window.
+  outside=$(json_get "$profile" '(lambda t, lo, hi: [(c["cap"], c["class"], c["first_seen"], c["last_seen"]) for c in d["checks"] if not (lo <= t(c["first_seen"]) <= hi and lo <= t(c["last_seen"]) <= hi)])(
+    lambda s: datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ"),
+    datetime.strptime(d["window"]["start"], "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(seconds=1),
+    datetime.strptime(d["window"]["end"], "%Y-%m-%dT%H:%M:%S.%fZ") + timedelta(seconds=1))')
+  echo "checks: $(json_get "$profile" 'len(d["checks"])') outside the window: $outside" >&2
+  assert_eq "" "$outside" "checks outside the recording window"
+  [[ "$(json_get "$profile" 'len(d["checks"])')" -gt 0 ]] || fail "no checks in the profile"
 }
 
 # Exact counts at full rate on two threads, with the BPF side's task and
@@ -218,13 +215,7 @@ test_record_exact_counts_both_paths() {
     CAPSCOPE_NO_CACHES=$nocache run_capscope record --format json -o "$profile" -- \
       "$capgen" --op ioprio --threads 2 --iters 25000 >&2 ||
       fail "capscope record of capgen exited non-zero (CAPSCOPE_NO_CACHES=$nocache)"
-    got=$(/usr/bin/python3 - "$profile" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-n = sum(c["granted"] + c["denied"] for c in d["checks"] if c["cap"] == "SYS_NICE")
-print(n, d["lost_events"], d["map_overflows"]["tasks"] + d["map_overflows"]["counts"])
-PY
-    )
+    got=$(json_get "$profile" '(sum(c["granted"] + c["denied"] for c in d["checks"] if c["cap"] == "SYS_NICE"), d["lost_events"], d["map_overflows"]["tasks"] + d["map_overflows"]["counts"])')
     assert_eq "50000 0 0" "$got" "SYS_NICE checks, lost events, map overflows (CAPSCOPE_NO_CACHES=$nocache)"
   done
   # Keys in turn (SYS_NICE needed, SYS_ADMIN overcommit, every check a
@@ -233,15 +224,9 @@ PY
   run_capscope record --format json -o "$profile" -- \
     "$capgen" --op alternate --threads 2 --iters 20000 >&2 ||
     fail "capscope record of capgen --op alternate exited non-zero"
-  got=$(/usr/bin/python3 - "$profile" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-nice = sum(c["granted"] for c in d["checks"] if c["cap"] == "SYS_NICE")
-over = sum(c["granted"] for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] == "overcommit")
-# capgen's own start-up makes a few dozen more overcommit checks.
-print(nice, "overcommit>=40000" if over >= 40000 else over, d["lost_events"])
-PY
-  )
+  # capgen's own start-up makes a few dozen more overcommit checks.
+  got=$(json_get "$profile" '(lambda over: (sum(c["granted"] for c in d["checks"] if c["cap"] == "SYS_NICE"), "overcommit>=40000" if over >= 40000 else over, d["lost_events"]))(
+    sum(c["granted"] for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] == "overcommit"))')
   assert_eq "40000 overcommit>=40000 0" "$got" "SYS_NICE and overcommit checks of 2 x 20000 alternating calls"
 }
 
@@ -274,18 +259,10 @@ test_record_stack_free_classes_agree() {
         fail "fewer than 19000 of 20000 overcommit probes classified without a stack: $line"
     fi
     for fast in 1 0; do
-      got=$(/usr/bin/python3 - "$TEST_TMP/$op-$fast.json" "$op" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-by = {c["class"]: c["granted"] for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] != "setup"}
-# The loop's checks: 20000 overcommit probes for mmap (plus capgen's own
-# few dozen start-up ones), 20000 needed checks for ioprio-rt.
-if sys.argv[2] == "mmap":
-    print("overcommit>=20000" if by.get("overcommit", 0) >= 20000 else by, "needed", by.get("needed", 0))
-else:
-    print("needed", by.get("needed", 0))
-PY
-      )
+      # The loop's checks: 20000 overcommit probes for mmap (plus capgen's
+      # own few dozen start-up ones), 20000 needed checks for ioprio-rt.
+      got=$(json_get "$TEST_TMP/$op-$fast.json" '(lambda by: ("overcommit>=20000" if by.get("overcommit", 0) >= 20000 else by, "needed", by.get("needed", 0)) if args[0] == "mmap" else ("needed", by.get("needed", 0)))(
+        {c["class"]: c["granted"] for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] != "setup"})' "$op")
       [[ $fast == 1 ]] && want=$got
       assert_eq "$want" "$got" "SYS_ADMIN classes of capgen --op $op with the stack-free classifier (first) and without"
     done
@@ -299,12 +276,7 @@ PY
     CAPSCOPE_NO_FAST_CLASS=$((1 - fast)) run_capscope record --format json -o "$TEST_TMP/mix-$fast.json" -- \
       sh -c "$HELPERS/clone_newuts && $HELPERS/mem_churn" >&2 || fail "record of the mixed workload failed (fast=$fast)"
   done
-  got=$(/usr/bin/python3 - "$TEST_TMP/mix-1.json" "$TEST_TMP/mix-0.json" <<'PY'
-import json, sys
-keys = lambda f: sorted({(c["cap"], c["class"], ",".join(c["syscalls"])) for c in json.load(open(f))["checks"]})
-a, b = keys(sys.argv[1]), keys(sys.argv[2])
-print("same" if a == b else f"with: {a} without: {b}")
-PY
-  )
-  assert_eq same "$got" "(cap, class, syscalls) of clone_newuts + mem_churn with and without the stack-free classifier"
+  local keys='sorted({(c["cap"], c["class"], ",".join(c["syscalls"])) for c in d["checks"]})'
+  assert_eq "$(json_get "$TEST_TMP/mix-0.json" "$keys")" "$(json_get "$TEST_TMP/mix-1.json" "$keys")" \
+    "(cap, class, syscalls) of clone_newuts + mem_churn without (expected) and with the stack-free classifier"
 }

@@ -40,22 +40,12 @@ test_record_creds_overlay_borrowed() {
   assert_eq 1000 "$(stat -c %u "$ov/upper/d/f")" "owner of the copied-up upper/d/f"
   [[ -s "$profile" ]] || fail "no profile written to $profile"
   cat "$profile" >&2
-  /usr/bin/python3 - "$profile" <<'PY' || fail "the JSON profile of the overlay append is wrong (see output)"
-import json, sys
-doc = json.load(open(sys.argv[1]))
-ok = True
-add = doc.get("advice", {}).get("add")
-if add != []:
-    print("advice.add is %r, expected [] (borrowed checks are not the workload's)" % (add,), file=sys.stderr)
-    ok = False
-borrowed = [c for c in doc.get("checks", []) if c.get("class") == "borrowed"]
-if not borrowed:
-    print("no check has class 'borrowed'; classes: %r" % sorted({c.get("class") for c in doc.get("checks", [])}), file=sys.stderr)
-    ok = False
-else:
-    print("borrowed: %s" % ", ".join(sorted({c.get("cap", "?") for c in borrowed})), file=sys.stderr)
-sys.exit(0 if ok else 1)
-PY
+  assert_eq true "$(json_get "$profile" 'd["advice"]["add"] == []')" \
+    "advice.add is empty (borrowed checks are not the workload's): $(json_get "$profile" 'd["advice"]["add"]')"
+  local borrowed
+  borrowed=$(json_get "$profile" 'sorted({c["cap"] for c in d["checks"] if c["class"] == "borrowed"})')
+  [[ -n "$borrowed" ]] || fail "no check has class 'borrowed'; classes: $(json_get "$profile" 'sorted({c["class"] for c in d["checks"]})')"
+  echo "borrowed: $borrowed" >&2
 
   # The same act, docker advice: nothing to add.
   expect_advice "--cap-drop=ALL" --user 1000 -- sh -c "echo more >> '$ov/merged/d/f'"
@@ -105,4 +95,28 @@ test_record_creds_user_denied_warns() {
   assert_eq 1 "$REC_RC" "exit status of record --user 1000 --format docker -- cat"
   assert_eq "--cap-drop=ALL" "$REC_ADVICE" "docker advice for a denied read"
   assert_eq "" "$REC_OUTPUT" "what cat read as uid 1000"
+}
+
+# PATH search as execvp does it, under the workload's user: an entry that
+# refuses the user (a 0700 directory under /root, first in root's PATH) is
+# passed over, not reported as "Permission denied". Root would find the decoy
+# there; uid 65534 must find the real `id` further on.
+test_record_creds_user_path_skips_refusing_entry() {
+  local d
+  d=$(mktemp -d /root/capscope-path.XXXXXX)
+  on_exit "rm -rf '$d'"
+  chmod 0700 "$d"
+  printf '#!/bin/sh\necho decoy\n' >"$d/id"
+  chmod 0755 "$d/id"
+  PATH="$d:$PATH" record_docker --user 65534:65534 -- id -u
+  assert_eq 0 "$REC_RC" "exit status of record --user 65534:65534 -- id -u (stderr: $(_lib_abbrev "$REC_STDERR"))"
+  assert_eq 65534 "$REC_OUTPUT" "what id printed (the real one, as uid 65534)"
+  assert_eq "--cap-drop=ALL" "$REC_ADVICE" "advice"
+  # Nothing found after the refusing entry: its EACCES is what is reported.
+  rm -f "$d/id"
+  printf '#!/bin/sh\necho decoy\n' >"$d/capscope-only-here"
+  chmod 0755 "$d/capscope-only-here"
+  PATH="$d:$PATH" record_docker --user 65534:65534 -- capscope-only-here
+  assert_eq 126 "$REC_RC" "exit status when the only match refuses the user"
+  assert_contains "$REC_STDERR" "Permission denied" "the reason"
 }

@@ -12,29 +12,16 @@
 #include "core/caps.h"
 #include "core/format.h"
 #include "core/replay.h"
+#include "support.h"
 
 using namespace capscope;
+using namespace capscope::test;
 
 namespace {
 
-bool contains(const std::string &s, const std::string &what) {
-  return s.find(what) != std::string::npos;
-}
-
-std::size_t count_of(const std::string &s, const std::string &what) {
-  std::size_t n = 0;
-  for (auto pos = s.find(what); pos != std::string::npos;
-       pos = s.find(what, pos + what.size()))
-    ++n;
-  return n;
-}
-
 // The recorded `chown` run (tests/unit/data/chown.jsonl) as a profile.
 Profile chown_profile() {
-  std::ifstream in(std::string(CAPSCOPE_TEST_DATA) + "/chown.jsonl");
-  REQUIRE(in.good());
-  Aggregator agg;
-  REQUIRE(replay_stream(in, agg).ok());
+  Aggregator agg = replay_data("chown.jsonl");
   Profile p;
   p.workload.command = {"chown", "nobody", "/tmp/f"};
   p.start_ns = 1700000000000000000;
@@ -48,11 +35,9 @@ Profile chown_profile() {
 }
 
 Profile needing(CapMask add, const std::string &name) {
-  Profile p;
+  Profile p = profile_needing(add);
   p.workload.kind = "container";
   p.workload.name = name;
-  for (int cap : caps_in(add))
-    p.entry(cap, CheckClass::Needed).granted = 1;
   return p;
 }
 } // namespace

@@ -13,26 +13,18 @@
 
 #include "core/caps.h"
 #include "core/format.h"
+#include "support.h"
 
 using namespace capscope;
+using namespace capscope::test;
 
 namespace {
 
-bool contains(const std::string &s, const std::string &what) {
-  return s.find(what) != std::string::npos;
-}
-
 Profile needing(CapMask add, const std::string &user = "") {
-  Profile p;
+  Profile p = profile_needing(add, 2, "bind", "inet_bind_sk");
   p.workload.name = "web";
   p.workload.user = user;
   p.workload.command = {"/srv/web", "--port", "80"};
-  for (int cap : caps_in(add)) {
-    CheckStats &s = p.entry(cap, CheckClass::Needed);
-    s.granted = 2;
-    s.syscalls = {"bind"};
-    s.call_sites = {"inet_bind_sk"};
-  }
   return p;
 }
 

@@ -10,23 +10,17 @@
 #include "core/caps.h"
 #include "core/either_or.h"
 #include "core/format.h"
+#include "support.h"
 
 using namespace capscope;
+using namespace capscope::test;
 
 namespace {
 
 void seen(Profile &p, int cap, const std::string &site, std::uint64_t granted,
           std::uint64_t denied, const std::string &syscall = "x") {
-  CheckStats &s = p.entry(cap, CheckClass::Needed);
-  s.granted += granted;
-  s.denied += denied;
-  s.call_sites.insert(site);
-  s.syscalls.insert(syscall);
-  s.executables.insert("/usr/bin/w");
-}
-
-bool contains(const std::string &s, const std::string &what) {
-  return s.find(what) != std::string::npos;
+  add_check(p, cap, CheckClass::Needed, granted, denied, {syscall}, {site},
+            {"/usr/bin/w"});
 }
 } // namespace
 

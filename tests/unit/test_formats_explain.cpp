@@ -8,33 +8,19 @@
 #include "core/caps.h"
 #include "core/explain.h"
 #include "core/format.h"
+#include "support.h"
 
 using namespace capscope;
+using namespace capscope::test;
 
 namespace {
 constexpr std::int64_t kT0 = 1700000000000000000; // 2023-11-14T22:13:20Z
 
-bool contains(const std::string &s, const std::string &what) {
-  return s.find(what) != std::string::npos;
-}
-
-std::size_t count_of(const std::string &s, const std::string &what) {
-  std::size_t n = 0;
-  for (auto pos = s.find(what); pos != std::string::npos;
-       pos = s.find(what, pos + what.size()))
-    ++n;
-  return n;
-}
-
 CheckStats &use(Profile &p, int cap, const std::string &syscall,
                 const std::string &site, const std::string &exe,
                 std::uint64_t granted = 1, std::uint64_t denied = 0) {
-  CheckStats &s = p.entry(cap, CheckClass::Needed);
-  s.granted += granted;
-  s.denied += denied;
-  s.syscalls.insert(syscall);
-  s.call_sites.insert(site);
-  s.executables.insert(exe);
+  CheckStats &s = add_check(p, cap, CheckClass::Needed, granted, denied,
+                            {syscall}, {site}, {exe});
   if (!s.first_ns)
     s.first_ns = kT0;
   return s;

@@ -6,8 +6,10 @@
 
 #include "core/caps.h"
 #include "core/diffing.h"
+#include "support.h"
 
 using namespace capscope;
+using namespace capscope::test;
 
 namespace {
 
@@ -25,10 +27,6 @@ Profile run_of(const std::string &key, CapMask caps, std::int64_t start) {
     s.call_sites = {"site_" + std::to_string(cap)};
   }
   return p;
-}
-
-bool contains(const std::string &s, const std::string &what) {
-  return s.find(what) != std::string::npos;
 }
 } // namespace
 

@@ -17,32 +17,13 @@
 #include "core/caps.h"
 #include "core/profile.h"
 #include "core/replay.h"
+#include "support.h"
 
 using namespace capscope;
+using namespace capscope::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/capscope_profile_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const auto &e : fs::directory_iterator(path))
-      out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
 
 std::string read_all(const fs::path &p) {
   std::ifstream in(p);
@@ -54,20 +35,6 @@ std::string read_all(const fs::path &p) {
 void write_all(const fs::path &p, const std::string &text) {
   std::ofstream out(p);
   out << text;
-}
-
-CheckStats &add_check(Profile &p, int cap, CheckClass cls,
-                      std::uint64_t granted, std::uint64_t denied,
-                      std::set<std::string> syscalls = {},
-                      std::set<std::string> sites = {},
-                      std::set<std::string> exes = {}) {
-  CheckStats &s = p.entry(cap, cls);
-  s.granted = granted;
-  s.denied = denied;
-  s.syscalls = std::move(syscalls);
-  s.call_sites = std::move(sites);
-  s.executables = std::move(exes);
-  return s;
 }
 
 // A profile with every field set, to prove the JSON form loses nothing.
@@ -553,9 +520,7 @@ std::vector<std::pair<std::string, Profile>> sample_profiles() {
   out.emplace_back("held_known", held);
 
   // A profile built the way `record` builds one, from a recorded stream.
-  std::ifstream in(std::string(CAPSCOPE_TEST_DATA) + "/clone_newuts.jsonl");
-  Aggregator agg(1700000000000000000);
-  REQUIRE(replay_stream(in, agg).ok());
+  Aggregator agg = replay_data("clone_newuts.jsonl", 1700000000000000000);
   Profile replayed;
   replayed.workload.command = {"clone_newuts"};
   replayed.attach_mode = "replay";

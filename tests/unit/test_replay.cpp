@@ -16,25 +16,16 @@
 #include "core/profile.h"
 #include "core/replay.h"
 #include "core/syscalls.h"
+#include "support.h"
 
 using namespace capscope;
+using namespace capscope::test;
 
 namespace {
 
-std::string data_path(const std::string &name) {
-  return std::string(CAPSCOPE_TEST_DATA) + "/" + name;
-}
-
 // Replays a recorded file and builds the profile of its command scope.
 Profile replay_file(const std::string &name, std::size_t *lines = nullptr) {
-  std::ifstream in(data_path(name));
-  REQUIRE(in.good());
-  Aggregator agg;
-  auto n = replay_stream(in, agg);
-  INFO(name << ": " << (n ? "" : n.error().message));
-  REQUIRE(n.ok());
-  if (lines)
-    *lines = n.value();
+  Aggregator agg = replay_data(name, 0, lines);
   REQUIRE(agg.scopes() == std::vector<std::uint64_t>{1});
   Profile p;
   p.attach_mode = "replay";

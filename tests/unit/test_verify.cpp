@@ -310,8 +310,8 @@ TEST_CASE("the verify result renders as a report, JSON and docker flags",
   v.minimize = true;
   v.passed = true;
   v.proven = cap_bit(kChown);
-  v.decisions = {{kChown, Verdict::Kept, -1, "without it: exit 1"},
-                 {kNetRaw, Verdict::Unnecessary, -1, "passes without it"}};
+  v.decisions = {{kChown, Verdict::Kept, -1, "without it: exit 1", {}},
+                 {kNetRaw, Verdict::Unnecessary, -1, "passes without it", {}}};
   TrialRecord t;
   t.trial = {TrialKind::Baseline, v.given, -1, -1};
   t.runs = {pass()};
@@ -333,4 +333,169 @@ TEST_CASE("the verify result renders as a report, JSON and docker flags",
   report = render_verify(v, Format::Report);
   CHECK(report.find("nothing to minimize") != std::string::npos);
   CHECK(report.find("exit 2") != std::string::npos);
+}
+
+// --- issue 13: moot denials, the either/or rule, ambiguous verdicts --------
+
+namespace {
+
+// ionice -c1 -n4: ioprio_check_cap asks SYS_ADMIN first, then SYS_NICE; the
+// call fails only when neither is held.
+TrialRun ionice(CapMask caps) {
+  bool admin = caps & cap_bit(kSysAdmin), nice = caps & cap_bit(kSysNice);
+  TrialRun r = admin || nice ? pass() : fail();
+  r.sites[kSysAdmin].insert("ioprio_check_cap");
+  if (admin) {
+    r.used |= cap_bit(kSysAdmin);
+    return r;
+  }
+  r.denied |= cap_bit(kSysAdmin);
+  r.sites[kSysNice].insert("ioprio_check_cap");
+  if (nice)
+    r.used |= cap_bit(kSysNice);
+  else
+    r.denied |= cap_bit(kSysNice);
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("a denial at a moot check does not make a removal ambiguous",
+          "[verify][moot]") {
+  // busybox as a non-root user: setgid(getgid()); setuid(getuid()). The
+  // kernel asks SETUID/SETGID, is refused, and the unprivileged rule allows
+  // the call: the BPF side classes those checks moot.
+  Profile p;
+  auto &s = p.entry(kSetuid, CheckClass::Moot);
+  s.denied = 1;
+  s.syscalls = {"setuid"};
+  s.call_sites = {"__sys_setuid"};
+  TrialRun r = pass();
+  fill_from_profile(r, p);
+  CHECK(r.denied == 0);
+  CHECK(r.moot == cap_bit(kSetuid));
+  CHECK(r.moot_syscalls[kSetuid].count("setuid"));
+
+  auto m = minimize(cap_bit(kSetuid), [&](CapMask caps) {
+    return caps & cap_bit(kSetuid) ? pass() : r;
+  });
+  CHECK(m.result() == 0);
+  REQUIRE(m.decisions().size() == 1);
+  CHECK(m.decisions()[0].verdict == Verdict::Unnecessary);
+  CHECK(m.decisions()[0].why.find("moot") != std::string::npos);
+  CHECK(m.decisions()[0].why.find("setuid") != std::string::npos);
+}
+
+TEST_CASE("a moot denial beside a needed one still leaves it ambiguous",
+          "[verify][moot]") {
+  Profile p;
+  p.entry(kSetuid, CheckClass::Moot).denied = 1;
+  auto &n = p.entry(kSetuid, CheckClass::Needed);
+  n.denied = 1;
+  n.syscalls = {"setresuid"};
+  TrialRun r = pass();
+  fill_from_profile(r, p);
+  CHECK(r.denied == cap_bit(kSetuid));
+  auto m = minimize(cap_bit(kSetuid), [&](CapMask caps) {
+    return caps & cap_bit(kSetuid) ? pass() : r;
+  });
+  CHECK(m.decisions().at(0).verdict == Verdict::Ambiguous);
+}
+
+TEST_CASE("either/or: SYS_ADMIN denied then SYS_NICE granted at "
+          "ioprio_check_cap is the narrower path working",
+          "[verify][either_or]") {
+  TrialRun with_nice = ionice(cap_bit(kSysNice));
+  CHECK(either_or_excused(with_nice) == cap_bit(kSysAdmin));
+  // Without SYS_NICE nothing excuses the denial.
+  CHECK(either_or_excused(ionice(0)) == 0);
+
+  std::vector<Trial> trials;
+  auto m = minimize(cap_bit(kSysAdmin), ionice, false, 1, &trials);
+  CHECK(m.result() == cap_bit(kSysNice));
+  REQUIRE(m.decisions().size() == 1);
+  CHECK(m.decisions()[0].verdict == Verdict::Replaced);
+  CHECK(m.decisions()[0].replacement == kSysNice);
+  CHECK(m.decisions()[0].why.find("either/or") != std::string::npos);
+
+  SECTION("with both given, SYS_ADMIN is unnecessary, SYS_NICE kept") {
+    auto both = minimize(cap_bit(kSysAdmin) | cap_bit(kSysNice), ionice);
+    CHECK(both.result() == cap_bit(kSysNice));
+    CHECK(decision_for(both, kSysNice)->verdict == Verdict::Kept);
+    CHECK(decision_for(both, kSysAdmin)->verdict == Verdict::Unnecessary);
+  }
+}
+
+TEST_CASE("either/or: a site where the broad capability is also asked alone "
+          "does not excuse its denial",
+          "[verify][either_or]") {
+  // generic_permission: DAC_OVERRIDE is asked alone for writes.
+  TrialRun r = pass();
+  r.used = cap_bit(kDacReadSearch);
+  r.denied = cap_bit(kDacOverride);
+  r.sites[kDacOverride].insert("generic_permission");
+  r.sites[kDacReadSearch].insert("generic_permission");
+  CHECK(either_or_excused(r) == 0);
+  // Nor does a denial at another site in the same run.
+  TrialRun s = ionice(cap_bit(kSysNice));
+  s.sites[kSysAdmin].insert("path_mount");
+  CHECK(either_or_excused(s) == 0);
+}
+
+TEST_CASE("an ambiguous verdict names the failed operation and what to check",
+          "[verify][ambiguous]") {
+  // A daemon whose pid file fchown fails without CHOWN, and carries on.
+  Oracle tolerant = [](CapMask caps) {
+    TrialRun r = pass();
+    r.sites[kChown].insert("setattr_prepare");
+    if (caps & cap_bit(kChown)) {
+      r.used |= cap_bit(kChown);
+    } else {
+      r.denied |= cap_bit(kChown);
+      r.syscalls[kChown].insert("fchown");
+      add_syscall_outcome(r, "fchown", -1, cap_bit(kChown));
+    }
+    return r;
+  };
+  auto m = minimize(cap_bit(kChown), tolerant);
+  REQUIRE(m.decisions().size() == 1);
+  const Decision &d = m.decisions()[0];
+  CHECK(d.verdict == Verdict::Ambiguous);
+  REQUIRE(d.operations.size() == 1);
+  CHECK(d.operations[0] == "fchown: EPERM at setattr_prepare");
+  CHECK(d.why.find("fchown: EPERM at setattr_prepare") != std::string::npos);
+  CHECK(d.why.find("Check whether the program still needs") !=
+        std::string::npos);
+  CHECK(d.why.find("--check") != std::string::npos);
+
+  VerifyResult v;
+  v.command = {"daemon"};
+  v.given = cap_bit(kChown);
+  v.minimize = true;
+  v.passed = true;
+  v.proven = m.result();
+  v.decisions = m.decisions();
+  auto j = nlohmann::json::parse(render_verify(v, Format::Json));
+  CHECK(j["decisions"][0]["operations"][0] ==
+        "fchown: EPERM at setattr_prepare");
+
+  SECTION("without syscall outcomes it names the syscall and call site") {
+    TrialRun r = pass();
+    r.denied = cap_bit(kChown);
+    r.sites[kChown].insert("setattr_prepare");
+    r.syscalls[kChown].insert("fchownat");
+    auto m2 = minimize(cap_bit(kChown),
+                       [&](CapMask caps) { return caps ? pass() : r; });
+    CHECK(m2.decisions().at(0).operations ==
+          std::vector<std::string>{
+              "fchownat: result unknown at setattr_prepare"});
+  }
+}
+
+TEST_CASE("syscall outcomes: errno names and successes", "[verify]") {
+  CHECK(errno_text(1) == "EPERM");
+  CHECK(errno_text(13) == "EACCES");
+  TrialRun r;
+  add_syscall_outcome(r, "setsockopt", 0, cap_bit(kNetAdmin));
+  CHECK(r.outcomes[kNetAdmin].count("setsockopt: ok"));
 }

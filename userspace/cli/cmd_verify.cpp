@@ -3,31 +3,28 @@
 // no_new_privs), traced, and judge it by its exit status or a --check;
 // with --minimize, prove each capability necessary by ablation. The
 // decisions are core/capset.h's; this file runs the trials.
-#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
-#include <fstream>
-#include <grp.h>
 #include <optional>
-#include <poll.h>
-#include <sys/capability.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/traced_run.h"
-#include "session/workload.h"
 #include "core/capset.h"
 #include "core/duration.h"
 #include "core/either_or.h"
 #include "core/format.h"
+#include "core/syscalls.h"
+#include "session/capset_entry.h"
+#include "session/check_loop.h"
+#include "session/podman_command.h"
+#include "session/stderr_tee.h"
+#include "session/workload.h"
 
 namespace capscope {
 
@@ -36,286 +33,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kFail = 1;
-constexpr int kGraceMs = 3000;     // SIGTERM before SIGKILL when stopping
-constexpr int kCheckPauseMs = 200; // between two check attempts
-constexpr std::size_t kTailBytes = 4096;
-constexpr int kTailLines = 6;
-
-CapMask host_bounding_set() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("CapBnd:", 0) == 0)
-      return std::stoull(line.substr(7), nullptr, 16);
-  throw Fatal("verify: cannot read CapBnd from /proc/self/status");
-}
-
-int last_cap() {
-  std::ifstream in("/proc/sys/kernel/cap_last_cap");
-  int n = -1;
-  if (in >> n && n >= 0 && n < 64)
-    return n;
-  return kCapCount - 1;
-}
-
-std::string last_lines(const std::string &text, int n) {
-  std::vector<std::string> lines;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos)
-      nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  while (!lines.empty() && lines.back().empty())
-    lines.pop_back();
-  std::string out;
-  std::size_t from = lines.size() > static_cast<std::size_t>(n)
-                         ? lines.size() - static_cast<std::size_t>(n)
-                         : 0;
-  for (std::size_t i = from; i < lines.size(); ++i)
-    out += (i == from ? "" : "\n") + lines[i];
-  return out;
-}
-
-// The workload's stderr goes through a pipe: passed on to ours at once,
-// and its tail kept for the report when the run fails.
-class StderrTee {
-public:
-  StderrTee() {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-      throw Fatal(std::string("verify: pipe: ") + std::strerror(errno));
-    rd_ = fds[0];
-    wr_ = fds[1];
-    fcntl(rd_, F_SETFL, fcntl(rd_, F_GETFL) | O_NONBLOCK);
-  }
-  ~StderrTee() {
-    close_writer();
-    if (rd_ >= 0)
-      close(rd_);
-  }
-  int writer() const { return wr_; }
-  void close_writer() {
-    if (wr_ >= 0)
-      close(wr_);
-    wr_ = -1;
-  }
-  // Copies what is buffered; false at EOF.
-  bool drain() {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = read(rd_, buf, sizeof buf);
-      if (n > 0) {
-        ssize_t w = write(STDERR_FILENO, buf, n);
-        (void)w;
-        tail_.append(buf, n);
-        if (tail_.size() > 2 * kTailBytes)
-          tail_.erase(0, tail_.size() - kTailBytes);
-        continue;
-      }
-      if (n == 0)
-        return false;
-      return errno == EAGAIN || errno == EINTR;
-    }
-  }
-  // After the run: reads to EOF, or gives up after a moment when a
-  // process that escaped the session still holds the pipe.
-  void finish() {
-    close_writer();
-    auto until = Clock::now() + std::chrono::milliseconds(300);
-    while (drain() && Clock::now() < until) {
-      pollfd p{rd_, POLLIN, 0};
-      poll(&p, 1, 50);
-    }
-  }
-  std::string tail() const { return last_lines(tail_, kTailLines); }
-
-private:
-  int rd_ = -1, wr_ = -1;
-  std::string tail_;
-};
-
-// --check: CMD2 retried until it succeeds or the timeout expires. Each
-// attempt runs in a small runner process that reports the status through
-// a pipe, because the traced run reaps every child of capscope (it is a
-// subreaper) and would take the status first.
-class CheckLoop {
-public:
-  CheckLoop(std::string cmd, std::int64_t timeout_ms, std::string err_file)
-      : cmd_(std::move(cmd)), err_file_(std::move(err_file)),
-        deadline_(Clock::now() + std::chrono::milliseconds(timeout_ms)),
-        next_try_(Clock::now()) {}
-  ~CheckLoop() { abort_attempt(); }
-
-  // Ctrl-C: no more attempts.
-  void cancel() {
-    abort_attempt();
-    decide(false);
-  }
-
-  bool decided() const { return decided_; }
-  bool passed() const { return passed_; }
-  int attempts() const { return attempts_; }
-
-  // Called on every tick of the traced run. workload_gone: no task of the
-  // workload is left, so the next attempt's answer is final.
-  void tick(bool workload_gone) {
-    if (decided_)
-      return;
-    if (runner_ > 0) {
-      collect(false);
-      if (runner_ > 0 && Clock::now() >= deadline_) {
-        abort_attempt();
-        decide(false);
-      }
-      return;
-    }
-    if (Clock::now() >= deadline_) {
-      decide(false);
-      return;
-    }
-    if (Clock::now() >= next_try_)
-      start(workload_gone);
-  }
-
-  // After the traced run returned (the workload is gone): the pending
-  // answer, else one last attempt within the time left.
-  void finish() {
-    while (!decided_) {
-      if (runner_ > 0) {
-        collect(true);
-        continue;
-      }
-      if (Clock::now() >= deadline_) {
-        decide(false);
-        break;
-      }
-      start(true);
-    }
-  }
-
-  std::string stderr_tail() const {
-    std::ifstream in(err_file_);
-    std::string s((std::istreambuf_iterator<char>(in)),
-                  std::istreambuf_iterator<char>());
-    return last_lines(s, kTailLines);
-  }
-
-private:
-  void decide(bool ok) {
-    decided_ = true;
-    passed_ = ok;
-  }
-
-  void start(bool final_answer) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-      throw Fatal(std::string("verify: pipe: ") + std::strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0)
-      throw Fatal(std::string("verify: fork: ") + std::strerror(errno));
-    if (pid == 0) {
-      setpgid(0, 0);
-      for (int s : {SIGINT, SIGTERM, SIGHUP, SIGPIPE})
-        signal(s, SIG_DFL);
-      close(fds[0]);
-      pid_t c = fork();
-      if (c == 0) {
-        int in = open("/dev/null", O_RDONLY);
-        int out = open("/dev/null", O_WRONLY);
-        int err = open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (in >= 0)
-          dup2(in, 0);
-        if (out >= 0)
-          dup2(out, 1);
-        if (err >= 0)
-          dup2(err, 2);
-        execl("/bin/sh", "sh", "-c", cmd_.c_str(),
-              static_cast<char *>(nullptr));
-        _exit(127);
-      }
-      int st = 0, code = 127;
-      if (c > 0 && waitpid(c, &st, 0) == c)
-        code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      ssize_t w = write(fds[1], &code, sizeof code);
-      (void)w;
-      _exit(0);
-    }
-    close(fds[1]);
-    runner_ = pid;
-    result_fd_ = fds[0];
-    final_ = final_answer;
-    attempts_++;
-  }
-
-  // Reads the runner's answer (blocking or not).
-  void collect(bool block) {
-    pollfd p{result_fd_, POLLIN, 0};
-    int timeout =
-        block ? static_cast<int>(std::max<std::int64_t>(
-                    0, std::chrono::duration_cast<std::chrono::milliseconds>(
-                           deadline_ - Clock::now())
-                           .count()))
-              : 0;
-    if (poll(&p, 1, timeout) <= 0) {
-      if (block) { // timed out while blocking
-        abort_attempt();
-        decide(false);
-      }
-      return;
-    }
-    int code = -1;
-    ssize_t n = read(result_fd_, &code, sizeof code);
-    close(result_fd_);
-    result_fd_ = -1;
-    reap_runner();
-    if (n == sizeof code && code == 0) {
-      decide(true);
-      return;
-    }
-    if (final_) {
-      decide(false);
-      return;
-    }
-    next_try_ = Clock::now() + std::chrono::milliseconds(kCheckPauseMs);
-  }
-
-  void abort_attempt() {
-    if (runner_ > 0) {
-      kill(-runner_, SIGKILL);
-      kill(runner_, SIGKILL);
-      reap_runner();
-    }
-    if (result_fd_ >= 0)
-      close(result_fd_);
-    result_fd_ = -1;
-  }
-
-  // The traced run may have reaped it already (ECHILD). Never block: a
-  // reused pid could belong to a reparented process of the workload.
-  void reap_runner() {
-    for (int i = 0; runner_ > 0 && i < 40; ++i) {
-      pid_t r = waitpid(runner_, nullptr, WNOHANG);
-      if (r == runner_ || (r < 0 && errno != EINTR))
-        break;
-      usleep(5000);
-    }
-    runner_ = -1;
-  }
-
-  std::string cmd_;
-  std::string err_file_;
-  Clock::time_point deadline_;
-  Clock::time_point next_try_;
-  pid_t runner_ = -1;
-  int result_fd_ = -1;
-  bool final_ = false;
-  bool decided_ = false;
-  bool passed_ = false;
-  int attempts_ = 0;
-};
+constexpr int kGraceMs = 3000; // SIGTERM before SIGKILL when stopping
 
 // What every trial shares.
 struct Plan {
@@ -335,102 +53,28 @@ struct Plan {
   std::string tmpdir;
 };
 
-// In the child, right before exec: bounding = LIST, nothing ambient or
-// inheritable, permitted = effective = LIST. As root, exec recomputes
-// permitted as (all & bounding) = LIST; the bounding set caps what any
-// setuid or file-capability exec could gain, as in a container. For
-// --user, keep-caps carries the set over the uid switch and the ambient
-// set (which needs it inheritable too) carries it over exec.
-// no_new_privs only with --no-new-privs: Docker and podman leave it off by
-// default, and it changes what some programs need (a seccomp filter
-// installed without it needs SYS_ADMIN). Returns 0 or an errno, after
-// saying which step failed.
-int enter_capset(CapMask caps, const std::optional<Identity> &user, int err_fd,
-                 int top, cap_t prepared, bool no_new_privs) {
-  auto failed = [](const char *step) {
-    int e = errno ? errno : EPERM;
-    char msg[160];
-    int n = std::snprintf(msg, sizeof msg,
-                          "capscope: verify: cannot enter the capability "
-                          "set: %s: %s\n",
-                          step, std::strerror(e));
-    ssize_t w = write(STDERR_FILENO, msg, n);
-    (void)w;
-    return e;
-  };
-  if (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)
-    return failed("dup2");
-  for (int c = 0; c <= top; ++c)
-    if (!(caps & (CapMask{1} << c)) && prctl(PR_CAPBSET_READ, c) == 1 &&
-        prctl(PR_CAPBSET_DROP, c) != 0)
-      return failed("PR_CAPBSET_DROP");
-  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
-    return failed("PR_CAP_AMBIENT_CLEAR_ALL");
-  if (user) {
-    if (prctl(PR_SET_KEEPCAPS, 1) != 0)
-      return failed("PR_SET_KEEPCAPS");
-    if (setgroups(user->groups.size(), user->groups.data()) != 0)
-      return failed("setgroups");
-    if (setgid(user->gid) != 0)
-      return failed("setgid");
-    if (setuid(user->uid) != 0)
-      return failed("setuid");
-  }
-  if (cap_set_proc(prepared) != 0)
-    return failed("capset");
-  if (user)
-    for (int c : caps_in(caps))
-      if (cap_set_ambient(static_cast<cap_value_t>(c), CAP_SET) != 0)
-        return failed("PR_CAP_AMBIENT_RAISE");
-  if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return failed("PR_SET_NO_NEW_PRIVS");
-  return 0;
-}
-
-struct CapT {
-  cap_t c = nullptr;
-  ~CapT() {
-    if (c)
-      cap_free(c);
-  }
-};
-
-std::vector<std::string> container_command(const Plan &plan, CapMask caps) {
-  std::vector<std::string> cmd = {
-      "podman",           "run",      "--rm",
-      "--runtime",        "runc",     "--ulimit",
-      "nofile=1024:1024", "--ulimit", "nproc=4096:4096"};
-  // The exact flags a user pastes (cap_flags_line: sorted, no CAP_).
-  std::vector<std::string> names = cap_names(caps);
-  std::sort(names.begin(), names.end());
-  cmd.push_back("--cap-drop=ALL");
-  for (const auto &n : names)
-    cmd.push_back("--cap-add=" + n);
-  if (plan.no_new_privs)
-    cmd.insert(cmd.end(), {"--security-opt", "no-new-privileges"});
-  // --rootfs uses the directory in place: keep /tmp writes out of it.
-  cmd.insert(cmd.end(), {"--tmpfs", "/tmp:notmpcopyup"});
-  if (!plan.user_spec.empty())
-    cmd.insert(cmd.end(), {"--user", plan.user_spec});
-  cmd.insert(cmd.end(), plan.runtime_opts.begin(), plan.runtime_opts.end());
-  if (!plan.rootfs.empty())
-    cmd.insert(cmd.end(), {"--rootfs", plan.rootfs});
-  else
-    cmd.push_back(plan.image);
-  cmd.insert(cmd.end(), plan.command.begin(), plan.command.end());
-  return cmd;
+PodmanRun podman_run_of(const Plan &plan, CapMask caps) {
+  PodmanRun r;
+  r.caps = caps;
+  r.no_new_privs = plan.no_new_privs;
+  r.user = plan.user_spec;
+  r.runtime_opts = plan.runtime_opts;
+  r.rootfs = plan.rootfs;
+  r.image = plan.image;
+  r.command = plan.command;
+  return r;
 }
 
 // One run under `caps`, traced.
 TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
   TrialRun r;
   StderrTee tee;
-  CapT prepared;
+  std::optional<CapsetEntry> entry;
   RunSpec spec;
   spec.attach = plan.attach;
   spec.verbose = plan.verbose;
   if (plan.container) {
-    spec.command = container_command(plan, caps);
+    spec.command = podman_run_command(podman_run_of(plan, caps));
     if (plan.verbose) {
       std::string line;
       for (const auto &a : spec.command)
@@ -443,29 +87,25 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
     };
   } else {
     spec.command = plan.command;
-    prepared.c = cap_init();
-    if (!prepared.c)
-      throw Fatal(std::string("verify: cap_init: ") + std::strerror(errno));
-    std::vector<cap_value_t> vals;
-    for (int c : caps_in(caps))
-      vals.push_back(static_cast<cap_value_t>(c));
-    if (!vals.empty()) {
-      cap_set_flag(prepared.c, CAP_PERMITTED, vals.size(), vals.data(),
-                   CAP_SET);
-      cap_set_flag(prepared.c, CAP_EFFECTIVE, vals.size(), vals.data(),
-                   CAP_SET);
-      if (plan.user)
-        cap_set_flag(prepared.c, CAP_INHERITABLE, vals.size(), vals.data(),
-                     CAP_SET);
-    }
-    int wr = tee.writer(), top = plan.last_cap;
-    cap_t pc = prepared.c;
-    const std::optional<Identity> &user = plan.user;
-    bool nnp = plan.no_new_privs;
-    spec.before_exec = [caps, &user, wr, top, pc, nnp]() -> int {
-      return enter_capset(caps, user, wr, top, pc, nnp);
-    };
+    entry.emplace(caps, plan.user, tee.writer(), plan.last_cap,
+                  plan.no_new_privs);
+    const CapsetEntry *e = &*entry;
+    spec.before_exec = [e]() -> int { return e->enter(); };
   }
+  // The syscall outcomes, so an ambiguous verdict can say what failed.
+  struct SyscallSeen {
+    std::uint64_t scope;
+    std::string syscall;
+    int ret;
+    CapMask denied;
+  };
+  std::vector<SyscallSeen> outcomes;
+  spec.diagnose = true;
+  spec.on_event = [&](const cs_event &e) {
+    if (e.type == CS_EV_SYSCALL && e.denied_mask)
+      outcomes.push_back(
+          {e.key.scope, syscall_name(e.key.syscall), e.ret, e.denied_mask});
+  };
 
   std::optional<CheckLoop> check;
   if (!plan.check.empty())
@@ -515,6 +155,10 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
     fill_from_profile(r, run.profile,
                       plan.container ? plan.host_bnd : ~CapMask{0});
   }
+  for (const auto &o : outcomes)
+    if (!plan.container || run.containers.empty() ||
+        run.container_scopes.count(o.scope))
+      add_syscall_outcome(r, o.syscall, o.ret, o.denied);
   if (check) {
     check->finish();
     r.has_check = true;

@@ -37,7 +37,12 @@ traced, and judge it: exit status 0 passes, or with
 stopped). Each run's report says what was denied in it.
 --minimize removes each capability in turn (and tries known narrower
 substitutes): kept, unnecessary, or ambiguous when the workload passes
-although the capability was denied (it may have degraded silently).
+although the capability was denied (it may have degraded silently; the
+report names the syscall, call site and errno, and what to check). Denials
+whose outcome did not depend on the capability (class moot), and a broad
+capability refused where the kernel then granted a narrower one (either/or
+sites), do not count. --runtime podman uses your podman configuration;
+--runtime-opt passes machine-specific `podman run` options.
 Exit status: 0 pass, 1 fail, 125 capscope's own error, 127 CMD not found.
 
 Examples:
@@ -45,7 +50,8 @@ Examples:
   capscope verify --caps CHOWN,NET_RAW --minimize -- chown 1000 /tmp/x
   capscope verify --caps-from profile.json --minimize --format docker -o -
   capscope verify --caps NET_BIND_SERVICE --check 'wget -q -O- http://127.0.0.1/' -- ./server
-  capscope verify --caps CHOWN --runtime podman --rootfs ./rootfs -- chown 1000 /etc/passwd)";
+  capscope verify --caps CHOWN --runtime podman --rootfs ./rootfs -- chown 1000 /etc/passwd
+  capscope verify --caps CHOWN --runtime podman --runtime-opt=--runtime=runc --image alpine -- chown 1000 /etc/passwd)";
 
 const char *kTraceHelp =
     R"(Print every capability check as it happens, one line each, until

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -26,7 +27,13 @@ std::string join(const std::set<std::string> &s, const char *sep = ", ") {
 
 void fill_from_profile(TrialRun &r, const Profile &p, CapMask relevant) {
   for (const auto &c : p.checks) {
-    if (c.cls != CheckClass::Needed || c.cap < 0 || c.cap >= 64)
+    if (c.cap < 0 || c.cap >= 64)
+      continue;
+    if (c.cls == CheckClass::Moot && c.denied && (relevant & cap_bit(c.cap))) {
+      r.moot |= cap_bit(c.cap);
+      r.moot_syscalls[c.cap].insert(c.syscalls.begin(), c.syscalls.end());
+    }
+    if (c.cls != CheckClass::Needed)
       continue;
     if (c.granted)
       r.used |= cap_bit(c.cap);
@@ -36,6 +43,50 @@ void fill_from_profile(TrialRun &r, const Profile &p, CapMask relevant) {
     }
     r.sites[c.cap].insert(c.call_sites.begin(), c.call_sites.end());
   }
+}
+
+std::string errno_text(int err) {
+  if (const char *n = strerrorname_np(err))
+    return n;
+  return "errno " + std::to_string(err);
+}
+
+void add_syscall_outcome(TrialRun &r, const std::string &syscall, int ret,
+                         CapMask denied) {
+  std::string what =
+      syscall + ": " + (ret < 0 ? errno_text(-ret) : std::string("ok"));
+  for (int c : caps_in(denied))
+    r.outcomes[c].insert(what);
+}
+
+CapMask either_or_excused(const TrialRun &r) {
+  CapMask out = 0;
+  for (int c : caps_in(r.denied)) {
+    auto mine = r.sites.find(c);
+    if (mine == r.sites.end() || mine->second.empty())
+      continue;
+    bool all = true;
+    for (const auto &site : mine->second) {
+      bool narrower_granted = false;
+      for (const auto &e : either_or_sites()) {
+        if (e.broader != c || e.broader_alone || e.call_site != site ||
+            !(r.used & cap_bit(e.narrower)))
+          continue;
+        auto theirs = r.sites.find(e.narrower);
+        if (theirs != r.sites.end() && theirs->second.count(site)) {
+          narrower_granted = true;
+          break;
+        }
+      }
+      if (!narrower_granted) {
+        all = false;
+        break;
+      }
+    }
+    if (all)
+      out |= cap_bit(c);
+  }
+  return out;
 }
 
 const std::vector<Substitution> &substitutions() {
@@ -210,11 +261,93 @@ std::string denied_text(const TrialRun &r, CapMask only) {
 
 namespace {
 
+// Denied in a run in a way the workload may have felt: a Needed-class
+// denial that no either/or site explains. (Moot-class denials never reach
+// r.denied.)
 bool any_denied(const std::vector<TrialRun> &runs, int cap) {
   for (const auto &r : runs)
-    if (r.denied & cap_bit(cap))
+    if ((r.denied & cap_bit(cap)) && !(either_or_excused(r) & cap_bit(cap)))
       return true;
   return false;
+}
+
+// Why a denial of `cap` in these runs did not count, for the report: "" when
+// it was never denied.
+std::string excused_text(const std::vector<TrialRun> &runs, int cap) {
+  std::set<std::string> eo_sites, moot_calls;
+  CapMask narrower = 0;
+  bool moot = false;
+  for (const auto &r : runs) {
+    if ((r.denied & cap_bit(cap)) && (either_or_excused(r) & cap_bit(cap)))
+      if (auto it = r.sites.find(cap); it != r.sites.end())
+        for (const auto &site : it->second) {
+          eo_sites.insert(site);
+          for (const auto &e : either_or_sites())
+            if (e.broader == cap && e.call_site == site &&
+                (r.used & cap_bit(e.narrower)))
+              narrower |= cap_bit(e.narrower);
+        }
+    if (r.moot & cap_bit(cap)) {
+      moot = true;
+      if (auto it = r.moot_syscalls.find(cap); it != r.moot_syscalls.end())
+        moot_calls.insert(it->second.begin(), it->second.end());
+    }
+  }
+  std::string out;
+  if (!eo_sites.empty())
+    out = "denied at " + join(eo_sites, "/") +
+          ", an either/or site where the kernel then granted " +
+          cap_list_text(narrower) + ": the narrower path worked";
+  if (moot)
+    out += (out.empty() ? "" : "; ") +
+           std::string("denied only where the "
+                       "outcome did not depend "
+                       "on it (moot") +
+           (moot_calls.empty() ? "" : ": " + join(moot_calls, "/")) + ")";
+  return out;
+}
+
+// The operations in which `cap` was denied: "fchown: EPERM at
+// setattr_prepare", from the runs' syscall outcomes, else the syscalls and
+// call sites of the denied checks.
+std::vector<std::string> denied_operations(const std::vector<TrialRun> &runs,
+                                           int cap) {
+  std::set<std::string> ops, sites, calls;
+  for (const auto &r : runs) {
+    if (!(r.denied & cap_bit(cap)))
+      continue;
+    if (auto it = r.outcomes.find(cap); it != r.outcomes.end())
+      ops.insert(it->second.begin(), it->second.end());
+    if (auto it = r.sites.find(cap); it != r.sites.end())
+      sites.insert(it->second.begin(), it->second.end());
+    if (auto it = r.syscalls.find(cap); it != r.syscalls.end())
+      calls.insert(it->second.begin(), it->second.end());
+  }
+  std::string at = sites.empty() ? "" : " at " + join(sites, "/");
+  std::vector<std::string> out;
+  if (ops.empty())
+    for (const auto &c : calls)
+      ops.insert(c + ": result unknown");
+  for (const auto &o : ops)
+    out.push_back(o + at);
+  if (out.empty() && !sites.empty())
+    out.push_back("call site " + join(sites, "/"));
+  return out;
+}
+
+// The ambiguous verdict's explanation: what failed and what to check.
+std::string ambiguous_text(const std::vector<std::string> &ops,
+                           const std::string &cap) {
+  std::string what;
+  for (const auto &o : ops)
+    what += (what.empty() ? "" : "; ") + o;
+  if (what.empty())
+    what = "no call site known";
+  return "passes without it, but it was denied then (" + what +
+         "): the program carried on without that operation; kept. Check "
+         "whether the program still needs what that operation does (its "
+         "log, the file, socket or setting involved): if not, drop " +
+         cap + "; a --check that proves the effect settles it";
 }
 
 // "exit 1; denied CHOWN (fchownat in setattr_prepare)" for the failing
@@ -274,6 +407,7 @@ void Minimizer::start_next_cap() {
   idx_++;
   pending_.clear();
   kept_why_.clear();
+  kept_ops_.clear();
   kept_as_ = Verdict::Kept;
   evidence_.resize(std::min<std::size_t>(evidence_.size(), baseline_runs_));
 }
@@ -295,31 +429,32 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
   const std::string name = cap_name(c);
   if (t->kind == TrialKind::Removal) {
     if (o == Outcome::Flaky) {
-      decide({c, Verdict::Flaky, -1,
-              "without it the workload is flaky: " + failure_text(runs) +
-                  "; kept"});
+      decide(
+          {c,
+           Verdict::Flaky,
+           -1,
+           "without it the workload is flaky: " + failure_text(runs) + "; kept",
+           {}});
       return;
     }
     bool denied = any_denied(runs, c);
     if (o == Outcome::Pass && (!denied || check_proves_)) {
       current_ &= ~cap_bit(c);
-      decide({c, Verdict::Unnecessary, -1,
+      std::string excused = excused_text(runs, c);
+      decide({c,
+              Verdict::Unnecessary,
+              -1,
               denied ? "passes without it; it was denied, but --check "
                        "proved the effect"
-                     : "passes without it; never denied"});
+              : excused.empty() ? "passes without it; never denied"
+                                : "passes without it; " + excused,
+              {}});
       return;
     }
     if (o == Outcome::Pass) {
-      std::string where;
-      for (const auto &r : runs)
-        if (r.denied & cap_bit(c)) {
-          where = denied_text(r, cap_bit(c));
-          break;
-        }
       kept_as_ = Verdict::Ambiguous;
-      kept_why_ = "passes without it, but it was denied then (" + where +
-                  "): the workload may have degraded silently; kept (a "
-                  "--check that proves the effect can settle it)";
+      kept_ops_ = denied_operations(runs, c);
+      kept_why_ = ambiguous_text(kept_ops_, name);
     } else {
       kept_as_ = Verdict::Kept;
       kept_why_ = "without it: " + failure_text(runs);
@@ -329,7 +464,7 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
       if (!(current_ & cap_bit(n)) && (allowed_ & cap_bit(n)))
         pending_.push_back(n);
     if (pending_.empty())
-      decide({c, kept_as_, -1, kept_why_});
+      decide({c, kept_as_, -1, kept_why_, kept_ops_});
     return;
   }
   // Substitution.
@@ -337,13 +472,18 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
   bool denied = any_denied(runs, c);
   if (o == Outcome::Pass && (!denied || check_proves_)) {
     current_ = t->caps;
-    decide({c, Verdict::Replaced, n,
+    std::string excused = excused_text(runs, c);
+    decide({c,
+            Verdict::Replaced,
+            n,
             "passes with " + cap_name(n) + " in its place" +
                 (denied ? " (" + name +
                               " was denied, --check proved the "
                               "effect)"
-                        : "") +
-                "; " + kept_why_});
+                 : excused.empty() ? ""
+                                   : " (" + name + " " + excused + ")") +
+                "; " + kept_why_,
+            {}});
     return;
   }
   kept_why_ +=
@@ -352,7 +492,7 @@ void Minimizer::record(const std::vector<TrialRun> &runs) {
                           : failure_text(runs));
   pending_.erase(pending_.begin());
   if (pending_.empty())
-    decide({c, kept_as_, -1, kept_why_});
+    decide({c, kept_as_, -1, kept_why_, kept_ops_});
 }
 
 // --- rendering ----------------------------------------------------------
@@ -394,6 +534,8 @@ nlohmann::json verify_json(const VerifyResult &v) {
                {"why", d.why}};
     if (d.replacement >= 0)
       dj["replacement"] = cap_name(d.replacement);
+    if (!d.operations.empty())
+      dj["operations"] = d.operations;
     ds.push_back(dj);
   }
   j["decisions"] = ds;
@@ -408,11 +550,9 @@ nlohmann::json verify_json(const VerifyResult &v) {
       tj["replacement"] = cap_name(t.trial.replacement);
     json rs = json::array();
     for (const auto &r : t.runs) {
-      json rj = {{"passed", r.passed},
-                 {"exit_status", r.exit_status},
-                 {"used", names_json(r.used)},
-                 {"denied", names_json(r.denied)},
-                 {"seconds", r.seconds}};
+      json rj = {{"passed", r.passed},         {"exit_status", r.exit_status},
+                 {"used", names_json(r.used)}, {"denied", names_json(r.denied)},
+                 {"moot", names_json(r.moot)}, {"seconds", r.seconds}};
       if (r.has_check) {
         rj["check_passed"] = r.check_passed;
         rj["check_attempts"] = r.check_attempts;

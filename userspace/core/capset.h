@@ -30,6 +30,14 @@ struct TrialRun {
   // Call sites of the run's Needed-class checks, per capability.
   std::map<int, std::set<std::string>> sites;
   std::map<int, std::set<std::string>> syscalls; // of denied checks
+  // Denied only at Moot-class checks (the call's outcome did not depend on
+  // the capability: setuid to one's own id, ...), per capability: the
+  // syscalls. Never a reason to keep a capability.
+  CapMask moot = 0;
+  std::map<int, std::set<std::string>> moot_syscalls;
+  // What the syscalls in which a capability was denied returned (from the
+  // kernel side's syscall outcomes): "fchown: EPERM", "setsockopt: ok".
+  std::map<int, std::set<std::string>> outcomes;
   std::string stderr_tail; // the workload's last stderr lines
   double seconds = 0;
 };
@@ -40,6 +48,20 @@ struct TrialRun {
 // not the workload's).
 void fill_from_profile(TrialRun &r, const Profile &p,
                        CapMask relevant = ~CapMask{0});
+
+// Adds one syscall outcome of the run: `syscall` returned `ret` (-errno on
+// failure) with the Needed-class capabilities `denied` refused inside it.
+void add_syscall_outcome(TrialRun &r, const std::string &syscall, int ret,
+                         CapMask denied);
+
+// "EPERM" for 1, "errno 99" when it has no name.
+std::string errno_text(int err);
+
+// The capabilities whose every denial in the run was at a known either/or
+// site (core/either_or.h) where the kernel then granted the narrower
+// capability at the same site: the narrower path working, not a loss. Only
+// sites where the broad capability is not also asked on its own count.
+CapMask either_or_excused(const TrialRun &r);
 
 // A broad capability that a narrower one replaces at known call sites.
 struct Substitution {
@@ -89,6 +111,9 @@ struct Decision {
   Verdict verdict = Verdict::Kept;
   int replacement = -1; // Replaced: the narrower capability
   std::string why;      // one line of evidence
+  // Ambiguous: the operations in which it was denied, "fchown: EPERM at
+  // setattr_prepare", for the user to check.
+  std::vector<std::string> operations;
 };
 
 // The ablation. Baseline first (the given set, which must pass); then,
@@ -133,10 +158,11 @@ private:
   CapMask current_ = 0;
   std::vector<int> order_; // capabilities to try removing, ascending
   std::size_t idx_ = 0;
-  std::vector<int> pending_;        // narrower candidates for order_[idx_]
-  std::string kept_why_;            // why order_[idx_] is kept so far
-  Verdict kept_as_ = Verdict::Kept; // Kept or Ambiguous, if none replaces it
-  std::vector<TrialRun> evidence_;  // baseline runs + current removal's
+  std::vector<int> pending_;          // narrower candidates for order_[idx_]
+  std::string kept_why_;              // why order_[idx_] is kept so far
+  std::vector<std::string> kept_ops_; // Ambiguous: the denied operations
+  Verdict kept_as_ = Verdict::Kept;   // Kept or Ambiguous, if none replaces it
+  std::vector<TrialRun> evidence_;    // baseline runs + current removal's
   std::size_t baseline_runs_ = 0;
   std::vector<Decision> decisions_;
 };

@@ -56,44 +56,61 @@ Result<Identity> parse_identity(const std::string &spec) {
   return id;
 }
 
+std::vector<std::string> path_candidates(const std::string &cmd,
+                                         const char *path) {
+  if (cmd.find('/') != std::string::npos)
+    return {cmd};
+  std::string list = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= list.size()) {
+    std::size_t end = list.find(':', pos);
+    if (end == std::string::npos)
+      end = list.size();
+    std::string dir = list.substr(pos, end - pos);
+    pos = end + 1;
+    out.push_back((dir.empty() ? "." : dir) + "/" + cmd);
+  }
+  return out;
+}
+
+int exec_search(const std::vector<std::string> &candidates,
+                const std::function<int(const std::string &)> &try_exec) {
+  bool denied = false;
+  for (const auto &c : candidates) {
+    int e = try_exec(c);
+    if (e == EACCES) {
+      denied = true;
+      continue;
+    }
+    if (e == ENOENT || e == ENOTDIR)
+      continue;
+    return e;
+  }
+  return denied ? EACCES : ENOENT;
+}
+
 Result<std::string> resolve_command(const std::string &cmd, int *status) {
-  auto check = [&](const std::string &p) -> int {
+  // What execve would say, without running anything.
+  auto check = [](const std::string &p) -> int {
     struct stat st;
     if (stat(p.c_str(), &st) != 0)
-      return ENOENT;
+      return errno == ENOTDIR ? ENOTDIR : errno == EACCES ? EACCES : ENOENT;
     if (S_ISDIR(st.st_mode) || access(p.c_str(), X_OK) != 0)
       return EACCES;
-    return 0;
+    return -1; // found: stop, as a successful exec would
   };
-  if (cmd.find('/') != std::string::npos) {
-    int err = check(cmd);
-    if (err == 0)
-      return cmd;
-    *status = err == ENOENT ? 127 : 126;
-    return Error{err, cmd + (err == ENOENT ? ": no such file or directory"
-                                           : ": permission denied (not an "
-                                             "executable file)")};
-  }
-  const char *env = getenv("PATH");
-  std::string path = env ? env : "/usr/local/bin:/usr/bin:/bin";
-  bool denied = false;
-  std::size_t pos = 0;
-  while (pos <= path.size()) {
-    std::size_t end = path.find(':', pos);
-    if (end == std::string::npos)
-      end = path.size();
-    std::string dir = path.substr(pos, end - pos);
-    pos = end + 1;
-    std::string candidate = (dir.empty() ? "." : dir) + "/" + cmd;
-    int err = check(candidate);
-    if (err == 0)
-      return candidate;
-    if (err == EACCES)
-      denied = true;
-  }
-  *status = denied ? 126 : 127;
-  return Error{denied ? EACCES : ENOENT,
-               cmd + (denied ? ": permission denied" : ": command not found")};
+  bool slash = cmd.find('/') != std::string::npos;
+  int err = exec_search(path_candidates(cmd, getenv("PATH")), check);
+  if (err == -1)
+    return cmd;
+  *status = err == EACCES ? 126 : 127;
+  if (slash)
+    return Error{err, cmd + (err == EACCES ? ": permission denied (not an "
+                                             "executable file)"
+                                           : ": no such file or directory")};
+  return Error{err, cmd + (err == EACCES ? ": permission denied"
+                                         : ": command not found")};
 }
 
 Result<std::unique_ptr<ChildTree>>
@@ -109,6 +126,9 @@ ChildTree::spawn(const std::string &path, const std::vector<std::string> &argv,
   for (const auto &a : argv)
     cargv.push_back(const_cast<char *>(a.c_str()));
   cargv.push_back(nullptr);
+  // Built before the fork: the child only calls execv.
+  const std::vector<std::string> candidates =
+      path_candidates(path, getenv("PATH"));
 
   pid_t pid = fork();
   if (pid < 0)
@@ -137,10 +157,11 @@ ChildTree::spawn(const std::string &path, const std::vector<std::string> &argv,
     }
     if (!e && before_exec)
       e = before_exec();
-    if (!e) {
-      execv(path.c_str(), cargv.data());
-      e = errno;
-    }
+    if (!e)
+      e = exec_search(candidates, [&](const std::string &p) {
+        execv(p.c_str(), cargv.data());
+        return errno;
+      });
     ssize_t w = write(err[1], &e, sizeof e);
     (void)w;
     _exit(e == ENOENT ? 127 : 126);

@@ -25,15 +25,34 @@ struct Identity {
 // "USER", "UID", "USER:GROUP", "UID:GID". Errors are one line.
 Result<Identity> parse_identity(const std::string &spec);
 
-// PATH lookup as execvp does it. Sets *status to 127 (not found) or 126
-// (not executable) on failure.
+// Where execvp would look for `cmd`, in order: `cmd` itself when it holds
+// a '/', else each PATH entry (`path`, nullptr = the default) joined with
+// it; an empty entry is the current directory.
+std::vector<std::string> path_candidates(const std::string &cmd,
+                                         const char *path);
+
+// Tries each candidate with `try_exec` (which returns the exec's errno) as
+// execvp does: EACCES is remembered and the search goes on; ENOENT and
+// ENOTDIR skip the entry; any other error ends it. Returns the errno to
+// report: EACCES when an entry refused and none later worked, else ENOENT
+// (or the error that ended it). try_exec returns only on failure.
+int exec_search(const std::vector<std::string> &candidates,
+                const std::function<int(const std::string &)> &try_exec);
+
+// Capscope's early check that `cmd` can be found (before attaching), as
+// execvp's search. Returns the name to hand to ChildTree::spawn: `cmd`
+// itself, since the child repeats the search under its own identity (an
+// entry root may enter, such as a directory under /root, can refuse the
+// workload's user). Sets *status to 127 (not found) or 126 (not
+// executable) on failure.
 Result<std::string> resolve_command(const std::string &cmd, int *status);
 
 class ChildTree {
 public:
   ~ChildTree();
-  // Forks the child, stopped before exec. Capscope becomes a child
-  // subreaper, so daemonizing descendants stay ours to reap.
+  // Forks the child, stopped before exec. A `path` without '/' is searched
+  // for in PATH by the child after its identity switch (exec_search). Capscope
+  // becomes a child subreaper, so daemonizing descendants stay ours to reap.
   static Result<std::unique_ptr<ChildTree>>
   spawn(const std::string &path, const std::vector<std::string> &argv,
         const std::optional<Identity> &user,
