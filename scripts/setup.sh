@@ -15,6 +15,8 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 packages=(
   # toolchain and build
   build-essential cmake clang llvm pkg-config
+  # scripts/fuzz.sh and scripts/sanitize.sh: libFuzzer and the sanitizer runtimes
+  libclang-rt-14-dev
   # BPF
   bpftool libbpf-dev libelf-dev zlib1g-dev
   # libraries

@@ -4,6 +4,10 @@
 #   privileged  tests/privileged/run.sh (root, real BPF, real workloads)
 #   vm          scripts/vmtest.sh (fexit and kprobe modes in a Debian 6.1
 #               kernel under qemu; about a minute)
+#   sanitize    scripts/sanitize.sh (ASan+LSan+UBSan build: unit tier and a
+#               privileged smoke subset; any sanitizer report fails)
+#   fuzz        scripts/fuzz.sh 20 (every libFuzzer target for 20 s; the
+#               long runs are scripts/fuzz.sh's default of 10 minutes each)
 # Every tier runs even when an earlier one failed. The last line adds up the
 # tiers ("total: N passed, N failed, N skipped"); the exit status is non-zero
 # if setup or any tier failed.
@@ -63,6 +67,13 @@ count_plain privileged
 
 run_tier vm scripts/vmtest.sh bash "$root/scripts/vmtest.sh"
 count_plain vm
+
+run_tier sanitize scripts/sanitize.sh bash "$root/scripts/sanitize.sh"
+count_plain sanitize
+
+run_tier fuzz "scripts/fuzz.sh ${CAPSCOPE_FUZZ_SECONDS:-20}" \
+  bash "$root/scripts/fuzz.sh" "${CAPSCOPE_FUZZ_SECONDS:-20}"
+count_plain fuzz
 
 header "summary"
 if ((${#failed_tiers[@]} > 0)); then

@@ -2,6 +2,7 @@
 #include "core/caps.h"
 
 #include <cctype>
+#include <cstdio>
 
 namespace capscope {
 namespace {
@@ -160,6 +161,23 @@ std::optional<int> parse_cap(std::string_view text) {
   return std::nullopt;
 }
 
+// User text quoted in a one-line error: control bytes shown as \xNN so a
+// newline in an argument cannot split the message (found by
+// tests/fuzz/fuzz_args).
+static std::string shown(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 std::optional<CapMask> parse_cap_list(std::string_view text,
                                       std::string *error) {
   auto fail = [&](std::string message) -> std::optional<CapMask> {
@@ -175,10 +193,10 @@ std::optional<CapMask> parse_cap_list(std::string_view text,
     std::size_t comma = rest.find(',');
     std::string_view item = trim(rest.substr(0, comma));
     if (item.empty())
-      return fail("empty capability name in list '" + std::string(text) + "'");
+      return fail("empty capability name in list '" + shown(text) + "'");
     std::optional<int> cap = parse_cap(item);
     if (!cap)
-      return fail("unknown capability '" + std::string(item) +
+      return fail("unknown capability '" + shown(item) +
                   "'; valid names: " + valid_cap_names());
     mask |= CapMask{1} << *cap;
     if (comma == std::string_view::npos)

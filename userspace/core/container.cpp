@@ -66,7 +66,8 @@ constexpr std::array<Prefix, 7> kPrefixes = {{
 
 } // namespace
 
-std::optional<ContainerRef> container_from_cgroup_path(std::string_view path) {
+namespace {
+std::optional<ContainerRef> match_cgroup_path(std::string_view path) {
   auto parts = split_path(path);
   if (parts.empty())
     return std::nullopt;
@@ -132,6 +133,16 @@ std::optional<ContainerRef> container_from_cgroup_path(std::string_view path) {
     }
   }
   return std::nullopt;
+}
+} // namespace
+
+std::optional<ContainerRef> container_from_cgroup_path(std::string_view path) {
+  auto ref = match_cgroup_path(path);
+  // A runtime's prefix with nothing after it ("/lxc.payload.") names no
+  // container (found by tests/fuzz/fuzz_cgroup).
+  if (ref && ref->id.empty())
+    return std::nullopt;
+  return ref;
 }
 
 std::optional<ContainerRef> container_from_proc_cgroup(std::string_view text) {

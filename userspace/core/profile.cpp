@@ -95,6 +95,11 @@ static bool parse_iso8601(const std::string &s, std::int64_t *out) {
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   std::time_t t = timegm(&tm);
+  // Outside 1970..2262 the nanoseconds do not fit an int64 (found by
+  // tests/fuzz/fuzz_profile: year 9999 overflowed).
+  constexpr std::time_t kMaxSecs = INT64_MAX / 1000000000 - 1;
+  if (t < 0 || t > kMaxSecs)
+    return false;
   *out = static_cast<std::int64_t>(t) * 1000000000 + micros * 1000;
   return true;
 }

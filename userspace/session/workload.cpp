@@ -18,6 +18,19 @@ static bool all_digits(const std::string &s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
+// A numeric uid/gid: digits, at most 4294967294 ((uid_t)-1 means "none").
+// Longer numbers are an error, not an exception (found by
+// tests/fuzz/fuzz_args).
+static bool numeric_id(const std::string &s, std::uint32_t *out) {
+  if (!all_digits(s) || s.size() > 10)
+    return false;
+  unsigned long long v = std::stoull(s);
+  if (v >= 0xffffffffULL)
+    return false;
+  *out = static_cast<std::uint32_t>(v);
+  return true;
+}
+
 Result<Identity> parse_identity(const std::string &spec) {
   Identity id;
   id.spec = spec;
@@ -30,18 +43,23 @@ Result<Identity> parse_identity(const std::string &spec) {
   }
   if (user.empty())
     return Error{EINVAL, "--user needs a user name or uid"};
-  const passwd *pw =
-      all_digits(user) ? getpwuid(std::stoul(user)) : getpwnam(user.c_str());
+  std::uint32_t num = 0;
+  if (all_digits(user) && !numeric_id(user, &num))
+    return Error{ERANGE, "--user " + spec + ": uid " + user + " out of range"};
+  const passwd *pw = all_digits(user) ? getpwuid(num) : getpwnam(user.c_str());
   if (!pw && !all_digits(user))
     return Error{ENOENT, "--user " + spec + ": no such user '" + user + "'"};
-  id.uid = pw ? pw->pw_uid : static_cast<uid_t>(std::stoul(user));
+  id.uid = pw ? pw->pw_uid : static_cast<uid_t>(num);
   id.gid = pw ? pw->pw_gid : id.uid;
   if (!grp.empty()) {
+    std::uint32_t gnum = 0;
+    if (all_digits(grp) && !numeric_id(grp, &gnum))
+      return Error{ERANGE, "--user " + spec + ": gid " + grp + " out of range"};
     const struct group *gr =
-        all_digits(grp) ? getgrgid(std::stoul(grp)) : getgrnam(grp.c_str());
+        all_digits(grp) ? getgrgid(gnum) : getgrnam(grp.c_str());
     if (!gr && !all_digits(grp))
       return Error{ENOENT, "--user " + spec + ": no such group '" + grp + "'"};
-    id.gid = gr ? gr->gr_gid : static_cast<gid_t>(std::stoul(grp));
+    id.gid = gr ? gr->gr_gid : static_cast<gid_t>(gnum);
   }
   if (pw && grp.empty()) {
     int n = 64;
