@@ -34,6 +34,11 @@ test_cli_version() {
   assert_eq 0 "$CLI_RC" "exit status of capscope --version"
   assert_contains "$CLI_OUT$CLI_ERR" "capscope" "capscope --version"
   [[ "$CLI_OUT$CLI_ERR" =~ [0-9]+\.[0-9]+ ]] || fail "capscope --version shows no version number: $CLI_OUT$CLI_ERR"
+  # ... and the commit it was built from, when built from a git checkout.
+  local head
+  if head=$(git -C "$REPO_ROOT" rev-parse --short=12 HEAD 2>/dev/null); then
+    assert_contains "$CLI_OUT$CLI_ERR" "(commit $head" "capscope --version"
+  fi
 }
 
 test_cli_unknown_flag() {

@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "core/result.h"
+#include "core/version.h"
 
 using namespace capscope;
 
@@ -78,8 +79,7 @@ int main(int argc, char **argv) {
   CLI::App app{"capscope - which Linux capabilities does a workload really "
                "use?\nTraces the kernel's capability checks with eBPF and "
                "emits the tightest grant that still works."};
-  app.set_version_flag("--version",
-                       std::string("capscope ") + CAPSCOPE_VERSION);
+  app.set_version_flag("--version", "capscope " + capscope_version_line());
   app.require_subcommand(1);
   app.footer("Run 'capscope COMMAND --help' for a command's options.");
 

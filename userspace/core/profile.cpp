@@ -1,6 +1,7 @@
 // profile.cpp - profile aggregation helpers, advice, JSON (de)serialization,
 // merging and atomic writes.
 #include "core/profile.h"
+#include "core/version.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -109,6 +110,8 @@ static json names_of(CapMask m) { return json(cap_names(m)); }
 json to_json(const Profile &p) {
   json j;
   j["schema"] = kProfileSchema;
+  // Who wrote this file: the capscope that serialises it.
+  j["capscope_version"] = capscope_version_line();
   const Workload &w = p.workload;
   j["workload"] = {{"kind", w.kind},       {"id", w.id},
                    {"name", w.name},       {"runtime", w.runtime},
