@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "session/engines.h"
 #include "session/workload.h"
 #include "core/syscalls.h"
 #include "daemon/container_info.h"
@@ -19,6 +20,7 @@ namespace capscope {
 namespace {
 
 constexpr std::uint64_t kCommandScope = 1;
+constexpr std::uint64_t kEngineScope = 2; // dockerd, containerd, shims
 constexpr int kGraceMs = 3000; // SIGTERM before SIGKILL when stopping
 
 std::string base_name(const std::string &p) {
@@ -47,9 +49,10 @@ RunResult run_traced(const RunSpec &spec) {
   }
 
   Kallsyms ksyms = Kallsyms::load();
+  EngineSession engines(spec.command);
   TracerConfig tc;
   tc.attach = spec.attach;
-  tc.mode = CS_MODE_RECORD;
+  tc.mode = engines.host_wide() ? CS_MODE_DAEMON : CS_MODE_RECORD;
   tc.diagnose = spec.diagnose;
   tc.host_mntns = mntns_of_pid(getpid());
   configure_noise(tc, ksyms);
@@ -62,7 +65,9 @@ RunResult run_traced(const RunSpec &spec) {
   Aggregator &agg = res.aggregator;
   agg = Aggregator(wall_now_ns() - mono_now_ns());
   ScopeResolver resolver;
+  engines.track_engine(*tracer, kEngineScope, spec.verbose);
   auto on_event = [&](const cs_event &e) {
+    engines.on_event(e, kCommandScope);
     agg.on_event(e, ksyms);
     if (e.type == CS_EV_SCOPE) // name it now: the process may not last
       resolver.on_scope_event(e);
@@ -71,6 +76,7 @@ RunResult run_traced(const RunSpec &spec) {
   };
 
   install_stop_signals();
+  engines.before_spawn(spec.verbose);
   auto spawned =
       ChildTree::spawn(path.value(), spec.command, user, spec.before_exec);
   if (!spawned)
@@ -107,7 +113,7 @@ RunResult run_traced(const RunSpec &spec) {
     auto tg = tracer->tracked_tgids();
     std::vector<unsigned> t(tg.begin(), tg.end());
     t.push_back(static_cast<unsigned>(w.pid()));
-    return t;
+    return engines.stop_targets(t, static_cast<unsigned>(w.pid()));
   };
   auto stop_workload = [&](const char *why) {
     if (stopping)
@@ -174,6 +180,10 @@ RunResult run_traced(const RunSpec &spec) {
       if (!resolver.known(scope))
         resolver.resolve_pid(scope, agg.some_pid(scope));
       id = resolver.find(scope);
+      // Host-wide (docker, ctr): only the command's own containers.
+      if (engines.host_wide() && scope != kEngineScope &&
+          !engines.owns(scope, id ? id->ref.id : "", id ? id->name : ""))
+        continue;
     }
     if (!id) {
       agg.fill(p, scope);
@@ -201,6 +211,7 @@ RunResult run_traced(const RunSpec &spec) {
     res.containers.push_back(std::move(cp));
   }
   res.exit_status = w.exit_status();
+  res.engine = engines.engine();
   return res;
 }
 

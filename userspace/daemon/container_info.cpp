@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "session/runtime_state.h"
+
 namespace capscope {
 
 namespace {
@@ -76,9 +78,22 @@ bool from_podman_storage(ContainerIdentity &ci) {
   return false;
 }
 
+bool from_runtime_state(ContainerIdentity &ci) {
+  auto st = identity_from_runtime_state(ci.ref.runtime, ci.ref.id);
+  if (!st)
+    return false;
+  ci.name = st->name;
+  ci.image = st->image;
+  ci.pod = st->pod;
+  ci.namespace_ = st->namespace_;
+  return !ci.name.empty();
+}
+
 void enrich(ContainerIdentity &ci) {
   const ContainerRef &r = ci.ref;
   if (!safe_id(r.id))
+    return;
+  if (from_runtime_state(ci)) // docker, containerd, CRI-O: their own files
     return;
   if (r.runtime == "podman" && from_podman_storage(ci))
     return;
@@ -161,6 +176,8 @@ std::optional<ContainerRef> runc_by_state(const std::string &cgroup_path) {
   for (const char *root : {"/run/runc/", "/run/runc-ctrs/"})
     if (access((std::string(root) + leaf + "/state.json").c_str(), F_OK) == 0)
       return ContainerRef{"runc", leaf, ""};
+  if (containerd_runc_state_exists(leaf)) // ctr, CRI
+    return ContainerRef{"containerd", leaf, ""};
   return std::nullopt;
 }
 
