@@ -126,3 +126,72 @@ test_docker_ctr_run() {
     --mount type=tmpfs,src=tmpfs,dst=/tmp,options=rw "$ROOTFS" "$id" /bin/sh -c "$DK_CHOWN"
   assert_eq 1000 "$REC_OUTPUT" "owner of /tmp/x in the ctr container"
 }
+
+# The daemon names docker and containerd containers from the runtimes' own
+# state (docker's config.v2.json; runc state -> bundle -> config.json with
+# containerd's CRI annotations, set here with ctr --annotation, no kubelet),
+# in `profiles` and in the Prometheus labels container/pod/namespace.
+test_docker_daemon_names() {
+  docker_fixture
+  require_cmd curl
+  local port sock log pid name=cs-dkd-$$ id=cs-cri-$$ text line i
+  port=$(free_port)
+  sock=$TEST_TMP/capscope.sock log=$TEST_TMP/daemon.log
+  "$CAPSCOPE" daemon --state-dir "$TEST_TMP/state" --socket "$sock" \
+    --flush-interval 1s --metrics "127.0.0.1:$port" -v </dev/null >"$log" 2>&1 &
+  pid=$!
+  bg_track "$pid"
+  on_exit "echo '--- daemon log:' >&2; tail -n 15 '$log' >&2"
+  wait_for_text "$log" "tracing all containers" 20 || fail "capscope daemon did not start"
+  docker run --rm --name "$name" "${DK_RUN_OPTS[@]}" "$DK_IMAGE" sh -c "$DK_CHOWN" >/dev/null
+  on_exit "ctr -a $DK_CONTAINERD -n k8s.io container rm $id >/dev/null 2>&1"
+  timeout 60 ctr -a "$DK_CONTAINERD" -n k8s.io run --rm --rootfs --env PATH=/bin:/sbin \
+    --annotation io.kubernetes.cri.container-type=container \
+    --annotation io.kubernetes.cri.container-name=web \
+    --annotation io.kubernetes.cri.sandbox-name=shop-web-7d4b9 \
+    --annotation io.kubernetes.cri.sandbox-namespace=shop \
+    --mount type=tmpfs,src=tmpfs,dst=/tmp,options=rw "$ROOTFS" "$id" \
+    /bin/sh -c "$DK_CHOWN" >/dev/null
+  for ((i = 0; i < 50; i++)); do
+    text=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics") || true
+    grep -q "container=\"$name\".*cap=\"CHOWN\"" <<<"$text" &&
+      grep -q "pod=\"shop-web-7d4b9\".*cap=\"CHOWN\"" <<<"$text" && break
+    sleep 0.3
+  done
+  grep capscope_checks_total <<<"$text" >&2 || true
+  line=$(grep -E "^capscope_checks_total\{container=\"$name\".*cap=\"CHOWN\"" <<<"$text" || true)
+  [[ -n "$line" ]] || fail "no CHOWN line for docker container $name in /metrics"
+  line=$(grep -E "^capscope_checks_total\{.*cap=\"CHOWN\"" <<<"$text" | grep "pod=\"shop-web-7d4b9\"" || true)
+  [[ -n "$line" ]] || fail "no CHOWN line for pod shop-web-7d4b9 in /metrics"
+  assert_contains "$line" 'container="web"' "the CRI container's metrics labels"
+  assert_contains "$line" 'namespace="shop"' "the CRI container's metrics labels"
+  text=$(run_capscope profiles --socket "$sock" --json) || fail "capscope profiles failed"
+  echo "$text" >&2
+  assert_contains "$text" "\"$name\"" "profiles (docker container by name)"
+}
+
+# verify --runtime docker: the advice proven in a real docker container.
+test_docker_verify() {
+  docker_fixture
+  local rc=0 out="$TEST_TMP/.verify.stdout" err="$TEST_TMP/.verify.stderr"
+  run_capscope verify --caps CHOWN --minimize --runtime docker --image "$DK_IMAGE" \
+    --runtime-opt=--network=none --format docker -o - -- sh -c "$DK_CHOWN" \
+    >"$out" 2>"$err" || rc=$?
+  cat "$out" "$err" >&2
+  assert_eq 0 "$rc" "verify's exit status"
+  assert_eq "--cap-drop=ALL --cap-add=CHOWN" "$(tail -n 1 "$out")" "proven-minimal set"
+  assert_contains "$(cat "$err")" "without CHOWN (none): FAIL" "the container without CHOWN"
+  assert_contains "$(cat "$err")" "Operation not permitted" "the container's stderr"
+}
+
+# diagnose -- docker run: the container's failure explained, not dockerd's.
+test_docker_diagnose() {
+  docker_fixture
+  local rc=0 out="$TEST_TMP/diag.txt"
+  run_capscope diagnose -o "$out" -- docker run --rm "${DK_RUN_OPTS[@]}" --cap-drop=ALL \
+    "$DK_IMAGE" sh -c "$DK_CHOWN" >"$TEST_TMP/.diag.out" 2>&1 || rc=$?
+  cat "$TEST_TMP/.diag.out" "$out" >&2
+  ((rc != 0)) || fail "the chown should have failed with --cap-drop=ALL"
+  assert_contains "$(cat "$out")" "Fix: --cap-drop=ALL --cap-add=CHOWN" "fix line"
+  assert_eq 1 "$(grep -c '^Fix:' "$out")" "one fix line"
+}

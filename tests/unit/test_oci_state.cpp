@@ -78,10 +78,22 @@ TEST_CASE("docker's config.v2.json names the container", "[oci]") {
   CHECK(id->namespace_ == "shop");
   CHECK(id->container == "nginx");
   CHECK(id->labels.at("com.example.team") == "payments");
+  CHECK(id->service.empty());
   CHECK_FALSE(docker_config_identity("{}"));
   CHECK_FALSE(docker_config_identity(""));
   auto bare = docker_config_identity(R"({"Name":"/x","Config":null})");
   REQUIRE(bare);
   CHECK(bare->name == "x");
   CHECK(bare->labels.empty());
+}
+
+TEST_CASE("a compose container names its service", "[oci]") {
+  auto id = docker_config_identity(
+      R"({"Name":"/proj_web_1","Config":{"Image":"busybox","Labels":{)"
+      R"("com.docker.compose.project":"proj",)"
+      R"("com.docker.compose.service":"web"}}})");
+  REQUIRE(id);
+  CHECK(id->name == "proj_web_1");
+  CHECK(id->service == "web");
+  CHECK(id->pod.empty());
 }

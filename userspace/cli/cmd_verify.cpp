@@ -28,6 +28,7 @@
 #include "core/duration.h"
 #include "core/either_or.h"
 #include "core/format.h"
+#include "session/engines.h"
 
 namespace capscope {
 
@@ -322,7 +323,8 @@ struct Plan {
   std::vector<std::string> command;
   std::optional<Identity> user;
   std::string user_spec;
-  bool container = false; // --runtime podman
+  bool container = false; // --runtime podman|docker
+  std::string engine;     // podman or docker
   std::vector<std::string> runtime_opts;
   std::string rootfs, image;
   std::string check;
@@ -396,6 +398,10 @@ struct CapT {
 };
 
 std::vector<std::string> container_command(const Plan &plan, CapMask caps) {
+  if (plan.engine == "docker") // session/engines.cpp
+    return docker_run_command(cap_names(caps), plan.no_new_privs,
+                              plan.user_spec, plan.runtime_opts, plan.image,
+                              plan.command);
   std::vector<std::string> cmd = {
       "podman",           "run",      "--rm",
       "--runtime",        "runc",     "--ulimit",
@@ -657,13 +663,17 @@ int run_verify(const VerifyConfig &c) {
                 (std::popcount(missing) == 1 ? "it" : "them"));
 
   if (!c.runtime.empty()) {
-    if (c.runtime != "podman")
+    if (c.runtime != "podman" && c.runtime != "docker")
       throw Fatal("verify: unknown --runtime '" + c.runtime +
-                  "' (valid: podman)");
+                  "' (valid: podman, docker)");
+    if (c.runtime == "docker" && (c.image.empty() || !c.rootfs.empty()))
+      throw Fatal("verify: --runtime docker needs --image NAME (docker has "
+                  "no --rootfs)");
     if (c.rootfs.empty() == c.image.empty())
       throw Fatal("verify: --runtime podman needs exactly one of --rootfs "
                   "DIR or --image NAME");
     plan.container = true;
+    plan.engine = c.runtime;
     plan.rootfs = c.rootfs;
     plan.image = c.image;
     plan.runtime_opts = c.runtime_opts;

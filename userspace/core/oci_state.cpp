@@ -103,6 +103,7 @@ std::optional<OciIdentity> docker_config_identity(std::string_view config_json) 
   id.pod = label("io.kubernetes.pod.name");
   id.namespace_ = label("io.kubernetes.pod.namespace");
   id.container = label("io.kubernetes.container.name");
+  id.service = label("com.docker.compose.service");
   return id;
 }
 

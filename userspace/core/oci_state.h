@@ -21,6 +21,7 @@ struct OciIdentity {
   std::string namespace_; // Kubernetes namespace
   std::string container;  // Kubernetes container name (CRI)
   std::string sandbox_id; // CRI sandbox (pod) id
+  std::string service;    // docker compose service
   std::map<std::string, std::string> labels; // docker labels
 };
 

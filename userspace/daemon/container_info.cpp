@@ -78,22 +78,23 @@ bool from_podman_storage(ContainerIdentity &ci) {
   return false;
 }
 
-bool from_runtime_state(ContainerIdentity &ci) {
-  auto st = identity_from_runtime_state(ci.ref.runtime, ci.ref.id);
+bool from_runtime_state(ContainerIdentity &ci, std::uint32_t ppid) {
+  auto st = identity_from_runtime_state(ci.ref.runtime, ci.ref.id, ppid);
   if (!st)
     return false;
   ci.name = st->name;
   ci.image = st->image;
   ci.pod = st->pod;
   ci.namespace_ = st->namespace_;
+  ci.service = st->service;
   return !ci.name.empty();
 }
 
-void enrich(ContainerIdentity &ci) {
+void enrich(ContainerIdentity &ci, std::uint32_t ppid) {
   const ContainerRef &r = ci.ref;
-  if (!safe_id(r.id))
+  if (from_runtime_state(ci, ppid)) // docker, containerd, CRI-O: own files
     return;
-  if (from_runtime_state(ci)) // docker, containerd, CRI-O: their own files
+  if (!safe_id(r.id))
     return;
   if (r.runtime == "podman" && from_podman_storage(ci))
     return;
@@ -205,6 +206,10 @@ std::optional<ContainerRef> ref_from_cgroup_text(const std::string &text) {
 const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
                                               std::optional<ContainerRef> ref,
                                               std::uint32_t ppid) {
+  if (!ref) // a ctr/CRI container whose runc state is out of reach
+    if (auto shim = shim_container(ppid))
+      ref = ContainerRef{shim->first == "moby" ? "docker" : "containerd",
+                         shim->second, ""};
   if (!ref) {
     cache_[scope] = std::nullopt;
     return nullptr;
@@ -214,7 +219,7 @@ const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
     ContainerIdentity ci;
     ci.ref = *ref;
     std::string monitor_name = name_from_monitor(ppid);
-    enrich(ci);
+    enrich(ci, ppid);
     if (ci.name.empty())
       ci.name = monitor_name;
     std::string short_name =
@@ -278,6 +283,7 @@ void ScopeResolver::describe(Profile &p, const ContainerIdentity &id) {
   p.workload.image = id.image;
   p.workload.pod = id.pod;
   p.workload.ns = id.namespace_;
+  p.workload.service = id.service;
   p.workload.key = id.key;
 }
 

@@ -25,6 +25,7 @@ struct ContainerIdentity {
   std::string image;
   std::string pod;        // pod name
   std::string namespace_; // Kubernetes namespace
+  std::string service;    // compose service
   std::string key;        // stable workload key
 };
 

@@ -3,6 +3,7 @@
 // and the engine's own processes for the runtime section (engines.h).
 #include "session/engines.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -213,7 +214,7 @@ private:
 
   static bool write_all(int fd, const char *p, std::size_t n) {
     while (n) {
-      ssize_t w = write(fd, p, n);
+      ssize_t w = send(fd, p, n, MSG_NOSIGNAL); // a closed peer: no SIGPIPE
       if (w < 0 && errno == EINTR)
         continue;
       if (w <= 0)
@@ -311,11 +312,12 @@ EngineSession::EngineSession(const std::vector<std::string> &command)
 }
 
 EngineSession::~EngineSession() {
-  if (relay_) {
-    const char *h = std::getenv("DOCKER_HOST");
-    if (h && relay_->path() == std::string(h).substr(7))
-      unsetenv("DOCKER_HOST");
-  }
+  if (!relay_)
+    return;
+  if (had_docker_host_)
+    setenv("DOCKER_HOST", saved_docker_host_.c_str(), 1);
+  else
+    unsetenv("DOCKER_HOST");
 }
 
 void EngineSession::before_spawn(bool verbose) {
@@ -330,6 +332,10 @@ void EngineSession::before_spawn(bool verbose) {
     if (verbose)
       std::fprintf(stderr, "capscope: no docker relay: %s\n", err.c_str());
     return;
+  }
+  if (const char *h = std::getenv("DOCKER_HOST")) {
+    had_docker_host_ = true;
+    saved_docker_host_ = h;
   }
   setenv("DOCKER_HOST", ("unix://" + relay_->path()).c_str(), 1);
   if (verbose)
@@ -417,6 +423,25 @@ std::vector<unsigned> EngineSession::stop_targets(std::vector<unsigned> tracked,
     if (tree_pids_.count(p))
       out.push_back(p);
   return out;
+}
+
+std::vector<std::string> docker_run_command(
+    std::vector<std::string> caps, bool no_new_privs, const std::string &user,
+    const std::vector<std::string> &runtime_opts, const std::string &image,
+    const std::vector<std::string> &command) {
+  std::vector<std::string> cmd = {"docker", "run", "--rm", "--cap-drop=ALL"};
+  std::sort(caps.begin(), caps.end());
+  for (const auto &n : caps)
+    cmd.push_back("--cap-add=" + n);
+  if (no_new_privs)
+    cmd.insert(cmd.end(), {"--security-opt", "no-new-privileges"});
+  cmd.insert(cmd.end(), {"--tmpfs", "/tmp"});
+  if (!user.empty())
+    cmd.insert(cmd.end(), {"--user", user});
+  cmd.insert(cmd.end(), runtime_opts.begin(), runtime_opts.end());
+  cmd.push_back(image);
+  cmd.insert(cmd.end(), command.begin(), command.end());
+  return cmd;
 }
 
 std::string empty_engine_scope_message(const std::string &engine) {

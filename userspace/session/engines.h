@@ -72,7 +72,16 @@ private:
   std::set<std::uint64_t> tree_scopes_;
   std::set<std::string> client_words_; // ctr/nerdctl arguments
   std::unique_ptr<DockerRelay> relay_;
+  std::string saved_docker_host_; // DOCKER_HOST before the relay's
+  bool had_docker_host_ = false;
 };
+
+// `docker run` of IMAGE CMD with exactly `caps` (verify --runtime docker):
+// --cap-drop=ALL and one sorted --cap-add per name, a private /tmp.
+std::vector<std::string> docker_run_command(
+    std::vector<std::string> caps, bool no_new_privs, const std::string &user,
+    const std::vector<std::string> &runtime_opts, const std::string &image,
+    const std::vector<std::string> &command);
 
 // The message for a command that ran an engine client but in which no
 // container of its own was seen (exit 125).

@@ -129,10 +129,34 @@ std::optional<OciIdentity> from_bundle(const std::string &id) {
 
 } // namespace
 
+std::optional<std::pair<std::string, std::string>>
+shim_container(std::uint32_t shim_pid) {
+  if (!shim_pid)
+    return std::nullopt;
+  std::string cmd = read_text("/proc/" + std::to_string(shim_pid) + "/cmdline");
+  auto first = cmd.substr(0, cmd.find('\0'));
+  if (first.find("containerd-shim") == std::string::npos)
+    return std::nullopt;
+  std::string ns = flag_value(cmd, "-namespace"), id = flag_value(cmd, "-id");
+  if (id.empty())
+    return std::nullopt;
+  return std::make_pair(ns, id);
+}
+
 std::optional<OciIdentity> identity_from_runtime_state(const std::string &runtime,
-                                                       const std::string &id) {
+                                                       const std::string &id,
+                                                       std::uint32_t parent) {
   if (!safe(id))
     return std::nullopt;
+  if (runtime != "docker") {
+    auto shim = shim_container(parent);
+    if (shim && shim->second == id) {
+      std::string text = read_text("/proc/" + std::to_string(parent) +
+                                   "/cwd/config.json");
+      if (auto ident = oci_config_identity(text))
+        return ident;
+    }
+  }
   if (runtime == "docker") {
     for (const auto &root : docker_roots().data) {
       std::string text = read_text(root + "/containers/" + id + "/config.v2.json");
