@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # DK_* are read by the tests
 # docker_fixture.sh - a private Docker engine for the privileged tests:
 # dockerd from Debian's docker.io (with the containerd it manages), its own
 # data root, exec root and API socket under a temporary directory, no
@@ -52,6 +53,6 @@ _dk_stop() { # _dk_stop PID DIR
   done
   kill -9 "$pid" 2>/dev/null
   # Whatever dockerd left mounted under its roots, then the roots.
-  grep -o " $dir[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+  grep -o " ${dir}[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
   rm -rf "$dir"
 }

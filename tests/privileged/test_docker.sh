@@ -19,7 +19,7 @@ test_docker_record_one() {
   expect_advice "--cap-drop=ALL --cap-add=CHOWN --cap-add=NET_ADMIN" -- \
     docker run --rm "${DK_RUN_OPTS[@]}" --cap-add=NET_ADMIN "$DK_IMAGE" \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && ip link set lo mtu 1400 && echo done'
-  assert_eq done "$REC_OUTPUT" "the container's output"
+  assert_eq "done" "$REC_OUTPUT" "the container's output"
   # The report: the engine's own checks in the runtime section.
   local out
   out=$(run_capscope record -o - -- docker container run --rm "${DK_RUN_OPTS[@]}" \

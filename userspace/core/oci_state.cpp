@@ -76,7 +76,8 @@ std::optional<OciIdentity> oci_config_identity(std::string_view config_json) {
   return id;
 }
 
-std::optional<OciIdentity> docker_config_identity(std::string_view config_json) {
+std::optional<OciIdentity>
+docker_config_identity(std::string_view config_json) {
   auto j = parse(config_json);
   if (!j)
     return std::nullopt;

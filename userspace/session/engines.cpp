@@ -43,8 +43,7 @@ std::vector<std::string> split_words(std::string_view s) {
   std::string cur;
   for (char c : s) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\0' || c == ';' ||
-        c == '&' || c == '|' || c == '(' || c == ')' || c == '\'' ||
-        c == '"') {
+        c == '&' || c == '|' || c == '(' || c == ')' || c == '\'' || c == '"') {
       if (!cur.empty())
         out.push_back(cur);
       cur.clear();
@@ -88,7 +87,7 @@ std::string docker_upstream() {
   std::string host = h ? h : "";
   if (host.empty()) {
     for (const char *p : {"/var/run/docker.sock", "/run/docker.sock"}) {
-      struct stat st{};
+      struct stat st {};
       if (stat(p, &st) == 0 && S_ISSOCK(st.st_mode))
         return p;
     }
@@ -171,7 +170,7 @@ public:
       return nullptr;
     }
     // Whoever may use the real socket may use this one.
-    struct stat st{};
+    struct stat st {};
     chmod(r->dir_.c_str(), 0711);
     if (stat(upstream.c_str(), &st) == 0) {
       if (chown(r->path_.c_str(), st.st_uid, st.st_gid) != 0) {
@@ -249,8 +248,10 @@ private:
       std::vector<pollfd> pfds;
       pfds.push_back({listen_fd_, POLLIN, 0});
       for (auto &c : conns_) {
-        pfds.push_back({c.client, static_cast<short>(c.client_eof ? 0 : POLLIN), 0});
-        pfds.push_back({c.server, static_cast<short>(c.server_eof ? 0 : POLLIN), 0});
+        pfds.push_back(
+            {c.client, static_cast<short>(c.client_eof ? 0 : POLLIN), 0});
+        pfds.push_back(
+            {c.server, static_cast<short>(c.server_eof ? 0 : POLLIN), 0});
       }
       if (poll(pfds.data(), pfds.size(), 100) <= 0)
         continue;
@@ -278,7 +279,8 @@ private:
             continue;
           if (n > 0 && dir == 0)
             note_request(c, buf.data(), static_cast<std::size_t>(n));
-          if (n <= 0 || !write_all(to, buf.data(), static_cast<std::size_t>(n))) {
+          if (n <= 0 ||
+              !write_all(to, buf.data(), static_cast<std::size_t>(n))) {
             (dir == 0 ? c.client_eof : c.server_eof) = true;
             shutdown(to, SHUT_WR);
           }
@@ -343,8 +345,7 @@ void EngineSession::before_spawn(bool verbose) {
                  up.c_str(), relay_->path().c_str());
 }
 
-void EngineSession::track_engine(Tracer &t, std::uint64_t scope,
-                                 bool verbose) {
+void EngineSession::track_engine(Tracer &t, std::uint64_t scope, bool verbose) {
   if (!host_wide_)
     return;
   DIR *proc = opendir("/proc");
@@ -367,7 +368,8 @@ void EngineSession::track_engine(Tracer &t, std::uint64_t scope,
     while (dirent *td = readdir(tasks)) {
       if (td->d_name[0] < '1' || td->d_name[0] > '9')
         continue;
-      auto tid = static_cast<std::uint32_t>(std::strtoul(td->d_name, nullptr, 10));
+      auto tid =
+          static_cast<std::uint32_t>(std::strtoul(td->d_name, nullptr, 10));
       if (t.track(tid, scope, CS_PHASE_ACTIVE, CS_SCOPE_COMMAND))
         ++n;
     }

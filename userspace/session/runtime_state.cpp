@@ -21,7 +21,7 @@ std::string read_text(const std::string &path) {
 }
 
 bool exists(const std::string &p) {
-  struct stat st{};
+  struct stat st {};
   return stat(p.c_str(), &st) == 0;
 }
 
@@ -143,23 +143,24 @@ shim_container(std::uint32_t shim_pid) {
   return std::make_pair(ns, id);
 }
 
-std::optional<OciIdentity> identity_from_runtime_state(const std::string &runtime,
-                                                       const std::string &id,
-                                                       std::uint32_t parent) {
+std::optional<OciIdentity>
+identity_from_runtime_state(const std::string &runtime, const std::string &id,
+                            std::uint32_t parent) {
   if (!safe(id))
     return std::nullopt;
   if (runtime != "docker") {
     auto shim = shim_container(parent);
     if (shim && shim->second == id) {
-      std::string text = read_text("/proc/" + std::to_string(parent) +
-                                   "/cwd/config.json");
+      std::string text =
+          read_text("/proc/" + std::to_string(parent) + "/cwd/config.json");
       if (auto ident = oci_config_identity(text))
         return ident;
     }
   }
   if (runtime == "docker") {
     for (const auto &root : docker_roots().data) {
-      std::string text = read_text(root + "/containers/" + id + "/config.v2.json");
+      std::string text =
+          read_text(root + "/containers/" + id + "/config.v2.json");
       if (text.empty())
         continue;
       if (auto ident = docker_config_identity(text))

@@ -7,8 +7,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "core/oci_state.h"
 
@@ -19,9 +19,9 @@ namespace capscope {
 // container process's parent (its shim); a containerd shim's working
 // directory is the bundle, reachable through /proc even when /run/containerd
 // is closed to a process without DAC_READ_SEARCH (the daemon).
-std::optional<OciIdentity> identity_from_runtime_state(const std::string &runtime,
-                                                       const std::string &id,
-                                                       std::uint32_t parent = 0);
+std::optional<OciIdentity>
+identity_from_runtime_state(const std::string &runtime, const std::string &id,
+                            std::uint32_t parent = 0);
 
 // The container a containerd shim (`containerd-shim-runc-v2 -namespace NS
 // -id ID ...`) runs, from its command line: {NS, ID}, or nullopt.
