@@ -32,6 +32,9 @@ packages=(
   # daemon tests: a real Prometheus scraping /metrics, HTTP client, the pod
   # infra container of `podman kube play`, systemd-analyze for the unit
   prometheus curl catatonit systemd
+  # docker and containerd tests (tests/privileged/docker_fixture.sh): dockerd,
+  # containerd, ctr and runc from docker.io; docker-compose (v1)
+  docker.io docker-compose
 )
 
 # --- packages -----------------------------------------------------------

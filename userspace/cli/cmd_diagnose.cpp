@@ -12,6 +12,7 @@
 #include "cli/traced_run.h"
 #include "core/diagnosis.h"
 #include "core/either_or.h"
+#include "session/engines.h"
 
 namespace capscope {
 
@@ -66,6 +67,10 @@ int run_diagnose(const DiagnoseConfig &c) {
   RunResult run = run_traced(spec);
   if (!run.started)
     return run.exit_status;
+  if (!run.engine.empty() && run.containers.empty()) {
+    std::fputs(empty_engine_scope_message(run.engine).c_str(), stderr);
+    return 125;
+  }
 
   // With containers, the runtime's own failures are not the question.
   std::vector<SyscallOutcome> outcomes;

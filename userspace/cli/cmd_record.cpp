@@ -10,6 +10,7 @@
 #include "core/either_or.h"
 #include "core/format.h"
 #include "core/replay.h"
+#include "session/engines.h"
 
 namespace capscope {
 
@@ -38,6 +39,11 @@ int run_record(const RecordConfig &c) {
   RunResult run = run_traced(spec);
   if (!run.started)
     return run.exit_status;
+  if (!run.engine.empty() && run.containers.empty()) {
+    // Never advice from a scope that missed the container (issue 12).
+    std::fputs(empty_engine_scope_message(run.engine).c_str(), stderr);
+    return 125;
+  }
 
   if (!c.events.empty()) {
     std::string lines;

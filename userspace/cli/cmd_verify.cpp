@@ -22,6 +22,7 @@
 #include "core/syscalls.h"
 #include "session/capset_entry.h"
 #include "session/check_loop.h"
+#include "session/engines.h"
 #include "session/podman_command.h"
 #include "session/stderr_tee.h"
 #include "session/workload.h"
@@ -40,7 +41,8 @@ struct Plan {
   std::vector<std::string> command;
   std::optional<Identity> user;
   std::string user_spec;
-  bool container = false; // --runtime podman
+  bool container = false; // --runtime podman|docker
+  std::string engine;     // podman or docker
   std::vector<std::string> runtime_opts;
   std::string rootfs, image;
   std::string check;
@@ -65,6 +67,15 @@ PodmanRun podman_run_of(const Plan &plan, CapMask caps) {
   return r;
 }
 
+// The container run of one trial: docker's or podman's command line.
+std::vector<std::string> container_command(const Plan &plan, CapMask caps) {
+  if (plan.engine == "docker") // session/engines.cpp
+    return docker_run_command(cap_names(caps), plan.no_new_privs,
+                              plan.user_spec, plan.runtime_opts, plan.image,
+                              plan.command);
+  return podman_run_command(podman_run_of(plan, caps));
+}
+
 // One run under `caps`, traced.
 TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
   TrialRun r;
@@ -74,7 +85,7 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
   spec.attach = plan.attach;
   spec.verbose = plan.verbose;
   if (plan.container) {
-    spec.command = podman_run_command(podman_run_of(plan, caps));
+    spec.command = container_command(plan, caps);
     if (plan.verbose) {
       std::string line;
       for (const auto &a : spec.command)
@@ -301,13 +312,17 @@ int run_verify(const VerifyConfig &c) {
                 (std::popcount(missing) == 1 ? "it" : "them"));
 
   if (!c.runtime.empty()) {
-    if (c.runtime != "podman")
+    if (c.runtime != "podman" && c.runtime != "docker")
       throw Fatal("verify: unknown --runtime '" + c.runtime +
-                  "' (valid: podman)");
+                  "' (valid: podman, docker)");
+    if (c.runtime == "docker" && (c.image.empty() || !c.rootfs.empty()))
+      throw Fatal("verify: --runtime docker needs --image NAME (docker has "
+                  "no --rootfs)");
     if (c.rootfs.empty() == c.image.empty())
       throw Fatal("verify: --runtime podman needs exactly one of --rootfs "
                   "DIR or --image NAME");
     plan.container = true;
+    plan.engine = c.runtime;
     plan.rootfs = c.rootfs;
     plan.image = c.image;
     plan.runtime_opts = c.runtime_opts;

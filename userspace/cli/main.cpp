@@ -138,7 +138,7 @@ int main(int argc, char **argv) {
   verify->add_option("-u,--user", ver.user,
                      "run CMD as USER[:GROUP] with the set as ambient caps");
   verify->add_option("--runtime", ver.runtime,
-                     "run CMD in a container instead: podman");
+                     "run CMD in a container instead: podman or docker");
   verify->add_option("--rootfs", ver.rootfs,
                      "the container's root filesystem (podman --rootfs)");
   verify->add_option("--image", ver.image, "or the container image");

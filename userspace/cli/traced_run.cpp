@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/common.h"
+#include "session/engines.h"
 #include "session/system.h"
 #include "session/trace_session.h"
 #include "session/workload.h"
@@ -19,6 +20,7 @@ namespace capscope {
 namespace {
 
 constexpr std::uint64_t kCommandScope = 1;
+constexpr std::uint64_t kEngineScope = 2; // dockerd, containerd, shims
 // How long the final profile waits for container names from the runtime
 // (each runtime call has its own 5 s limit).
 constexpr int kSettleMs = 12000;
@@ -48,9 +50,13 @@ RunResult run_traced(const RunSpec &spec) {
     return res;
   }
 
+  EngineSession engines(spec.command);
   SessionOptions so;
   so.attach = spec.attach;
-  so.mode = CS_MODE_RECORD;
+  // docker, compose, ctr: their containers start outside the command's
+  // process tree, so every container is tracked and the command's are
+  // picked out afterwards (EngineSession::owns).
+  so.mode = engines.host_wide() ? CS_MODE_DAEMON : CS_MODE_RECORD;
   so.diagnose = spec.diagnose;
   so.host_mntns = mntns_of_pid(getpid());
   so.verbose = spec.verbose;
@@ -58,11 +64,16 @@ RunResult run_traced(const RunSpec &spec) {
   if (spec.verbose)
     std::fprintf(stderr, "capscope: attached (%s) in %.0f ms\n",
                  session->attach_mode(), session->attach_ms());
-  if (spec.on_event)
-    session->on_raw_event(spec.on_event);
+  session->on_raw_event([&engines, hook = spec.on_event](const cs_event &e) {
+    engines.on_event(e, kCommandScope);
+    if (hook)
+      hook(e);
+  });
   EventSource &source = session->source();
+  engines.track_engine(source, kEngineScope, spec.verbose);
 
   install_stop_signals();
+  engines.before_spawn(spec.verbose);
   auto spawned =
       ChildTree::spawn(path.value(), spec.command, user, spec.before_exec);
   if (!spawned)
@@ -97,7 +108,7 @@ RunResult run_traced(const RunSpec &spec) {
     auto tg = source.tracked_tgids();
     std::vector<unsigned> t(tg.begin(), tg.end());
     t.push_back(static_cast<unsigned>(w.pid()));
-    return t;
+    return engines.stop_targets(t, static_cast<unsigned>(w.pid()));
   };
   Terminator terminator(everyone);
   auto stop_workload = [&](const char *why) {
@@ -158,6 +169,11 @@ RunResult run_traced(const RunSpec &spec) {
   for (std::uint64_t scope : agg.scopes()) {
     const ContainerIdentity *id =
         scope == kCommandScope ? nullptr : session->resolve(scope);
+    // Host-wide (docker, ctr): only the command's own containers.
+    if (engines.host_wide() && scope != kCommandScope &&
+        scope != kEngineScope &&
+        !engines.owns(scope, id ? id->ref.id : "", id ? id->name : ""))
+      continue;
     if (!id) {
       agg.fill(p, scope);
       continue;
@@ -179,6 +195,7 @@ RunResult run_traced(const RunSpec &spec) {
   }
   res.aggregator = std::move(agg);
   res.exit_status = w.exit_status();
+  res.engine = engines.engine();
   return res;
 }
 

@@ -42,6 +42,7 @@ struct RunResult {
   int exit_status = 0;   // the workload's, as a shell reports it
   bool started = false;  // false: CMD not found / not executable
   bool interrupted = false;
+  std::string engine; // engine client the command ran ("" = none)
 };
 
 // Throws Fatal for capscope's own errors. When CMD cannot be started,

@@ -58,7 +58,7 @@ std::string display_name(const Workload &w) {
 // A compose service name: [a-zA-Z0-9._-], never empty.
 std::string service_name(const Workload &w) {
   std::string out;
-  for (char c : display_name(w))
+  for (char c : w.service.empty() ? display_name(w) : w.service)
     out += std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
                    c == '_' || c == '-'
                ? c

@@ -27,8 +27,9 @@ struct Workload {
   std::string runtime;
   std::string image;
   std::string pod;
-  std::string ns;  // Kubernetes namespace
-  std::string key; // stable workload key for merging replicas
+  std::string ns;      // Kubernetes namespace
+  std::string service; // compose service (label), "" = not compose
+  std::string key;     // stable workload key for merging replicas
   std::vector<std::string> command;
   std::string user; // --user as given, "" = root
 };

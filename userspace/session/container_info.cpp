@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "session/runtime_state.h"
+
 namespace capscope {
 
 namespace {
@@ -75,6 +77,19 @@ bool from_podman_storage(ContainerIdentity &ci) {
   } catch (const std::exception &) {
   }
   return false;
+}
+
+// docker, containerd, CRI-O: the runtime's own files on disk (no CLI).
+bool from_runtime_state(ContainerIdentity &ci, std::uint32_t ppid) {
+  auto st = identity_from_runtime_state(ci.ref.runtime, ci.ref.id, ppid);
+  if (!st)
+    return false;
+  ci.name = st->name;
+  ci.image = st->image;
+  ci.pod = st->pod;
+  ci.namespace_ = st->namespace_;
+  ci.service = st->service;
+  return !ci.name.empty();
 }
 
 } // namespace
@@ -166,6 +181,8 @@ std::optional<ContainerRef> runc_by_state(const std::string &cgroup_path) {
   for (const char *root : {"/run/runc/", "/run/runc-ctrs/"})
     if (access((std::string(root) + leaf + "/state.json").c_str(), F_OK) == 0)
       return ContainerRef{"runc", leaf, ""};
+  if (containerd_runc_state_exists(leaf)) // ctr, CRI
+    return ContainerRef{"containerd", leaf, ""};
   return std::nullopt;
 }
 
@@ -300,6 +317,10 @@ std::size_t ScopeResolver::apply_lookups() {
 const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
                                               std::optional<ContainerRef> ref,
                                               std::uint32_t ppid) {
+  if (!ref) // a ctr/CRI container whose runc state is out of reach
+    if (auto shim = shim_container(ppid))
+      ref = ContainerRef{shim->first == "moby" ? "docker" : "containerd",
+                         shim->second, ""};
   if (!ref) {
     cache_[scope] = std::nullopt;
     return nullptr;
@@ -310,10 +331,14 @@ const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
     ci.ref = *ref;
     // Read now: the monitor may be gone by the time the runtime answers.
     std::string monitor_name = name_from_monitor(ppid);
-    if (lookup_) {
-      ci.pending = lookup_->submit(ci);
-    } else {
-      identity_from_runtime(ci);
+    // docker, containerd and CRI-O state is read now, from disk (cheap;
+    // the shim that leads to the bundle may be gone later); what needs a
+    // runtime's CLI goes to the lookup worker.
+    if (!from_runtime_state(ci, ppid)) {
+      if (lookup_)
+        ci.pending = lookup_->submit(ci);
+      else
+        identity_from_runtime(ci);
     }
     if (ci.name.empty())
       ci.name = monitor_name;
@@ -373,6 +398,7 @@ void ScopeResolver::describe(Profile &p, const ContainerIdentity &id) {
   p.workload.image = id.image;
   p.workload.pod = id.pod;
   p.workload.ns = id.namespace_;
+  p.workload.service = id.service;
   p.workload.key = id.key;
 }
 

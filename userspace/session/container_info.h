@@ -32,6 +32,7 @@ struct ContainerIdentity {
   std::string image;
   std::string pod;        // pod name
   std::string namespace_; // Kubernetes namespace
+  std::string service;    // compose service
   std::string key;        // stable workload key
   bool pending = false;   // the runtime lookup has not answered yet
 };
