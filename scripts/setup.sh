@@ -30,6 +30,9 @@ packages=(
   # daemon tests: a real Prometheus scraping /metrics, HTTP client, the pod
   # infra container of `podman kube play`, systemd-analyze for the unit
   prometheus curl catatonit systemd
+  # real-programs tier (tests/realprog): scripts/mkrealfs.sh builds its
+  # Debian rootfs with mmdebstrap
+  mmdebstrap
 )
 
 # --- packages -----------------------------------------------------------

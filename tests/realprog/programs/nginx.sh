@@ -1,0 +1,8 @@
+# nginx: master as root on port 80, workers as www-data (Debian's
+# configuration). Check: HTTP GET answered by nginx.
+RP_DESC="nginx (master root, workers www-data, port 80): HTTP GET /"
+RP_CMD=(nginx -g 'daemon off;')
+
+rp_health() {
+  rp_in curl -fsS --max-time 3 -o /dev/null -D - http://127.0.0.1/ | grep -qi '^server: nginx'
+}

@@ -1,0 +1,18 @@
+# rsyslog: receives syslog over UDP port 514 and writes it to a file, as
+# root. Check: a message sent with logger lands in the file.
+RP_DESC="rsyslog (UDP port 514, root): a logger message lands in a file"
+RP_CMD=(rsyslogd -n -f /etc/rsyslog-capscope.conf -i /run/rsyslogd.pid)
+
+rp_prepare() {
+  cat >"$RP_ROOT/etc/rsyslog-capscope.conf" <<'CONF'
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="514")
+*.* action(type="omfile" file="/var/log/capscope-health.log")
+CONF
+}
+
+rp_health() {
+  rp_in logger -n 127.0.0.1 -P 514 -d -t capscope "capscope-syslog-ok" || return 1
+  sleep 0.2
+  grep -q capscope-syslog-ok "$RP_ROOT/var/log/capscope-health.log" 2>/dev/null
+}
