@@ -23,10 +23,11 @@ RP_EXPECTED_FILE=${RP_EXPECTED_FILE:-$RP_DIR/expected.txt}
 RP_HEALTH_TIMEOUT=${RP_HEALTH_TIMEOUT:-40}
 
 # This machine's workarounds (DESIGN.md, "Real components used in tests"):
-# runc, and ulimits that need no CAP_SYS_RESOURCE. --init puts podman's
-# catatonit at PID 1 so that every daemon gets SIGTERM's default action.
+# runc, and ulimits that need no CAP_SYS_RESOURCE. No --init: its PID 1
+# (catatonit, root) forwarding SIGTERM to a daemon that changed its uid is a
+# CAP_KILL check of the container's own, which no daemon makes.
 PODMAN_RUN_OPTS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
-RP_COMMON_OPTS=(--init --tmpfs /tmp:notmpcopyup --tmpfs /run)
+RP_COMMON_OPTS=(--tmpfs /tmp:notmpcopyup --tmpfs /run)
 
 rp_log() { printf 'realprog: %s\n' "$*" >&2; }
 
@@ -69,7 +70,8 @@ rp_wide_caps() {
   local eff
   eff=$(timeout 60 podman run --rm "${PODMAN_RUN_OPTS[@]}" --cap-add=ALL --network none \
     --rootfs "$RP_REALFS" sh -c 'sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status') || return 1
-  "$CAPSCOPE" decode "$eff" | tr ', ' '\n\n' | sed 's/^CAP_//' | grep -E '^[A-Z_]+$'
+  # "0x000001fffeffffff=CAP_CHOWN,CAP_DAC_OVERRIDE,..."
+  "$CAPSCOPE" decode "$eff" | sed 's/^[^=]*=//' | tr ', ' '\n\n' | sed 's/^CAP_//' | grep -E '^[A-Z_]+$'
 }
 
 # rp_env_up NAME: overlay rootfs at $RP_ROOT, network namespace $RP_NS with
@@ -124,6 +126,25 @@ rp_in() {
   ip netns exec "$RP_NS" chroot "$RP_ROOT" "$@"
 }
 
+# rp_runs_as USER COMM: true when a process named COMM in the program's
+# network namespace runs as USER (real, effective uid and gid, from the
+# rootfs's passwd). Health checks use it to prove the daemon's privilege
+# drop happened: a daemon that carries on as root when setgid fails still
+# answers, but is not working as configured.
+rp_runs_as() {
+  local user=$1 comm=$2 ids pid
+  ids=$(awk -F: -v u="$user" '$1 == u { print $3, $4 }' "$RP_ROOT/etc/passwd")
+  [[ -n "$ids" ]] || return 1
+  for pid in $(ip netns pids "$RP_NS"); do
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$comm" ]] || continue
+    awk -v ids="$ids" 'BEGIN { split(ids, i, " ") }
+      /^Uid:/ { u = ($2 == i[1] && $3 == i[1]) }
+      /^Gid:/ { g = ($2 == i[2] && $3 == i[2]) }
+      END { exit !(u && g) }' "/proc/$pid/status" 2>/dev/null && return 0
+  done
+  return 1
+}
+
 # rp_bg CMD...: start a helper (e.g. a backend server) in the namespace;
 # stopped by rp_env_down.
 rp_bg() {
@@ -146,7 +167,7 @@ rp_podman_cmd() {
 # --runtime runc, the ulimits, --rm, --tmpfs /tmp and the capability flags).
 rp_verify_opts() {
   local o
-  RP_VERIFY_OPTS=(--runtime-opt=--network=ns:/run/netns/"$RP_NS" --runtime-opt=--init --runtime-opt=--tmpfs=/run)
+  RP_VERIFY_OPTS=(--runtime-opt=--network=ns:/run/netns/"$RP_NS" --runtime-opt=--tmpfs=/run)
   for o in "${RP_OPTS[@]}"; do
     RP_VERIFY_OPTS+=("--runtime-opt=$o")
   done

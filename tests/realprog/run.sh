@@ -4,7 +4,7 @@
 # with `capscope record`, judged against the kernel's answer found by
 # ablation (tests/realprog/expected.txt, scripts/realprog-ablate.sh).
 #
-#   tests/realprog/run.sh [-v] [NAME...]
+#   tests/realprog/run.sh [-v] [-j N] [NAME...]
 #
 # Three results per program:
 #   NAME.sufficient  the container re-run with exactly the advice passes its
@@ -16,8 +16,10 @@
 # failure shows the end of the program's log (-v: the whole log, always).
 # Then a table of expected vs advice vs minimize per program, and the last
 # line "N passed, N failed, N skipped"; exit 1 if any failed.
+# -j N runs N programs at a time (default 2; each has its own network
+# namespace and overlay); the results are printed in name order.
 # Environment: CAPSCOPE (the binary), REALPROG_TIMEOUT (seconds per program,
-# default 420).
+# default 420), REALPROG_JOBS (default for -j).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,7 +40,8 @@ if [[ "${1:-}" == --one ]]; then
     done
   }
   trap rp_env_down EXIT
-  trap 'exit 143' TERM
+  # On the time limit: stop what runs now (capscope, podman) first.
+  trap 'kill $(jobs -p) 2>/dev/null; exit 143' TERM
   expected=$(rp_expected "$name") || {
     all SKIPPED "no expected set for $name in ${RP_EXPECTED_FILE#"$RP_REPO"/} (run scripts/realprog-ablate.sh $name)"
     exit 0
@@ -124,9 +127,10 @@ if [[ "${1:-}" == --one ]]; then
   echo "+ capscope verify --caps-from profile.json --minimize --runtime podman --rootfs $RP_ROOT ${RP_VERIFY_OPTS[*]} --check 'bash $w/health.sh' -- ${RP_CMD[*]}"
   timeout -k 10 600 "$CAPSCOPE" verify --caps-from "$w/profile.json" --minimize \
     --runtime podman --rootfs "$RP_ROOT" "${RP_VERIFY_OPTS[@]}" \
-    --check "bash $w/health.sh" --check-timeout "${RP_HEALTH_TIMEOUT}s" \
-    --format json -o "$w/verify.json" -- "${RP_CMD[@]}" </dev/null >"$w/verify.out" 2>&1
-  vrc=$?
+    --check "bash $w/health.sh" --check-timeout "${REALPROG_CHECK_TIMEOUT:-25}s" \
+    --format json -o "$w/verify.json" -- "${RP_CMD[@]}" </dev/null >"$w/verify.out" 2>&1 &
+  vrc=0
+  wait $! || vrc=$?
   sed 's/^/  verify| /' "$w/verify.out" | tail -n 80
   proven=$(python3 -c '
 import json, sys
@@ -152,10 +156,15 @@ for d in j.get("decisions", []):
 fi
 
 verbose=0
+jobs=${REALPROG_JOBS:-2}
 names=()
 while (($#)); do
   case $1 in
     -v | --verbose) verbose=1 ;;
+    -j)
+      jobs=$2
+      shift
+      ;;
     -h | --help)
       awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
       exit 0
@@ -199,6 +208,26 @@ if ! realfs=$(bash "$RP_REPO/scripts/mkrealfs.sh" 2>"$workdir/mkrealfs.log"); th
 fi
 echo "rootfs: $realfs (ready in $((SECONDS - start)) s)"
 
+# Run the programs, JOBS at a time; then print each one's results in order.
+run_program() { # run_program NAME (in the background)
+  local name=$1 rc=0 t0=$SECONDS
+  : >"$workdir/$name.results"
+  timeout -k 10 "$timeout_s" bash "$here/run.sh" --one "$name" "$workdir/$name.results" \
+    </dev/null >"$workdir/$name.log" 2>&1 || rc=$?
+  echo "$rc $((SECONDS - t0))" >"$workdir/$name.done"
+}
+running=0
+for name in "${names[@]}"; do
+  [[ -f "$here/programs/$name.sh" ]] || continue
+  if ((running >= jobs)); then
+    wait -n
+    running=$((running - 1))
+  fi
+  run_program "$name" &
+  running=$((running + 1))
+done
+wait
+
 for name in "${names[@]}"; do
   if [[ ! -f "$here/programs/$name.sh" ]]; then
     echo "FAIL $name: no program tests/realprog/programs/$name.sh"
@@ -206,10 +235,7 @@ for name in "${names[@]}"; do
     continue
   fi
   results="$workdir/$name.results" log="$workdir/$name.log"
-  : >"$results"
-  t0=$SECONDS
-  rc=0
-  timeout -k 10 "$timeout_s" bash "$here/run.sh" --one "$name" "$results" </dev/null >"$log" 2>&1 || rc=$?
+  read -r rc secs <"$workdir/$name.done" 2>/dev/null || rc=1 secs="?"
   [[ -f "$results.table" ]] && cat "$results.table" >>"$workdir/table"
   any_fail=0
   for a in sufficient minimal minimize; do
@@ -234,7 +260,7 @@ for name in "${names[@]}"; do
         ;;
     esac
   done
-  echo "     ($name: $((SECONDS - t0)) s)"
+  echo "     ($name: $secs s)"
   if ((verbose)); then
     sed 's/^/    | /' "$log"
   elif ((any_fail)); then

@@ -1,7 +1,7 @@
 # chrony: an NTP server (local stratum) on UDP port 123 that drops to the
 # _chrony user, keeping only what it needs through libcap; -x: it never
 # steers the (shared) system clock. Check: an NTP exchange with chronyd -Q.
-RP_DESC="chronyd (UDP port 123, root -> _chrony via libcap, -x): NTP answer"
+RP_DESC="chronyd (UDP port 123, root -> _chrony via libcap, -x): NTP answer; runs as _chrony"
 RP_CMD=(chronyd -d -x -u _chrony -f /etc/chrony/capscope.conf)
 
 rp_prepare() {
@@ -21,5 +21,6 @@ CONF
 }
 
 rp_health() {
+  rp_runs_as _chrony chronyd || return 1
   rp_in timeout 8 chronyd -Q -t 6 -f /etc/chrony/capscope-client.conf 2>&1 | grep -q 'System clock wrong by'
 }

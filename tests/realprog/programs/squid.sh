@@ -1,6 +1,6 @@
 # squid: a forward proxy started as root, running as the proxy user. Check:
 # a page fetched through it from a backend the test serves in the namespace.
-RP_DESC="squid (root -> proxy, port 3128): HTTP GET through the proxy"
+RP_DESC="squid (root -> proxy, port 3128): HTTP GET through the proxy; runs as proxy"
 RP_CMD=(squid -N -f /etc/squid/capscope.conf)
 
 rp_prepare() {
@@ -21,5 +21,6 @@ CONF
 }
 
 rp_health() {
+  rp_runs_as proxy squid || return 1
   [[ "$(rp_in curl -fsS --max-time 3 -x http://127.0.0.1:3128 http://127.0.0.1:8080/marker)" == capscope-squid-ok ]]
 }

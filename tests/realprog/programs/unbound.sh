@@ -1,6 +1,6 @@
 # unbound: port 53, chroot to /etc/unbound, drops to the unbound user.
 # Check: a DNS answer for a local record.
-RP_DESC="unbound (port 53, chroot, user unbound): DNS A query"
+RP_DESC="unbound (port 53, chroot, user unbound): DNS A query; runs as unbound"
 RP_CMD=(unbound -d -c /etc/unbound/capscope.conf)
 
 rp_prepare() {
@@ -24,5 +24,6 @@ CONF
 }
 
 rp_health() {
+  rp_runs_as unbound unbound || return 1
   [[ "$(rp_in dig +short +time=2 +tries=1 @127.0.0.1 health.capscope.test A)" == 192.0.2.53 ]]
 }
