@@ -17,6 +17,7 @@
 #   CAPSCOPE_REALFS_MIRROR  Debian mirror (default: the first deb.debian.org
 #                           style URI in this machine's apt sources, else
 #                           http://deb.debian.org/debian)
+# shellcheck disable=SC2016  # the hooks are expanded by mmdebstrap
 set -euo pipefail
 
 log() { printf 'mkrealfs: %s\n' "$*" >&2; }

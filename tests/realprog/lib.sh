@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # RP_* are read by the programs and callers
 # Library of the real-programs tier (tests/realprog/run.sh) and of its
 # ablation script (scripts/realprog-ablate.sh): one environment per program
 # (an overlay on the cached Debian rootfs of scripts/mkrealfs.sh, and a
@@ -71,7 +71,7 @@ rp_wide_caps() {
   eff=$(timeout 60 podman run --rm "${PODMAN_RUN_OPTS[@]}" --cap-add=ALL --network none \
     --rootfs "$RP_REALFS" sh -c 'sed -n "s/^CapEff:[[:space:]]*//p" /proc/self/status') || return 1
   # "0x000001fffeffffff=CAP_CHOWN,CAP_DAC_OVERRIDE,..."
-  "$CAPSCOPE" decode "$eff" | sed 's/^[^=]*=//' | tr ', ' '\n\n' | sed 's/^CAP_//' | grep -E '^[A-Z_]+$'
+  "$CAPSCOPE" decode "$eff" | sed 's/^[^=]*=//' | tr ', ' '\n' | sed 's/^CAP_//' | grep -E '^[A-Z_]+$'
 }
 
 # rp_env_up NAME: overlay rootfs at $RP_ROOT, network namespace $RP_NS with

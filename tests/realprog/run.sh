@@ -23,7 +23,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=lib.sh disable=SC1091
 source "$here/lib.sh"
 
 # --one NAME RESULTS: run one program in this process (internal).

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # apache2: started as root, binds port 80, workers run as www-data (the
 # Debian package's own configuration). Check: HTTP GET of the default page.
 RP_DESC="apache2 (root -> www-data, port 80): HTTP GET /; workers run as www-data"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # chrony: an NTP server (local stratum) on UDP port 123 that drops to the
 # _chrony user, keeping only what it needs through libcap; -x: it never
 # steers the (shared) system clock. Check: an NTP exchange with chronyd -Q.

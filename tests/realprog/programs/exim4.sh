@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # exim4: Debian's default (local delivery only) configuration, root on port
 # 25, receiving as Debian-exim, delivering as the recipient. Check: a mail
 # sent over SMTP, with a marker never sent before, lands in the recipient's

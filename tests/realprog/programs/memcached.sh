@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # memcached: started as root, drops to the memcache user itself (-u). Check:
 # the text protocol's "version".
 RP_DESC="memcached (root -> memcache via -u, port 11211): version; runs as memcache"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # postgresql: as the official image does it: root creates the data directory
 # for the postgres user, then drops to it (setpriv) for initdb and the server.
 # Check: a SQL query over TCP.

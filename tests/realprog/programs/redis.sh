@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # redis: a non-root container (--user redis) on port 6379. Check: PING and a
 # SET/GET round trip.
 RP_DESC="redis (container user redis, port 6379): PING, SET, GET"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # rsyslog: receives syslog over UDP port 514 and writes it to a file, as
 # root. Check: a message sent with logger, with a marker never sent before,
 # lands in the file (the file outlives a run).

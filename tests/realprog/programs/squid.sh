@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # squid: a forward proxy started as root, running as the proxy user. Check:
 # a page fetched through it from a backend the test serves in the namespace.
 RP_DESC="squid (root -> proxy, port 3128): HTTP GET through the proxy; runs as proxy"

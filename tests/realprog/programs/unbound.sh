@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # unbound: port 53, chroot to /etc/unbound, drops to the unbound user.
 # Check: a DNS answer for a local record.
 RP_DESC="unbound (port 53, chroot, user unbound): DNS A query; runs as unbound"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2016,SC2034  # sourced by tests/realprog/lib.sh; container commands in single quotes
 # vsftpd: standalone FTP server as root on port 21; a local user logs in
 # with a password (PAM), the session runs as that user. Check: log in and
 # download a file.
