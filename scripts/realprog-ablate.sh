@@ -16,10 +16,11 @@
 # Only the named programs' lines of expected.txt are replaced. Nothing of
 # capscope is used. Needs root, podman, runc, and the rootfs of
 # scripts/mkrealfs.sh (built if missing).
+# shellcheck disable=SC2034  # RP_* are read by tests/realprog/lib.sh
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../tests/realprog/lib.sh
+# shellcheck source=../tests/realprog/lib.sh disable=SC1091
 source "$root/tests/realprog/lib.sh"
 
 jobs=1
