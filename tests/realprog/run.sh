@@ -270,10 +270,9 @@ done
 
 if [[ -s "$workdir/table" ]]; then
   echo
-  printf '%-12s %-40s %-40s %s\n' PROGRAM "EXPECTED (ablation)" ADVICE "VERIFY --MINIMIZE"
-  while read -r n e a p; do
-    printf '%-12s %-40s %-40s %s\n' "$n" "$e" "$a" "$p"
-  done <"$workdir/table"
+  { echo PROGRAM EXPECTED-BY-ABLATION ADVICE VERIFY-MINIMIZE; cat "$workdir/table"; } |
+    awk '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+      END { for (r = 1; r <= NR; r++) { for (i = 1; i <= 4; i++) printf (i < 4 ? "%-*s  " : "%2$s\n"), w[i], c[r, i] } }'
   echo
 fi
 echo "total time: $((SECONDS - start)) s"
