@@ -272,7 +272,7 @@ if [[ -s "$workdir/table" ]]; then
   echo
   { echo PROGRAM EXPECTED-BY-ABLATION ADVICE VERIFY-MINIMIZE; cat "$workdir/table"; } |
     awk '{ for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
-      END { for (r = 1; r <= NR; r++) { for (i = 1; i <= 4; i++) printf (i < 4 ? "%-*s  " : "%2$s\n"), w[i], c[r, i] } }'
+      END { for (r = 1; r <= NR; r++) { for (i = 1; i < 4; i++) printf "%-*s  ", w[i], c[r, i]; print c[r, 4] } }'
   echo
 fi
 echo "total time: $((SECONDS - start)) s"
