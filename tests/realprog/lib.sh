@@ -10,7 +10,9 @@
 #   RP_CMD=(...)       the container's command (the daemon in the foreground)
 #   RP_OPTS=(...)      more `podman run` options (e.g. --user), optional
 # and defines
-#   rp_prepare         host side, before any run: write configs into $RP_ROOT
+#   rp_prepare         host side, before each run: write configs into $RP_ROOT
+#   rp_helpers         optional, once: start helpers (e.g. a backend server)
+#                      in the namespace with rp_bg
 #   rp_health          one attempt of the health check (0 = healthy); run
 #                      clients through rp_in, which chroots into $RP_ROOT
 #                      inside the program's network namespace
@@ -44,7 +46,7 @@ rp_programs() {
 # rp_load NAME: source the program's definition.
 rp_load() {
   RP_NAME=$1 RP_DESC="" RP_CMD=() RP_OPTS=()
-  unset -f rp_prepare rp_health
+  unset -f rp_prepare rp_health rp_helpers
   # shellcheck source=/dev/null
   source "$RP_DIR/programs/$1.sh"
   declare -F rp_health >/dev/null || {
@@ -52,6 +54,7 @@ rp_load() {
     return 1
   }
   declare -F rp_prepare >/dev/null || rp_prepare() { :; }
+  declare -F rp_helpers >/dev/null || rp_helpers() { :; }
 }
 
 # rp_expected NAME: the stored expected set (comma-separated, "" = none);
@@ -82,15 +85,14 @@ rp_env_up() {
   RP_WORK=$(mktemp -d "${TMPDIR:-/tmp}/capscope-realprog.$1.XXXXXX")
   RP_ROOT=$RP_WORK/root
   mkdir -p "$RP_WORK"/{upper,work,root}
-  mount -t overlay overlay -o "lowerdir=$RP_REALFS,upperdir=$RP_WORK/upper,workdir=$RP_WORK/work" "$RP_ROOT" ||
-    return 1
   RP_NS=cs-rp-$1-$$
   ip netns add "$RP_NS" || return 1
   ip netns exec "$RP_NS" ip link set lo up || return 1
   RP_BG_PIDS=()
   RP_TRIAL=0
-  rp_prepare || {
-    rp_log "$1: rp_prepare failed"
+  rp_fresh_root || return 1
+  rp_helpers || {
+    rp_log "$1: rp_helpers failed"
     return 1
   }
   # The check command verify runs (a shell command line).
@@ -100,6 +102,23 @@ source $(printf %q "$RP_DIR/lib.sh")
 RP_ROOT=$(printf %q "$RP_ROOT") RP_NS=$(printf %q "$RP_NS") RP_WORK=$(printf %q "$RP_WORK")
 rp_load $(printf %q "$1") && rp_health
 EOF
+}
+
+# rp_fresh_root: (re)mount the overlay with an empty upper layer, so that a
+# run starts from the rootfs as installed (a daemon's first start may do
+# what later starts find done, e.g. chown its directories), and prepare it.
+rp_fresh_root() {
+  if mountpoint -q "$RP_ROOT"; then
+    umount "$RP_ROOT" || return 1
+  fi
+  rm -rf "$RP_WORK/upper" "$RP_WORK/work"
+  mkdir -p "$RP_WORK/upper" "$RP_WORK/work"
+  mount -t overlay overlay -o "lowerdir=$RP_REALFS,upperdir=$RP_WORK/upper,workdir=$RP_WORK/work" "$RP_ROOT" ||
+    return 1
+  rp_prepare || {
+    rp_log "$RP_NAME: rp_prepare failed"
+    return 1
+  }
 }
 
 rp_env_down() {
@@ -202,12 +221,13 @@ rp_stop_wait() {
   wait "$pid" 2>/dev/null || RP_RC=$?
 }
 
-# rp_trial LOG CAPFLAGS...: start the daemon with these flags, run the health
-# check; true when it passes. The container is stopped either way. LOG gets
-# podman's output.
+# rp_trial LOG CAPFLAGS...: start the daemon with these flags on a fresh
+# rootfs, run the health check; true when it passes. The container is
+# stopped either way. LOG gets podman's output.
 rp_trial() {
   local log=$1 pid rc=0
   shift
+  rp_fresh_root || return 3
   rp_podman_cmd "$@"
   "${RP_RUN[@]}" </dev/null >"$log" 2>&1 &
   pid=$!

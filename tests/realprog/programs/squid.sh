@@ -16,6 +16,9 @@ pid_filename none
 coredump_dir /tmp
 dns_nameservers 127.0.0.1
 CONF
+}
+
+rp_helpers() {
   mkdir -p "$RP_WORK/www"
   echo capscope-squid-ok >"$RP_WORK/www/marker"
   rp_bg python3 -m http.server 8080 --bind 127.0.0.1 --directory "$RP_WORK/www" >/dev/null 2>&1
