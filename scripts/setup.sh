@@ -35,6 +35,9 @@ packages=(
   # docker and containerd tests (tests/privileged/docker_fixture.sh): dockerd,
   # containerd, ctr and runc from docker.io; docker-compose (v1)
   docker.io docker-compose
+  # real-programs tier (tests/realprog): scripts/mkrealfs.sh builds its
+  # Debian rootfs with mmdebstrap
+  mmdebstrap
 )
 
 # --- packages -----------------------------------------------------------

@@ -2,6 +2,9 @@
 # Set up and build (scripts/setup.sh), then run every test tier:
 #   unit        ctest in build/ (no root, no kernel)
 #   privileged  tests/privileged/run.sh (root, real BPF, real workloads)
+#   realprog    tests/realprog/run.sh (Debian daemons in podman, advice vs
+#               the kernel's answer found by ablation; builds its rootfs
+#               once with mmdebstrap, cached under /var/cache/capscope)
 #   vm          scripts/vmtest.sh (fexit and kprobe modes in a Debian 6.1
 #               kernel under qemu; about a minute)
 #   sanitize    scripts/sanitize.sh (ASan+LSan+UBSan build: unit tier and a
@@ -64,6 +67,9 @@ fi
 
 run_tier privileged tests/privileged/run.sh bash "$root/tests/privileged/run.sh"
 count_plain privileged
+
+run_tier realprog tests/realprog/run.sh bash "$root/tests/realprog/run.sh"
+count_plain realprog
 
 run_tier vm scripts/vmtest.sh bash "$root/scripts/vmtest.sh"
 count_plain vm
