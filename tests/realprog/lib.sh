@@ -28,7 +28,7 @@ RP_HEALTH_TIMEOUT=${RP_HEALTH_TIMEOUT:-40}
 # runc, and ulimits that need no CAP_SYS_RESOURCE. No --init: its PID 1
 # (catatonit, root) forwarding SIGTERM to a daemon that changed its uid is a
 # CAP_KILL check of the container's own, which no daemon makes.
-PODMAN_RUN_OPTS=(--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
+PODMAN_RUN_OPTS=(--runtime=runc --ulimit=nofile=1024:1024 --ulimit=nproc=4096:4096)
 RP_COMMON_OPTS=(--tmpfs /tmp:notmpcopyup --tmpfs /run)
 
 rp_log() { printf 'realprog: %s\n' "$*" >&2; }
@@ -182,11 +182,15 @@ rp_podman_cmd() {
 }
 
 # rp_verify_opts: the --runtime-opt flags that make `capscope verify
-# --runtime podman` run the container as rp_podman_cmd does (verify adds
-# --runtime runc, the ulimits, --rm, --tmpfs /tmp and the capability flags).
+# --runtime podman` run the container as rp_podman_cmd does: this
+# machine's PODMAN_RUN_OPTS, the network namespace, /run (verify adds --rm,
+# --tmpfs /tmp and the capability flags).
 rp_verify_opts() {
   local o
   RP_VERIFY_OPTS=(--runtime-opt=--network=ns:/run/netns/"$RP_NS" --runtime-opt=--tmpfs=/run)
+  for o in "${PODMAN_RUN_OPTS[@]}"; do
+    RP_VERIFY_OPTS+=("--runtime-opt=$o")
+  done
   for o in "${RP_OPTS[@]}"; do
     RP_VERIFY_OPTS+=("--runtime-opt=$o")
   done

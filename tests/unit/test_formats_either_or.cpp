@@ -247,3 +247,37 @@ TEST_CASE("SO_MARK without NET_RAW is NET_RAW, other socket options keep "
   p.entry(kNetAdmin, CheckClass::Needed).granted = 2;
   CHECK(final_advice(p).add == cap_bit(kNetAdmin));
 }
+
+// chrony, exim4: reads of root-only files let DAC_READ_SEARCH through at
+// generic_permission, writes need DAC_OVERRIDE. generic_permission accepts
+// DAC_OVERRIDE for those reads too, so DAC_READ_SEARCH adds nothing.
+TEST_CASE("a narrow capability used only where an advised broad one is also "
+          "accepted is covered, not added",
+          "[either_or]") {
+  Profile p;
+  add_check(p, kDacOverride, CheckClass::Needed, 3, 0, {"openat"},
+            {"generic_permission"});
+  add_check(p, kDacReadSearch, CheckClass::Needed, 5, 0, {"openat"},
+            {"generic_permission"});
+  FinalAdvice a = final_advice(p);
+  CHECK(a.add == cap_bit(kDacOverride));
+  CHECK(a.covered == cap_bit(kDacReadSearch));
+  std::string report = render(p, Format::Report, {});
+  CHECK(contains(report, "DAC_READ_SEARCH is not added"));
+  CHECK(contains(report, "also accepts DAC_OVERRIDE"));
+  CHECK(refine_advice(p, Advice{a.add, a.denied}).add == a.add);
+
+  SECTION("not when the narrow one is also used elsewhere") {
+    add_check(p, kDacReadSearch, CheckClass::Needed, 1, 0,
+              {"open_by_handle_at"}, {"handle_to_path"});
+    CHECK(final_advice(p).add ==
+          (cap_bit(kDacOverride) | cap_bit(kDacReadSearch)));
+  }
+  SECTION("not without the broad one") {
+    Profile q;
+    add_check(q, kDacReadSearch, CheckClass::Needed, 5, 0, {"openat"},
+              {"generic_permission"});
+    CHECK(final_advice(q).add == cap_bit(kDacReadSearch));
+    CHECK(final_advice(q).covered == 0);
+  }
+}

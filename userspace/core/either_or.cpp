@@ -243,6 +243,33 @@ FinalAdvice refine_advice(const Profile &p, const Advice &base) {
     out.narrowed.push_back(std::move(nw));
     out.add = (out.add & ~cap_bit(b)) | repl;
   }
+  // A narrow capability whose every use is at either/or sites that also
+  // accept a broad capability advised anyway adds nothing: there the kernel
+  // takes the broad one, asked first or as the fallback after refusing the
+  // narrow one (generic_permission: DAC_READ_SEARCH for reads is covered by
+  // DAC_OVERRIDE, needed for writes). A cover must not itself be dropped.
+  auto covers_all = [&](int n, CapMask by) {
+    const CheckStats *s = needed(p, n);
+    if (!s || s->call_sites.empty())
+      return false;
+    for (const auto &site : s->call_sites) {
+      bool site_ok = false;
+      for (const auto &e : either_or_sites())
+        site_ok = site_ok || (e.call_site == site && e.narrower == n &&
+                              e.broader != n && (by & cap_bit(e.broader)));
+      if (!site_ok)
+        return false;
+    }
+    return true;
+  };
+  CapMask candidates = 0;
+  for (int n : caps_in(out.add))
+    if (covers_all(n, out.add & ~cap_bit(n)))
+      candidates |= cap_bit(n);
+  for (int n : caps_in(candidates))
+    if (covers_all(n, out.add & ~candidates))
+      out.covered |= cap_bit(n);
+  out.add &= ~out.covered;
   // A narrow capability now advised covers its own refusals.
   for (const auto &nw : out.narrowed) {
     out.recovered |= out.denied & nw.narrower;

@@ -63,6 +63,10 @@ struct FinalAdvice {
   CapMask add = 0;
   CapMask denied = 0;    // denied and not recovered: advice is a lower bound
   CapMask recovered = 0; // denied, but the broad partner was granted
+  // Seen needed, but every use was at either/or sites where a broader
+  // capability, advised for other reasons, is accepted too (DAC_READ_SEARCH
+  // at generic_permission beside DAC_OVERRIDE): left out of `add`.
+  CapMask covered = 0;
   std::vector<Narrowing> narrowed;
 };
 

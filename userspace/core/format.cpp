@@ -136,7 +136,7 @@ std::string plural(std::uint64_t n, const char *word) {
 // means.
 void explain_caps(std::ostringstream &out, const Profile &p,
                   const FinalAdvice &a) {
-  if (!a.add && !a.recovered)
+  if (!a.add && !a.recovered && !a.covered)
     return;
   out << "\nWhy each capability:\n";
   for (int cap : caps_in(a.add)) {
@@ -169,6 +169,18 @@ void explain_caps(std::ostringstream &out, const Profile &p,
     if (e.first_ns)
       out << ", first seen " << iso8601(e.first_ns);
     out << "\n";
+  }
+  for (int cap : caps_in(a.covered)) {
+    const CheckStats *s = p.find(cap, CheckClass::Needed);
+    std::set<std::string> by;
+    for (int b : caps_in(a.add))
+      for (const auto &site : s ? s->call_sites : std::set<std::string>{})
+        for (const EitherOrSite *e : either_or_at(site, b))
+          if (e->narrower == cap)
+            by.insert(cap_name(b));
+    out << "  " << cap_name(cap) << " is not added: it was used only at "
+        << (s ? join(s->call_sites) : "-") << ", where the kernel also accepts "
+        << join(by) << ", which is advised anyway.\n";
   }
   for (int cap : caps_in(a.recovered & ~a.add)) {
     const CheckStats *s = p.find(cap, CheckClass::Needed);
