@@ -96,21 +96,34 @@ void Daemon::serve_socket() {
       continue;
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    // One request line of at most kMaxRequest bytes.
+    constexpr std::size_t kMaxRequest = 64 * 1024;
     std::string line;
     char buf[4096];
+    bool too_large = false;
     for (;;) {
       ssize_t n = read(fd, buf, sizeof buf);
       if (n <= 0)
         break;
       line.append(buf, n);
-      if (line.find('\n') != std::string::npos || line.size() > 65536)
+      if (line.find('\n') != std::string::npos)
         break;
+      if (line.size() > kMaxRequest) {
+        too_large = true;
+        break;
+      }
     }
     nlohmann::json reply;
-    try {
-      reply = handle(nlohmann::json::parse(line));
-    } catch (const std::exception &) {
-      reply = {{"ok", false}, {"error", "malformed request"}};
+    if (too_large) {
+      reply = {{"ok", false},
+               {"error", "request too large (over " +
+                             std::to_string(kMaxRequest / 1024) + " KiB)"}};
+    } else {
+      try {
+        reply = handle(nlohmann::json::parse(line));
+      } catch (const std::exception &) {
+        reply = {{"ok", false}, {"error", "malformed request"}};
+      }
     }
     std::string out = reply.dump() + "\n";
     std::size_t off = 0;
@@ -120,6 +133,18 @@ void Daemon::serve_socket() {
       if (n <= 0)
         break;
       off += n;
+    }
+    if (too_large) {
+      // Unread input makes close() reset the connection, and the client
+      // would lose the reply: take (and drop) what it is still sending,
+      // for a moment at most.
+      shutdown(fd, SHUT_WR);
+      timeval brief{0, 200 * 1000};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &brief, sizeof brief);
+      std::size_t dropped = 0;
+      ssize_t n;
+      while (dropped < (64u << 20) && (n = read(fd, buf, sizeof buf)) > 0)
+        dropped += n;
     }
     close(fd);
   }

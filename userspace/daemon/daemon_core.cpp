@@ -166,9 +166,31 @@ void DaemonCore::flush(bool final) {
     }
   }
 
+  // Saves that failed before are tried again; a failing state dir is
+  // reported once, not at every flush, and tracing goes on.
+  touched.insert(unsaved_.begin(), unsaved_.end());
+  unsaved_.clear();
+  std::string first_error;
   for (const auto &key : touched) {
-    if (auto r = store_.save(key, current[key]); !r)
-      std::fprintf(stderr, "capscope daemon: %s\n", r.error().message.c_str());
+    auto found = current.find(key);
+    if (found == current.end())
+      continue;
+    if (auto r = store_.save(key, found->second); !r) {
+      unsaved_.insert(key);
+      ++write_errors_;
+      if (first_error.empty())
+        first_error = r.error().message;
+    }
+  }
+  if (!first_error.empty() && !writes_failing_) {
+    std::fprintf(stderr,
+                 "capscope daemon: %s; profiles stay in memory and are "
+                 "saved again at every flush (reported once)\n",
+                 first_error.c_str());
+    writes_failing_ = true;
+  } else if (first_error.empty() && writes_failing_) {
+    std::fprintf(stderr, "capscope daemon: profiles are saved again\n");
+    writes_failing_ = false;
   }
   // Persisted: scopes with no task left leave the kernel maps and memory.
   for (std::uint64_t scope : dead) {
@@ -193,6 +215,7 @@ void DaemonCore::flush(bool final) {
     snap_.lookups_queued = l->queued();
     snap_.lookups_dropped = l->dropped();
   }
+  snap_.write_errors = write_errors_;
   snap_.flushes++;
   flush_gen_++;
   cv_.notify_all();
@@ -318,6 +341,11 @@ std::string DaemonCore::metrics_text() const {
          "# TYPE capscope_profiles gauge\n"
          "capscope_profiles " +
          std::to_string(snap_.profiles.size()) + "\n";
+  out += "# HELP capscope_state_write_errors_total Profile saves to the "
+         "state dir that failed (full or read-only disk).\n"
+         "# TYPE capscope_state_write_errors_total counter\n"
+         "capscope_state_write_errors_total " +
+         std::to_string(snap_.write_errors) + "\n";
   out += "# HELP capscope_profile_flushes_total Profile flushes to disk.\n"
          "# TYPE capscope_profile_flushes_total counter\n"
          "capscope_profile_flushes_total " +

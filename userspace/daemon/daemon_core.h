@@ -32,6 +32,7 @@ struct DaemonSnapshot {
   std::uint64_t counts_overflow = 0;
   std::uint64_t lookups_queued = 0;  // container lookups queued or running
   std::uint64_t lookups_dropped = 0; // ... dropped on a full queue
+  std::uint64_t write_errors = 0;    // profile saves that failed
 };
 
 class DaemonCore {
@@ -69,6 +70,11 @@ private:
   bool verbose_;
   std::map<std::uint64_t, std::string> scope_key_;
   std::map<std::string, Profile> base_; // disk + evicted scopes
+  // Keys whose last save failed (a full or read-only state dir): saved
+  // again at every flush until it works; the profile stays in memory.
+  std::set<std::string> unsaved_;
+  std::uint64_t write_errors_ = 0;
+  bool writes_failing_ = false; // logged once per failing spell
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
