@@ -105,7 +105,7 @@ TEST_CASE("verify's podman command uses the user's configuration and "
                                    "runc",
                                    "--ulimit=nofile=1024:1024",
                                    "--rootfs",
-                                   "/srv/rootfs",
+                                   "/srv/rootfs:O",
                                    "ping",
                                    "-c1",
                                    "127.0.0.1"};
