@@ -25,6 +25,7 @@
 #include "session/engines.h"
 #include "session/podman_command.h"
 #include "session/stderr_tee.h"
+#include "session/trace_session.h"
 #include "session/workload.h"
 
 namespace capscope {
@@ -34,7 +35,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kFail = 1;
-constexpr int kGraceMs = 3000; // SIGTERM before SIGKILL when stopping
 
 // What every trial shares.
 struct Plan {
@@ -122,8 +122,9 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
   if (!plan.check.empty())
     check.emplace(plan.check, plan.check_timeout_ms,
                   plan.tmpdir + "/check.stderr");
-  bool stopping = false;
-  Clock::time_point kill_at{};
+  // The check decided: stop the workload (SIGTERM, then SIGKILL).
+  std::vector<unsigned> live;
+  Terminator terminator([&] { return live; });
   spec.on_tick = [&](const Tracer &t) {
     tee.drain();
     if (!check)
@@ -133,15 +134,9 @@ TrialRun run_once(const Plan &plan, CapMask caps, int *not_started) {
     auto tgids = t.tracked_tgids();
     check->tick(tgids.empty());
     if (check->decided() && !tgids.empty()) {
-      std::vector<unsigned> v(tgids.begin(), tgids.end());
-      if (!stopping) {
-        stopping = true;
-        signal_all(v, SIGTERM);
-        kill_at = Clock::now() + std::chrono::milliseconds(kGraceMs);
-      } else if (Clock::now() >= kill_at) {
-        signal_all(v, SIGKILL);
-        kill_at = Clock::now() + std::chrono::milliseconds(kGraceMs);
-      }
+      live.assign(tgids.begin(), tgids.end());
+      terminator.stop();
+      terminator.tick();
     }
   };
 
@@ -345,9 +340,7 @@ int run_verify(const VerifyConfig &c) {
                   "' (examples: 10s, 500ms, 1m)");
     plan.check_timeout_ms = *d;
   }
-  if (!parse_attach_mode(c.attach, &plan.attach))
-    throw Fatal("verify: unknown --attach '" + c.attach +
-                "' (valid: auto, tracepoint, fexit, kprobe)");
+  plan.attach = attach_mode_or_die("verify", c.attach);
   plan.verbose = c.verbose;
   plan.no_new_privs = c.no_new_privs;
   TmpDir tmp;
