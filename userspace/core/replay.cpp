@@ -65,10 +65,11 @@ Result<ReplayedCheck> parse_replay_line(const std::string &line) {
   return r;
 }
 
-Result<std::size_t> replay_stream(std::istream &in, Aggregator &agg) {
+Result<std::size_t>
+for_each_replayed(std::istream &in,
+                  const std::function<void(const ReplayedCheck &)> &fn) {
   std::string line;
   std::size_t n = 0, lineno = 0;
-  std::uint64_t fake_ns = 1;
   while (std::getline(in, line)) {
     ++lineno;
     if (line.empty() || line[0] == '#')
@@ -77,15 +78,22 @@ Result<std::size_t> replay_stream(std::istream &in, Aggregator &agg) {
     if (!r)
       return Error{EINVAL,
                    "line " + std::to_string(lineno) + ": " + r.error().message};
-    KeyCount kc;
-    kc.key = r->key;
-    kc.count = r->count;
-    kc.first_ns = kc.last_ns = fake_ns++;
-    agg.add_count(kc);
-    agg.on_context(r->key, r->ctx);
+    fn(r.value());
     ++n;
   }
   return n;
+}
+
+Result<std::size_t> replay_stream(std::istream &in, Aggregator &agg) {
+  std::uint64_t fake_ns = 1;
+  return for_each_replayed(in, [&](const ReplayedCheck &c) {
+    KeyCount kc;
+    kc.key = c.key;
+    kc.count = c.count;
+    kc.first_ns = kc.last_ns = fake_ns++;
+    agg.add_count(kc);
+    agg.on_context(c.key, c.ctx);
+  });
 }
 
 std::string replay_line(const cs_key &key, const CheckContext &ctx,

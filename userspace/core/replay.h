@@ -15,6 +15,7 @@
 // does not carry) is kept for an active check.
 #pragma once
 
+#include <functional>
 #include <istream>
 #include <ostream>
 #include <string>
@@ -38,6 +39,11 @@ CheckClass classify_check(int cap, bool active,
                           bool borrowed);
 
 Result<ReplayedCheck> parse_replay_line(const std::string &line);
+// Calls fn with every check of a stream (blank and '#' lines skipped);
+// errors name the line number. Returns the number of checks.
+Result<std::size_t>
+for_each_replayed(std::istream &in,
+                  const std::function<void(const ReplayedCheck &)> &fn);
 // Feeds every line into agg; errors name the line number.
 Result<std::size_t> replay_stream(std::istream &in, Aggregator &agg);
 

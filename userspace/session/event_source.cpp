@@ -45,17 +45,8 @@ void LiveSource::forget_scope(std::uint64_t scope) { t_->forget_scope(scope); }
 
 Result<std::size_t> ReplaySource::add_stream(std::istream &in,
                                              std::uint64_t scope) {
-  std::string line;
-  std::size_t n = 0, lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty() || line[0] == '#')
-      continue;
-    auto r = parse_replay_line(line);
-    if (!r)
-      return Error{EINVAL,
-                   "line " + std::to_string(lineno) + ": " + r.error().message};
-    ReplayedCheck c = r.value();
+  return for_each_replayed(in, [&](const ReplayedCheck &r) {
+    ReplayedCheck c = r;
     if (scope)
       c.key.scope = scope;
     Item it;
@@ -64,9 +55,7 @@ Result<std::size_t> ReplaySource::add_stream(std::istream &in,
     it.ctx = c.ctx;
     queue_.push_back(std::move(it));
     add_count(c.key, c.count);
-    ++n;
-  }
-  return n;
+  });
 }
 
 void ReplaySource::add_scope_event(std::uint64_t scope, std::uint32_t pid,
