@@ -11,6 +11,7 @@
 
 #include "core/either_or.h"
 #include "core/explain.h"
+#include "core/json_int.h"
 
 namespace capscope {
 
@@ -381,8 +382,8 @@ Result<std::string> patch_oci_config(const std::string &config_text,
   bool non_root = !run_as(p.workload).root;
   const auto &proc = j["process"];
   if (proc.contains("user") && proc["user"].is_object() &&
-      proc["user"].contains("uid") && proc["user"]["uid"].is_number() &&
-      proc["user"]["uid"].get<long long>() != 0)
+      proc["user"].contains("uid") &&
+      json_integer<long long>(proc["user"]["uid"]).value_or(0) != 0)
     non_root = true;
   j["process"]["capabilities"] =
       oci_capabilities(final_advice(p).add, non_root);

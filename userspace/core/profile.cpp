@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/either_or.h"
+#include "core/json_int.h"
 #include "core/syscalls.h"
 
 namespace capscope {
@@ -178,7 +179,10 @@ struct Reader {
       return dflt;
     }
     try {
-      return j.at(field).get<T>();
+      if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+        return json_integer_field<T>(j, field, dflt);
+      else
+        return j.at(field).get<T>();
     } catch (const std::exception &) {
       if (err.empty())
         err = std::string("field '") + field + "' has the wrong type";

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_int.h"
 #include "core/noise.h"
 #include "core/syscalls.h"
 
@@ -43,13 +44,13 @@ Result<ReplayedCheck> parse_replay_line(const std::string &line) {
     r.key.syscall = nr ? *nr : CS_NO_SYSCALL;
     r.key.cap = static_cast<std::uint8_t>(*cap);
     r.key.denied = j.value("denied", false) ? 1 : 0;
-    r.key.scope = j.value("scope", std::uint64_t{1});
+    r.key.scope = json_integer_field<std::uint64_t>(j, "scope", 1);
     r.key.kind = r.key.scope == 1 ? CS_SCOPE_COMMAND : CS_SCOPE_CONTAINER;
     r.ctx.frames = j.value("frames", std::vector<std::string>{});
     r.ctx.exe = j.value("exe", std::string());
     r.ctx.comm = j.value("comm", std::string());
-    r.ctx.pid = j.value("pid", 0u);
-    r.count = j.value("count", std::uint64_t{1});
+    r.ctx.pid = json_integer_field<std::uint32_t>(j, "pid", 0);
+    r.count = json_integer_field<std::uint64_t>(j, "count", 1);
     r.kernel_class = j.value("kernel_class", std::string());
     bool active = j.value("phase", std::string("active")) != "setup";
     bool borrowed = j.value("borrowed", false);
