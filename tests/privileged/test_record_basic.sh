@@ -280,3 +280,22 @@ test_record_stack_free_classes_agree() {
   assert_eq "$(json_get "$TEST_TMP/mix-0.json" "$keys")" "$(json_get "$TEST_TMP/mix-1.json" "$keys")" \
     "(cap, class, syscalls) of clone_newuts + mem_churn without (expected) and with the stack-free classifier"
 }
+
+# An executable whose path is not UTF-8 (any bytes are a valid file name):
+# the JSON profile is still written, with the bad byte replaced, and still
+# names the capability it used.
+test_record_json_non_utf8_exe() {
+  local dir="$TEST_TMP/bin" f="$TEST_TMP/owned" out="$TEST_TMP/p.json"
+  local exe
+  exe="$dir/$(printf 'ch\377own')"
+  mkdir -p "$dir"
+  cp "$(command -v chown)" "$exe"
+  touch "$f"
+  "$CAPSCOPE" record --format json -o "$out" -- "$exe" 1000 "$f" ||
+    fail "record --format json of a non-UTF-8 executable failed"
+  python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$out" ||
+    fail "$out is not valid JSON"
+  assert_eq "CHOWN" "$(json_get "$out" 'd["advice"]["add"][0]')" "advised capability"
+  grep -q 'ch\\ufffdown\|ch�own' "$out" || fail "executable name not in $out"
+  assert_eq 1000 "$(stat -c %u "$f")" "owner of $f after chown"
+}

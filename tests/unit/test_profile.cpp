@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -15,8 +16,10 @@
 
 #include "core/aggregate.h"
 #include "core/caps.h"
+#include "core/format.h"
 #include "core/profile.h"
 #include "core/replay.h"
+#include "core/store.h"
 #include "support.h"
 
 using namespace capscope;
@@ -556,4 +559,33 @@ TEST_CASE("sample profiles are written for schema validation", "[samples]") {
   CHECK(held_unused(samples[3].second) ==
         (cap_bit(kNetBindService) | cap_bit(kKill) | cap_bit(kNetRaw)));
   CHECK(advise(samples[4].second).add == cap_bit(kSysAdmin));
+}
+
+TEST_CASE("names that are not UTF-8 are written, replaced, in every JSON "
+          "output",
+          "[profile][json]") {
+  // An executable's path and a command line are any bytes; a container
+  // running "/tmp/ch\xffown" must not stop the daemon's save or a
+  // --format json report.
+  Profile p;
+  p.workload.command = {"/tmp/ch\xffown", "1000"};
+  add_check(p, kChown, CheckClass::Needed, 1, 0, {"fchownat"},
+            {"setattr_prepare"}, {"/tmp/ch\xffown"});
+  for (Format f : {Format::Json, Format::Oci}) {
+    std::string text;
+    REQUIRE_NOTHROW(text = render(p, f));
+    CHECK(nlohmann::json::accept(text));
+  }
+  std::string text = render(p, Format::Json);
+  CHECK(text.find("/tmp/ch\xef\xbf\xbdown") != std::string::npos);
+
+  std::string dir = fs::temp_directory_path() / "capscope-utf8-XXXXXX";
+  REQUIRE(mkdtemp(dir.data()) != nullptr);
+  ProfileStore store(dir);
+  REQUIRE(store.open().ok());
+  CHECK(store.save("k", p).ok());
+  std::map<std::string, Profile> loaded;
+  CHECK(store.load(&loaded).empty());
+  CHECK(loaded.size() == 1);
+  fs::remove_all(dir);
 }

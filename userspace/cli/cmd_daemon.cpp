@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/format.h"
+#include "core/json_safe.h"
 #include "core/result.h"
 #include "daemon/protocol.h"
 
@@ -80,7 +81,7 @@ int run_profiles(const ProfilesConfig &c) {
     return 0;
   }
   if (c.json) {
-    std::printf("%s\n", profiles.dump(2).c_str());
+    std::printf("%s\n", json_text(profiles, 2).c_str());
     return 0;
   }
   std::printf("%-14s %-8s %-24s %-30s %-22s %s\n", "CONTAINER", "RUNTIME",

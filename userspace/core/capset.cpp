@@ -1,6 +1,7 @@
 // capset.cpp - verify's ablation, substitution table and result rendering.
 #include "core/capset.h"
 #include "core/caps.h"
+#include "core/json_safe.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -628,7 +629,7 @@ std::string render_verify(const VerifyResult &v, Format f) {
   if (f == Format::Report)
     return verify_report(v);
   if (f == Format::Json)
-    return verify_json(v).dump(2) + "\n";
+    return json_text(verify_json(v), 2) + "\n";
   // Every flags format: render a profile whose advice is the proven set,
   // so each runtime's syntax comes from the one place that knows it.
   Profile p;

@@ -11,7 +11,7 @@
 
 #include "core/either_or.h"
 #include "core/explain.h"
-#include "core/json_int.h"
+#include "core/json_safe.h"
 
 namespace capscope {
 
@@ -387,7 +387,7 @@ Result<std::string> patch_oci_config(const std::string &config_text,
     non_root = true;
   j["process"]["capabilities"] =
       oci_capabilities(final_advice(p).add, non_root);
-  return j.dump(4) + "\n";
+  return json_text(j, 4) + "\n";
 }
 
 std::string render_report(const Profile &p, const RenderOptions &o) {
@@ -518,7 +518,7 @@ std::string render(const Profile &p, Format f, const RenderOptions &o) {
   case Format::Report:
     return render_report(p, o);
   case Format::Json:
-    return profile_json(p).dump(2) + "\n";
+    return json_text(profile_json(p), 2) + "\n";
   case Format::Docker:
   case Format::Podman:
   case Format::Nerdctl:
@@ -530,8 +530,9 @@ std::string render(const Profile &p, Format f, const RenderOptions &o) {
   case Format::Systemd:
     return render_systemd(p);
   case Format::Oci:
-    return oci_capabilities(final_advice(p).add, !run_as(p.workload).root)
-               .dump(2) +
+    return json_text(
+               oci_capabilities(final_advice(p).add, !run_as(p.workload).root),
+               2) +
            "\n";
   case Format::Capsh:
     return render_capsh(p);
@@ -547,14 +548,14 @@ std::string render_many(const std::vector<Profile> &ps, Format f,
     nlohmann::json arr = nlohmann::json::array();
     for (const auto &p : ps)
       arr.push_back(profile_json(p));
-    return arr.dump(2) + "\n";
+    return json_text(arr, 2) + "\n";
   }
   if (f == Format::Oci) {
     nlohmann::json obj = nlohmann::json::object();
     for (const auto &p : ps)
       obj[display_name(p.workload)] =
           oci_capabilities(final_advice(p).add, !run_as(p.workload).root);
-    return obj.dump(2) + "\n";
+    return json_text(obj, 2) + "\n";
   }
   if (f == Format::Compose)
     return render_compose(ps);

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/either_or.h"
-#include "core/json_int.h"
+#include "core/json_safe.h"
 #include "core/syscalls.h"
 
 namespace capscope {

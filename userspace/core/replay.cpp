@@ -3,7 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/json_int.h"
+#include "core/json_safe.h"
 #include "core/noise.h"
 #include "core/syscalls.h"
 
@@ -114,7 +114,7 @@ std::string replay_line(const cs_key &key, const CheckContext &ctx,
   auto kernel = static_cast<CheckClass>(key.cls);
   j["kernel_class"] = class_name(kernel);
   j["class"] = class_name(live_class(kernel, ctx.frames));
-  return j.dump();
+  return json_text(j);
 }
 
 } // namespace capscope

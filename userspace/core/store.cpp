@@ -1,5 +1,6 @@
 // store.cpp - loading and saving the daemon's profiles.
 #include "core/store.h"
+#include "core/json_safe.h"
 
 #include <cerrno>
 #include <cstring>
@@ -62,7 +63,7 @@ ProfileStore::load(std::map<std::string, Profile> *out) {
 
 Result<void> ProfileStore::save(const std::string &key, const Profile &p) {
   return save_text_atomic(dir_ + "/" + file_name(key),
-                          to_json(p).dump(2) + "\n");
+                          json_text(to_json(p), 2) + "\n");
 }
 
 } // namespace capscope

@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/json_safe.h"
 #include "daemon/protocol.h"
 
 namespace capscope {
@@ -40,7 +41,7 @@ Result<nlohmann::json> daemon_request(const std::string &socket_path,
   }
   timeval tv{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string line = request.dump() + "\n";
+  std::string line = json_text(request) + "\n";
   if (write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
     return Error{errno, "cannot send to the daemon: " +
                             std::string(std::strerror(errno))};

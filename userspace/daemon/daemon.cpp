@@ -26,6 +26,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "core/json_safe.h"
 #include "core/store.h"
 #include "daemon/daemon_core.h"
 #include "daemon/protocol.h"
@@ -125,7 +126,7 @@ void Daemon::serve_socket() {
         reply = {{"ok", false}, {"error", "malformed request"}};
       }
     }
-    std::string out = reply.dump() + "\n";
+    std::string out = json_text(reply) + "\n";
     std::size_t off = 0;
     while (off < out.size()) {
       // MSG_NOSIGNAL: a client that hung up must not kill the daemon.

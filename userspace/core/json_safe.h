@@ -1,11 +1,15 @@
-// json_int.h - integers read from outside JSON (profiles, replayed streams,
-// OCI configs) without nlohmann's unchecked casts: a float, a negative value
-// for an unsigned field or a value out of range is a type error, never
-// undefined behaviour.
+// json_safe.h - JSON that crosses capscope's edges, read and written
+// without surprises: integers read from outside JSON (profiles, replayed
+// streams, OCI configs) without nlohmann's unchecked casts (a float, a
+// negative value for an unsigned field or a value out of range is a type
+// error, never undefined behaviour), and text written with invalid UTF-8
+// (an executable's path or a command line is any bytes) replaced instead of
+// throwing.
 #pragma once
 
 #include <limits>
 #include <optional>
+#include <string>
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
@@ -50,6 +54,11 @@ T json_integer_field(const nlohmann::json &j, const char *name, T dflt) {
         302, std::string("field '") + name + "' is not an integer in range",
         nullptr);
   return *v;
+}
+
+// j.dump(indent), with bytes that are not UTF-8 replaced by U+FFFD.
+inline std::string json_text(const nlohmann::json &j, int indent = -1) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace capscope
