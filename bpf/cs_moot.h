@@ -54,11 +54,21 @@
  * there is a real use: __sys_setreuid/setresuid/setfsuid (and gid),
  * chown_ok/chgrp_ok, check_sticky, can_nice, can_do_mlock, pipe sizes,
  * do_prlimit, kill_ok_by_cred, __ptrace_may_access, ipcperms,
- * fcntl_setlease, netlink_allowed, inet_bind. Cap-first sites found but not
- * decided here (their fallback needs state not reachable from the check):
- * __sched_setscheduler (CAP_SYS_NICE, then the unprivileged nice/rtprio
- * rules), tcp_set_congestion_control (CAP_NET_ADMIN asked before knowing
- * whether the algorithm is restricted or already the socket's).
+ * fcntl_setlease, netlink_allowed, inet_bind, __sched_setscheduler
+ * (user_check_sched_setscheduler asks CAP_SYS_NICE only on its req_priv
+ * path), sched_setaffinity, set_one_prio, do_prlimit, copy_process's
+ * RLIMIT_NPROC test, new_idmap_permitted, oom_score_adj. Asked with the
+ * NOAUDIT wrappers (so already kept out as advisory): the trusted.* filter
+ * of simple_xattr_list. Cap-first sites found but not decided here (their
+ * fallback needs state not reachable from the check):
+ * do_tcp_setsockopt(TCP_CONGESTION) and mptcp's copy of it
+ * (sockopt_ns_capable(CAP_NET_ADMIN) is evaluated before
+ * tcp_set_congestion_control knows whether the algorithm is restricted;
+ * deciding it needs a walk of tcp_cong_list by name), fuse's
+ * process_init_reply (CAP_SYS_ADMIN taken once for later limits) and
+ * shmctl(SHM_LOCK) (CAP_IPC_LOCK first, then the owner and
+ * RLIMIT_MEMLOCK rule). A found-but-undecided site stays needed, and
+ * `verify --minimize` settles it by a re-run.
  */
 #ifndef CAPSCOPE_MOOT_H
 #define CAPSCOPE_MOOT_H
