@@ -17,8 +17,14 @@ endif()
 
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpf)
 file(MAKE_DIRECTORY ${BPF_GEN_DIR})
+# bpf_object(NAME SOURCE [DEFINES d...] [DEPENDS hdr...]): DEFINES are
+# passed to clang as -D flags (a flavour of the same source).
 function(bpf_object name source)
-  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "" "DEPENDS;DEFINES" ${ARGN})
+  set(defs "")
+  foreach(d ${ARG_DEFINES})
+    list(APPEND defs -D${d})
+  endforeach()
   get_filename_component(src ${source} ABSOLUTE)
   get_filename_component(srcdir ${src} DIRECTORY)
   set(obj ${BPF_GEN_DIR}/${name}.bpf.o)
@@ -36,7 +42,7 @@ function(bpf_object name source)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${BPF_CLANG} -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_${BPF_TARGET_ARCH}
-            -Wall -Wno-unused-function -I${BPF_GEN_DIR} -I${srcdir}
+            ${defs} -Wall -Wno-unused-function -I${BPF_GEN_DIR} -I${srcdir}
             -c ${src} -o ${obj}
     DEPENDS ${src} ${BPF_GEN_DIR}/vmlinux.h ${ARG_DEPENDS}
     COMMENT "Compiling BPF object ${name}.bpf.o")

@@ -30,6 +30,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "capscope.h"
+#include "cs_compat.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -219,7 +220,7 @@ static __always_inline void slot_put(__u32 tid, const struct cs_task *t)
 	if (!s)
 		return;
 	if (s->tag != tid + 1) {
-		if (__sync_val_compare_and_swap(&s->tag, 0, tid + 1) != 0)
+		if (!cs_claim_tag(&s->tag, tid + 1))
 			return;
 		s->hot.count = 0;
 	}
@@ -232,7 +233,7 @@ static __always_inline void slot_drop(__u32 tid)
 {
 	struct cs_task_slot *s = task_slot(tid);
 	if (s && s->tag == tid + 1)
-		__sync_val_compare_and_swap(&s->tag, tid + 1, 0);
+		cs_release_tag(&s->tag, tid + 1);
 }
 
 /* The tracked state of a task (scope, phase, kind): its cache slot, else
@@ -377,7 +378,7 @@ static __always_inline __u32 current_syscall(struct task_struct *task)
 {
 	/* Direct loads through BTF pointers: cheaper than BPF_CORE_READ's
 	 * probe reads on this hot path (measured ~11 ns). */
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct pt_regs *regs = cs_task_regs(task);
 	if (!regs)
 		return CS_NO_SYSCALL;
 	long nr = cs_regs_syscall_nr(regs);
@@ -395,7 +396,7 @@ static __always_inline bool borrowed(struct task_struct *task,
 				     const struct cred *cred, int cap, int ret,
 				     __u32 *flags)
 {
-	const struct cred *real = task->real_cred;
+	const struct cred *real = CS_TASK(task, real_cred);
 	if (real == cred)
 		return false;
 	*flags |= CS_F_OVERRIDE;
@@ -418,7 +419,7 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 		stat_inc(CS_STAT_LOST_EVENTS);
 		return;
 	}
-	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *task = cs_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
 
@@ -476,8 +477,8 @@ static __always_inline int on_check(const struct cs_check *ck)
 	bool tp_ctx = ck->src == CS_SRC_TP;
 	/* One helper call for the task; its ids, syscall and real cred are
 	 * plain BTF loads from it. */
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 tid = task->pid;
+	struct task_struct *task = cs_current_task();
+	__u32 tid = CS_TASK(task, pid);
 	union cs_key_words key;
 	struct cs_task_slot *own = 0; /* the task's own cache slot */
 	__u64 scope;
@@ -488,7 +489,7 @@ static __always_inline int on_check(const struct cs_check *ck)
 	if (cap < 0 || cap > 63)
 		return 0;
 	if (trace) {
-		__u32 tgid = task->tgid;
+		__u32 tgid = CS_TASK(task, tgid);
 		if (tgid == cfg_self_tgid)
 			return 0;
 		if (cfg_trace_tgid && tgid != cfg_trace_tgid)
@@ -539,8 +540,8 @@ static __always_inline int on_check(const struct cs_check *ck)
 				if (n > 0) {
 					sc = class_of_stack(stack, n / 8);
 					if (verify && sc != fast) {
-						__sync_fetch_and_or(
-						    &calib.state, CS_CAL_OFF);
+						cs_atomic_or(&calib.state,
+							     CS_CAL_OFF);
 						stat_inc(CS_STAT_FAST_MISMATCH);
 					}
 					if (tp_ctx && !verify)

@@ -197,7 +197,7 @@ static __always_inline void calibrate(void *ctx, const __u64 *stack, int n)
 		calib.off1 = sc.idx[0] * 8;
 		calib.off2 = sc.idx[1] * 8;
 		calib.r1 = sc.v[0];
-		__sync_fetch_and_or(&calib.state, CS_CAL_L1);
+		cs_atomic_or(&calib.state, CS_CAL_L1);
 	}
 	if (sc.stage < 3 || !sc.v[2] || calib.r1 != sc.v[0] ||
 	    calib.off2 != sc.idx[1] * 8 ||
@@ -206,7 +206,7 @@ static __always_inline void calibrate(void *ctx, const __u64 *stack, int n)
 		return;
 	calib.off3 = sc.idx[2] * 8;
 	calib.r2sec = sc.v[1];
-	__sync_fetch_and_or(&calib.state, CS_CAL_L2);
+	cs_atomic_or(&calib.state, CS_CAL_L2);
 }
 
 #endif

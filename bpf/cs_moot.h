@@ -305,7 +305,7 @@ static __always_inline bool check_is_moot(struct task_struct *task,
 		return false;
 	if (nr == CS_NO_SYSCALL || cs_task_compat_syscall(task))
 		return false;
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct pt_regs *regs = cs_task_regs(task);
 	if (!regs)
 		return false;
 	long snr = (long)nr;

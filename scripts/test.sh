@@ -7,6 +7,8 @@
 #               once with mmdebstrap, cached under /var/cache/capscope)
 #   vm          scripts/vmtest.sh (fexit and kprobe modes in a Debian 6.1
 #               kernel under qemu; about a minute)
+#   vm-5.10     scripts/vmtest.sh --debian 11 (Debian 11's 5.10 kernel, the
+#               compat BPF object, fexit mode; about two minutes)
 #   sanitize    scripts/sanitize.sh (ASan+LSan+UBSan build: unit tier and a
 #               privileged smoke subset; any sanitizer report fails)
 #   fuzz        scripts/fuzz.sh 20 (every libFuzzer target for 20 s; the
@@ -73,6 +75,12 @@ count_plain realprog
 
 run_tier vm scripts/vmtest.sh bash "$root/scripts/vmtest.sh"
 count_plain vm
+
+# kprobe mode on 5.10 is left out: a kretprobe's stack there is only
+# kretprobe_trampoline, so its events carry no call site (issue 18).
+run_tier vm-5.10 "scripts/vmtest.sh --debian 11 --modes fexit" \
+  bash "$root/scripts/vmtest.sh" --debian 11 --modes fexit
+count_plain vm-5.10
 
 run_tier sanitize scripts/sanitize.sh bash "$root/scripts/sanitize.sh"
 count_plain sanitize

@@ -9,8 +9,13 @@
 # build/userspace/cli/capscope and every shared library ldd lists,
 # build/tests/helpers/*, tests/vm/init and tests/vm/guest-tests.sh.
 #
-# Usage: scripts/vmtest.sh [--kernel PATH] [--modes LIST] [--timeout SECS]
-#                          [--mem MB] [--keep]
+# Usage: scripts/vmtest.sh [--debian N | --kernel PATH] [--modes LIST]
+#                          [--timeout SECS] [--mem MB] [--keep]
+#   --debian N      the kernel of Debian N's linux-image-amd64: 12 (bookworm,
+#                   6.1, the default; from the host's apt sources) or 11
+#                   (bullseye, 5.10; fetched through a private apt
+#                   configuration under build/vm/apt-bullseye, so the host's
+#                   sources and packages are not touched)
 #   --kernel PATH   a bzImage, or a kernel .deb (linux-image-*.deb) to unpack;
 #                   any x86_64 kernel with BTF (CONFIG_DEBUG_INFO_BTF), bpffs,
 #                   tracefs, a built-in 8250 serial console and initramfs
@@ -33,10 +38,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf 'vmtest: %s\n' "$*"; }
 die() { printf 'vmtest: error: %s\n' "$*" >&2; exit 1; }
 
-kernel="" modes="fexit,kprobe" timeout_s=480 mem=1024 keep=0
+kernel="" debian=12 modes="fexit,kprobe" timeout_s=480 mem=1024 keep=0
 guest_script=$root/tests/vm/guest-tests.sh
 while (($#)); do
   case $1 in
+  --debian) debian=${2:?--debian needs 11 or 12}; shift 2 ;;
+  --debian=*) debian=${1#*=}; shift ;;
   --kernel) kernel=${2:?--kernel needs a PATH}; shift 2 ;;
   --kernel=*) kernel=${1#*=}; shift ;;
   --modes) modes=${2:?--modes needs a LIST}; shift 2 ;;
@@ -50,6 +57,7 @@ while (($#)); do
   *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+[[ $debian == 11 || $debian == 12 ]] || die "--debian wants 11 or 12, got '$debian'"
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout_s'"
 [[ $modes =~ ^[a-z,]+$ ]] || die "--modes wants a comma-separated list, got '$modes'"
 
@@ -87,13 +95,29 @@ unpack_deb() { # unpack_deb DEB -> prints the vmlinuz path
 if [[ -z $kernel ]]; then
   cache=$root/build/vm
   mkdir -p "$cache"
-  pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+  apt_opts=()
+  if ((debian == 11)); then
+    # A private apt configuration for bullseye: its own source list, lists
+    # and cache; the host's apt state is left alone.
+    a=$cache/apt-bullseye
+    mkdir -p "$a/lists/partial" "$a/cache/archives/partial"
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bullseye main" >"$a/sources.list"
+    apt_opts=(-o "Dir::Etc::SourceList=$a/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$a/lists" -o "Dir::Cache=$a/cache" -o Debug::NoLocking=1)
+    if [[ -z $(find "$a/lists" -maxdepth 1 -name '*_Packages' -mmin -10080 2>/dev/null) ]]; then
+      log "apt-get update for bullseye (private configuration in $a)"
+      apt-get "${apt_opts[@]}" update >"$a/update.log" 2>&1 ||
+        { tail -5 "$a/update.log" >&2; die "apt-get update for bullseye failed"; }
+    fi
+  fi
+  pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 2>/dev/null |
     sed -nE 's/^ *Depends: (linux-image-[0-9][^ ]*)$/\1/p' | head -n 1)
   [[ -n $pkg ]] || die "cannot tell which package linux-image-amd64 depends on (apt-get update?)"
   deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
   if [[ -z $deb ]]; then
     log "downloading $pkg (apt-get download, not installed)"
-    (cd "$cache" && apt-get download "$pkg" >&2) || die "apt-get download $pkg failed"
+    (cd "$cache" && apt-get "${apt_opts[@]}" download "$pkg" >&2 2>/dev/null) ||
+      die "apt-get download $pkg failed"
     deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
     [[ -n $deb ]] || die "apt-get download $pkg left no .deb in $cache"
   fi

@@ -299,3 +299,21 @@ test_record_json_non_utf8_exe() {
   grep -q 'ch\\ufffdown\|ch�own' "$out" || fail "executable name not in $out"
   assert_eq 1000 "$(stat -c %u "$f")" "owner of $f after chown"
 }
+
+# The compat object (bpf/cs_compat.h: no BPF atomic instructions, no task
+# cache, registers copied from the task's stack) is what kernels older than
+# 5.12 load; CAPSCOPE_COMPAT_OBJECT=1 loads it here too. A chown and a
+# set-id call that changes nothing keep their advice, syscall and class.
+test_record_compat_object() {
+  local f="$TEST_TMP/owned" out="$TEST_TMP/p.json" err="$TEST_TMP/err"
+  require_helper moot_calls
+  touch "$f"
+  CAPSCOPE_COMPAT_OBJECT=1 "$CAPSCOPE" record -v --format json -o "$out" -- \
+    sh -c "chown 1000 '$f' && '$HELPERS/moot_calls' setid-same" 2>"$err" ||
+    { cat "$err" >&2; fail "record with the compat object failed"; }
+  grep -q "ok (compat object" "$err" || { cat "$err" >&2; fail "the compat object was not loaded"; }
+  assert_eq "CHOWN" "$(json_get "$out" '",".join(d["advice"]["add"])')" "advice"
+  assert_eq "fchownat" "$(json_get "$out" '",".join(c.get("syscalls", [""])[0] for c in d["checks"] if c["cap"] == "CHOWN")')" "syscall of the CHOWN check"
+  assert_eq "moot" "$(json_get "$out" '",".join(sorted(set(c["class"] for c in d["checks"] if c["cap"] in ("SETUID", "SETGID"))))')" "class of the set-id checks"
+  assert_eq 1000 "$(stat -c %u "$f")" "owner of $f after chown"
+}

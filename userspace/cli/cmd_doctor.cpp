@@ -48,7 +48,13 @@ int run_doctor(const DoctorConfig &c) {
        {AttachMode::Tracepoint, AttachMode::Fexit, AttachMode::Kprobe}) {
     tc.attach = m;
     auto t = Tracer::open(tc, nullptr);
-    std::string msg = t ? "loads and attaches" : t.error().message;
+    std::string msg = !t ? t.error().message
+                      : t.value()->compat_object()
+                          ? "loads and attaches the compat object (this "
+                            "kernel refuses BPF atomic instructions, Linux "
+                            "< 5.12: no task cache, every check takes the "
+                            "hash maps)"
+                          : "loads and attaches";
     std::string prefix =
         std::string("attach mode ") + attach_mode_name(m) + ": ";
     if (msg.rfind(prefix, 0) == 0)

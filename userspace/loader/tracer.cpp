@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "capscope.skel.h"
+#include "capscope_compat.skel.h"
 
 namespace capscope {
 
@@ -104,17 +105,51 @@ static int on_ring_event(void *ctx, void *data, size_t size) {
   return 0;
 }
 
+// The skeleton of capscope.bpf.o, or of the same source built without
+// atomic instructions (capscope_compat.bpf.o, see bpf/cs_compat.h): the
+// compat object is opened through the default skeleton, whose maps,
+// programs and globals it shares, with its own ELF bytes.
+static capscope_bpf *open_skeleton(bool compat) {
+  if (!compat)
+    return capscope_bpf__open();
+  auto *obj = static_cast<capscope_bpf *>(calloc(1, sizeof(capscope_bpf)));
+  if (!obj) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  int err = capscope_bpf__create_skeleton(obj);
+  if (!err) {
+    std::size_t sz = 0;
+    obj->skeleton->data = capscope_compat_bpf__elf_bytes(&sz);
+    obj->skeleton->data_sz = sz;
+    err = bpf_object__open_skeleton(obj->skeleton, nullptr);
+  }
+  // Same source, same layout: a compat object whose globals differ in
+  // size from the skeleton's view of them would be written wrongly.
+  if (!err && (bpf_map__value_size(obj->maps.rodata) != sizeof(*obj->rodata) ||
+               bpf_map__value_size(obj->maps.bss) != sizeof(*obj->bss)))
+    err = -EPROTO;
+  if (err) {
+    capscope_bpf__destroy(obj);
+    errno = -err;
+    return nullptr;
+  }
+  return obj;
+}
+
 // One attempt: a fresh skeleton with only `m`'s programs set to load.
-static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
+static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
+                                bool compat) {
   std::string log;
   g_capture = &log;
   struct Reset {
     ~Reset() { g_capture = nullptr; }
   } reset;
 
-  SkelPtr skel(capscope_bpf__open());
+  SkelPtr skel(open_skeleton(compat));
   if (!skel)
-    return Error{errno, std::string("cannot open BPF object: ") +
+    return Error{errno, std::string("cannot open BPF object") +
+                            (compat ? " (compat)" : "") + ": " +
                             std::strerror(errno)};
   auto *rodata = skel->rodata;
   rodata->cfg_mode = cfg.mode;
@@ -152,7 +187,8 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m) {
     bpf_map__set_max_entries(skel->maps.task_slots, 1);
   // For tests and benchmarks: no_caches leaves the task and count caches a
   // single slot, so nearly every check takes the hash maps.
-  if (cfg.no_caches) {
+  // The compat object never claims a task cache slot.
+  if (cfg.no_caches || compat) {
     bpf_map__set_max_entries(skel->maps.task_slots, 1);
     bpf_map__set_max_entries(skel->maps.count_slots, 1);
   }
@@ -192,10 +228,22 @@ Tracer::open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts) {
 
   std::string errors;
   for (AttachMode m : order) {
-    auto skel = try_mode(cfg, m);
+    bool compat = cfg.compat_object;
+    auto skel = try_mode(cfg, m, compat);
+    // A kernel older than 5.12 refuses BPF atomic instructions before it
+    // verifies anything ("uses reserved fields"): the compat object.
+    if (!skel && !compat && skel.error().err == EINVAL &&
+        m != AttachMode::Tracepoint) {
+      auto again = try_mode(cfg, m, true);
+      if (again) {
+        compat = true;
+        skel = std::move(again);
+      }
+    }
     if (attempts)
-      attempts->push_back(
-          {m, skel.ok(), skel.ok() ? std::string() : skel.error().message});
+      attempts->push_back({m, skel.ok(),
+                           skel.ok() ? std::string() : skel.error().message,
+                           compat});
     if (!skel) {
       errors += std::string(errors.empty() ? "" : "; ") + attach_mode_name(m) +
                 ": " + skel.error().message;
@@ -205,6 +253,7 @@ Tracer::open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts) {
     t->impl_ = std::make_unique<Impl>();
     t->impl_->skel = std::move(skel.value());
     t->mode_ = m;
+    t->compat_ = compat;
     t->impl_->ring.reset(
         ring_buffer__new(bpf_map__fd(t->impl_->skel->maps.events),
                          on_ring_event, t->impl_.get(), nullptr));

@@ -42,12 +42,15 @@ struct TracerConfig {
   // environment, see tracer_switches_from_env in session/trace_session.h):
   bool no_fast_class = false; // every doubtful check takes the real stack
   bool no_caches = false;     // one-slot task/count caches: hash maps only
+  bool compat_object = false; // load the compat object (bpf/cs_compat.h)
+                              // first, as on a kernel older than 5.12
 };
 
 struct AttachAttempt {
   AttachMode mode;
   bool ok;
-  std::string error; // why it was refused
+  std::string error;   // why it was refused
+  bool compat = false; // loaded as the compat object (no BPF atomics)
 };
 
 struct TracerStats {
@@ -72,6 +75,9 @@ public:
   open(const TracerConfig &cfg, std::vector<AttachAttempt> *attempts);
 
   AttachMode mode() const { return mode_; }
+  // Whether the compat object (bpf/cs_compat.h: no BPF atomic instructions,
+  // no task cache) was loaded, because this kernel refuses atomics.
+  bool compat_object() const { return compat_; }
 
   Result<void> track(std::uint32_t tid, std::uint64_t scope, std::uint8_t phase,
                      std::uint8_t kind);
@@ -97,6 +103,7 @@ private:
   Tracer() = default;
   std::unique_ptr<Impl> impl_;
   AttachMode mode_ = AttachMode::Auto;
+  bool compat_ = false;
 };
 
 // libbpf's own log: shown with -v, else kept quiet; its debug lines only

@@ -63,6 +63,7 @@ static bool env_is_1(const char *name) {
 void tracer_switches_from_env(TracerConfig &cfg) {
   cfg.no_fast_class = env_is_1("CAPSCOPE_NO_FAST_CLASS");
   cfg.no_caches = env_is_1("CAPSCOPE_NO_CACHES");
+  cfg.compat_object = env_is_1("CAPSCOPE_COMPAT_OBJECT");
 }
 
 std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {
@@ -72,7 +73,10 @@ std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {
   if (verbose)
     for (const auto &a : attempts)
       std::fprintf(stderr, "capscope: attach %s: %s\n",
-                   attach_mode_name(a.mode), a.ok ? "ok" : a.error.c_str());
+                   attach_mode_name(a.mode),
+                   !a.ok      ? a.error.c_str()
+                   : a.compat ? "ok (compat object: no BPF atomics)"
+                              : "ok");
   if (!t)
     throw Fatal(t.error().message);
   return std::move(t.value());
