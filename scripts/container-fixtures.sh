@@ -14,7 +14,8 @@
 # image: that rootfs imported once with `podman import` (offline) as
 #   localhost/capscope-busybox, so containers run on overlay storage too.
 #   Re-imported when the busybox binary changes (label capscope.busybox).
-# daemon-image: busybox + the capscope binary BIN (at /usr/local/bin/capscope)
+# daemon-image: busybox + the capscope binary BIN (at /usr/local/bin/capscope
+#   and, as the package installs it, /usr/bin/capscope)
 #   and the shared libraries it loads, as localhost/capscope-daemon, for
 #   running the DaemonSet's pod template with `podman kube play`.
 #   Re-imported when BIN changes (label capscope.sha256).
@@ -79,7 +80,7 @@ ensure_daemon_image() {
   local bin=$1 sum stage lib
   [[ -x "$bin" ]] || die "no capscope binary at $bin"
   ensure_rootfs
-  sum=$(sha_of "$bin")
+  sum="$(sha_of "$bin")+usr-bin"
   if [[ "$(image_label "$DAEMON_IMAGE" capscope.sha256)" == "$sum" ]]; then
     return 0
   fi
@@ -91,6 +92,8 @@ ensure_daemon_image() {
   mkdir -p "$stage/usr/local/bin" "$stage/var/lib/capscope" "$stage/run"
   cp "$bin" "$stage/usr/local/bin/capscope"
   chmod 0755 "$stage/usr/local/bin/capscope"
+  # deploy/capscope-daemonset.yaml runs the packaged path.
+  [[ -e "$stage/usr/bin/capscope" ]] || cp -p "$stage/usr/local/bin/capscope" "$stage/usr/bin/capscope"
   # ldd lines: "libx.so => /path (0x..)" and "/lib64/ld-linux-x86-64.so.2 (0x..)".
   while IFS= read -r lib; do
     [[ -n "$lib" && -e "$lib" ]] || continue

@@ -36,8 +36,12 @@ packages=(
   # containerd, ctr and runc from docker.io; docker-compose (v1)
   docker.io docker-compose
   # real-programs tier (tests/realprog): scripts/mkrealfs.sh builds its
-  # Debian rootfs with mmdebstrap
+  # Debian rootfs with mmdebstrap (so does scripts/mkdebbase.sh, for the
+  # package tier)
   mmdebstrap
+  # manual pages (docs/man, scdoc sources), the zsh and fish completions'
+  # syntax checks, the Debian package's Depends (dpkg-shlibdeps in dpkg-dev)
+  scdoc zsh fish dpkg-dev
 )
 
 # --- packages -----------------------------------------------------------

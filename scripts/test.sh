@@ -5,6 +5,11 @@
 #   realprog    tests/realprog/run.sh (Debian daemons in podman, advice vs
 #               the kernel's answer found by ablation; builds its rootfs
 #               once with mmdebstrap, cached under /var/cache/capscope)
+#   package     tests/package/run.sh (the Debian package installed, used and
+#               purged in an mmdebstrap Debian 12 rootfs; the daemon image
+#               built from it and the DaemonSet played with podman kube
+#               play; the rootfs are built once, cached under
+#               /var/cache/capscope)
 #   vm          scripts/vmtest.sh (fexit and kprobe modes in a Debian 6.1
 #               kernel under qemu; about a minute)
 #   vm-5.10     scripts/vmtest.sh --debian 11 (Debian 11's 5.10 kernel, the
@@ -72,6 +77,9 @@ count_plain privileged
 
 run_tier realprog tests/realprog/run.sh bash "$root/tests/realprog/run.sh"
 count_plain realprog
+
+run_tier package tests/package/run.sh bash "$root/tests/package/run.sh"
+count_plain package
 
 run_tier vm scripts/vmtest.sh bash "$root/scripts/vmtest.sh"
 count_plain vm

@@ -9,6 +9,8 @@
 # also shows the end of the test's output (-v shows all of it, for every
 # test). PATTERNs (bash globs on the name, e.g. 'record_*') select tests.
 # The last line is "N passed, N failed, N skipped"; exit 1 if any failed.
+# CAPSCOPE_TEST_DIR runs the test_*.sh of another directory with this
+# library and runner (tests/package/run.sh does).
 # shellcheck source-path=SCRIPTDIR
 set -uo pipefail
 
@@ -56,7 +58,7 @@ selected() { # selected NAME
 # Discover tests in definition order.
 tests=() files=()
 declare -A seen=()
-for file in "$here"/test_*.sh; do
+for file in "${CAPSCOPE_TEST_DIR:-$here}"/test_*.sh; do
   [[ -e "$file" ]] || continue
   while IFS= read -r func; do
     if [[ -n "${seen[$func]:-}" ]]; then

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# mkdebbase.sh: build (once, then cached) a small Debian 12 root filesystem
+# with mmdebstrap for the package tier (tests/package). Two flavours:
+#
+#   pkgtest  variant apt: apt, man-db and the shared libraries capscope
+#            links, so the .deb installs offline (`apt-get install ./x.deb`
+#            finds every dependency already there) and `man -w` works
+#   image    variant essential (dpkg, coreutils, bash, no apt) and the same
+#            libraries, no documentation: the base of the daemon image
+#
+#   mkdebbase.sh FLAVOUR          build if needed, print the directory
+#   mkdebbase.sh FLAVOUR --path   print where it would be, build nothing
+#   mkdebbase.sh --clean          remove every cached base
+#
+# The cache is /var/cache/capscope/debbase-FLAVOUR-HASH
+# (CAPSCOPE_REALFS_CACHE for another parent directory), HASH being that of
+# the recipe, so a changed recipe builds a new one. The directory is a
+# read-only template: tests mount an overlay on it. Progress goes to stderr.
+#
+# Environment:
+#   CAPSCOPE_REALFS_MIRROR  Debian mirror (default: the first deb.debian.org
+#                           style URI in this machine's apt sources)
+# shellcheck disable=SC2016  # the hooks are expanded by mmdebstrap
+set -euo pipefail
+
+log() { printf 'mkdebbase: %s\n' "$*" >&2; }
+die() { printf 'mkdebbase: error: %s\n' "$*" >&2; exit 1; }
+
+cache=${CAPSCOPE_REALFS_CACHE:-/var/cache/capscope}
+suite=bookworm
+# What `capscope` links (ldd): libbpf, cpp-httplib (with OpenSSL and
+# brotli), libcap, libelf, zlib; libc6/libstdc++6/libgcc-s1 are in every
+# variant.
+libs=(libbpf1 libcpp-httplib0.11 libcap2 libelf1 zlib1g libssl3 libbrotli1 libstdc++6)
+
+flavour=${1:-}
+case $flavour in
+  --clean)
+    rm -rf "$cache"/debbase-*
+    exit 0
+    ;;
+  pkgtest)
+    variant=apt
+    packages=("${libs[@]}" man-db)
+    dpkgopts=(force-unsafe-io)
+    ;;
+  image)
+    variant=essential
+    packages=("${libs[@]}")
+    dpkgopts=(
+      force-unsafe-io
+      'path-exclude=/usr/share/man/*'
+      'path-exclude=/usr/share/doc/*'
+      'path-exclude=/usr/share/locale/*'
+      'path-exclude=/usr/share/info/*'
+    )
+    ;;
+  *) die "usage: mkdebbase.sh pkgtest|image [--path] | --clean" ;;
+esac
+hooks=('rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages')
+
+hash=$(printf '%s\n' "$suite" "$variant" "${packages[@]}" "${hooks[@]}" "${dpkgopts[@]}" | sha256sum | cut -c1-16)
+dir="$cache/debbase-$flavour-$hash"
+
+case ${2:-} in
+  --path)
+    echo "$dir"
+    exit 0
+    ;;
+  "") ;;
+  *) die "usage: mkdebbase.sh pkgtest|image [--path] | --clean" ;;
+esac
+
+if [[ -f "$dir/.capscope-debbase" ]]; then
+  echo "$dir"
+  exit 0
+fi
+
+((EUID == 0)) || die "building the rootfs needs root"
+command -v mmdebstrap >/dev/null || die "mmdebstrap not installed (scripts/setup.sh installs it)"
+
+mkdir -p "$cache"
+exec 9>"$cache/debbase.lock"
+flock -w 900 9 || die "could not lock $cache/debbase.lock within 900 s"
+if [[ -f "$dir/.capscope-debbase" ]]; then # built while we waited
+  echo "$dir"
+  exit 0
+fi
+
+mirror=${CAPSCOPE_REALFS_MIRROR:-}
+if [[ -z "$mirror" ]]; then
+  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
+    grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n 1 | tr -d ' ' || true)
+  mirror=${mirror%/}
+  mirror=${mirror:-http://deb.debian.org/debian}
+fi
+security=${mirror%/debian}/debian-security
+
+tmp="$cache/debbase-$flavour-$hash.tmp.$$"
+rm -rf "$tmp"
+trap 'rm -rf "$tmp"' EXIT
+start=$SECONDS
+log "building $dir ($variant + ${packages[*]}) from $mirror"
+args=()
+for h in "${hooks[@]}"; do args+=("--customize-hook=$h"); done
+for o in "${dpkgopts[@]}"; do args+=("--dpkgopt=$o"); done
+mmdebstrap --variant="$variant" --mode=root --format=directory \
+  --aptopt='APT::Install-Recommends "false"' \
+  --include="$(
+    IFS=,
+    echo "${packages[*]}"
+  )" \
+  "${args[@]}" \
+  "$suite" "$tmp" \
+  "deb $mirror $suite main" \
+  "deb $mirror $suite-updates main" \
+  "deb $security $suite-security main" >&2 ||
+  die "mmdebstrap failed"
+date -u +%FT%TZ >"$tmp/.capscope-debbase"
+rm -rf "$dir"
+mv "$tmp" "$dir"
+trap - EXIT
+log "built in $((SECONDS - start)) s: $(du -sh "$dir" | cut -f1)"
+echo "$dir"
