@@ -22,7 +22,11 @@ debbase() {
 
 # overlay_root LOWER DIR: a writable overlay of LOWER mounted on DIR, with
 # /proc, /sys (recursively: btf, tracefs, bpffs, debugfs) and /dev of the
-# host, unmounted when the test ends. The template LOWER is never written.
+# host and a tmpfs on /tmp, unmounted when the test ends. The template LOWER
+# is never written. Workloads write in /tmp: files on the overlay itself make
+# the kernel check SYS_ADMIN (xattr_permission on overlayfs's trusted.*
+# attributes, from the chroot's own credentials), which is this test's
+# setup, not the workload's need.
 overlay_root() {
   local lower=$1 dir=$2 ovl="$TEST_TMP/ovl"
   mkdir -p "$ovl/upper" "$ovl/work" "$dir"
@@ -34,6 +38,7 @@ overlay_root() {
   mount --make-rslave "$dir/sys"
   mount --rbind /dev "$dir/dev"
   mount --make-rslave "$dir/dev"
+  mount -t tmpfs -o mode=1777 tmpfs "$dir/tmp"
 }
 
 # in_root DIR CMD...: CMD chrooted into DIR, with a plain environment.

@@ -38,10 +38,22 @@ test_package_metadata() {
   local depends files
   depends=$(dpkg-deb -f "$CAPSCOPE_DEB" Depends)
   echo "Depends: $depends" >&2
-  local lib
-  for lib in libbpf1 libcap2 libelf1 libc6 libstdc++6 libcpp-httplib0.11; do
-    assert_contains "$depends" "$lib" "the package's Depends (dpkg-shlibdeps)"
-  done
+  # Every library the binary links directly (NEEDED) comes from a package
+  # named in Depends.
+  dpkg-deb -x "$CAPSCOPE_DEB" "$TEST_TMP/data"
+  local soname path pkg n=0
+  while read -r soname; do
+    path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64|x86_64/ { print $NF; exit }')
+    [[ -n "$path" ]] || path=$(ldconfig -p | awk -v s="$soname" '$1 == s { print $NF; exit }')
+    [[ -n "$path" ]] || fail "the host has no $soname"
+    pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
+      pkg=$(dpkg -S "$path" | head -n 1 | cut -d: -f1)
+    [[ -n "$pkg" ]] || fail "no Debian package owns $path ($soname)"
+    [[ ", $depends" == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
+      fail "the binary needs $soname (package $pkg), which Depends does not name: $depends"
+    n=$((n + 1))
+  done < <(readelf -d "$TEST_TMP/data/usr/bin/capscope" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]/\1/p')
+  ((n >= 4)) || fail "only $n NEEDED libraries found in the packaged binary"
   files=$(dpkg-deb -c "$CAPSCOPE_DEB")
   for f in ./usr/bin/capscope ./usr/share/man/man8/capscope-record.8.gz ./usr/lib/systemd/system/capscope.service \
     ./usr/share/capscope/profile.schema.json ./usr/share/bash-completion/completions/capscope; do
@@ -51,7 +63,6 @@ test_package_metadata() {
   dpkg-deb -e "$CAPSCOPE_DEB" "$TEST_TMP/control"
   [[ -x "$TEST_TMP/control/postinst" && -x "$TEST_TMP/control/postrm" ]] || fail "no postinst/postrm in the package"
   # Stripped: no debug sections in the packaged binary.
-  dpkg-deb -x "$CAPSCOPE_DEB" "$TEST_TMP/data"
   if readelf -S "$TEST_TMP/data/usr/bin/capscope" | grep -q '\.debug_info'; then
     fail "the packaged binary is not stripped"
   fi
@@ -77,7 +88,7 @@ test_package_install_use_purge() {
   overlay_root "$base" "$r"
   before=$(files_of "$r")
   cp "$CAPSCOPE_DEB" "$r/tmp/"
-  out=$(in_root "$r" apt-get install -y --no-install-recommends --no-download "/tmp/${CAPSCOPE_DEB##*/}" 2>&1) || rc=$?
+  out=$(in_root "$r" apt-get install -y --no-install-recommends "/tmp/${CAPSCOPE_DEB##*/}" 2>&1) || rc=$?
   echo "$out" >&2
   assert_eq 0 "$rc" "apt-get install of the package in the rootfs"
 
@@ -99,7 +110,13 @@ test_package_install_use_purge() {
   out=$(in_root "$r" env MANWIDTH=100 man capscope-record 2>/dev/null)
   assert_contains "$out" "--container ID" "man capscope-record renders its options"
 
-  # A record through the installed package, on the host kernel.
+  # A record through the installed package, on the host kernel. The first
+  # lookup of each file on the overlay makes overlayfs read its trusted.*
+  # xattrs, a SYS_ADMIN check (xattr_permission) under the chroot's own
+  # credentials: the test's overlay, not the workload's need, and capscope
+  # does not class it as noise outside a container runtime (reported). Look
+  # the workload's files up once before the recording.
+  in_root "$r" sh -c 'touch /tmp/f && chown 1000 /tmp/f && rm /tmp/f'
   rc=0
   out=$(in_root "$r" capscope record --format docker -o - -- sh -c 'touch /tmp/f && chown 1000 /tmp/f' 2>"$TEST_TMP/rec.err") || rc=$?
   cat "$TEST_TMP/rec.err" >&2
