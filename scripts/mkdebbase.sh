@@ -46,7 +46,9 @@ case $flavour in
     ;;
   image)
     variant=essential
-    packages=("${libs[@]}")
+    # usr-is-merged: else apt satisfies init-system-helpers with usrmerge,
+    # which pulls in perl (60 MB of the image).
+    packages=("${libs[@]}" usr-is-merged)
     dpkgopts=(
       force-unsafe-io
       'path-exclude=/usr/share/man/*'

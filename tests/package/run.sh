@@ -14,7 +14,9 @@
 #   tests/package/run.sh [-v] [PATTERN...]
 #
 # The last line is "N passed, N failed, N skipped". Environment:
-# CAPSCOPE_DEB (use this package instead of building one), and those of
+# CAPSCOPE_DEB (use this package instead of building one),
+# CAPSCOPE_PACKAGE_IMAGE (use this daemon image instead of building one with
+# scripts/image.sh), and those of
 # tests/privileged/lib.sh. A test that needs a rootfs mmdebstrap cannot
 # build (no network to Debian's archive) is SKIPPED with the reason.
 set -uo pipefail

@@ -13,6 +13,10 @@ DEPLOY_CAPS="CAP_BPF CAP_PERFMON CAP_SYSLOG CAP_SYS_PTRACE"
 image_setup() {
   require_podman
   require_deb
+  if [[ -n "${CAPSCOPE_PACKAGE_IMAGE:-}" ]]; then # built already (run.sh)
+    DAEMON_IMAGE=$CAPSCOPE_PACKAGE_IMAGE
+    return 0
+  fi
   debbase image >/dev/null
   local log="$TEST_TMP/image.log"
   # This machine's podman needs runc and ulimits it can set (lib.sh).
@@ -160,7 +164,7 @@ test_image_kube_daemonset() {
   # Metrics, at the pod's address.
   local infra ip metrics
   infra=$(podman pod inspect --format '{{.InfraContainerID}}' "$KUBE_POD")
-  ip=$(podman inspect --format '{{.NetworkSettings.IPAddress}}' "$infra")
+  ip=$(podman inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}{{.NetworkSettings.IPAddress}}' "$infra" | awk '{ print $1 }')
   [[ -n "$ip" ]] || fail "the pod has no IP address"
   metrics=$(curl -fsS --max-time 5 "http://$ip:9464/metrics") || fail "no metrics at http://$ip:9464/metrics"
   assert_contains "$metrics" "capscope_" "the daemon's metrics"
