@@ -134,6 +134,12 @@ fi
 if command -v fish >/dev/null; then
   fish -n "$dir/capscope.fish" || err "fish -n capscope.fish failed"
   for o in $longs; do grep -qE -- "-l ${o#--}( |\$)" "$dir/capscope.fish" || err "capscope.fish does not complete $o"; done
+  # fish can be driven too: complete -C prints the candidates of a line.
+  fishc() { fish --no-config -c "source $(printf '%q' "$dir/capscope.fish"); complete -C $(printf '%q' "$1")" | cut -f1 | sort -u; }
+  expect "fish: capscope <TAB>" "$commands" "$(fishc 'capscope ' | grep -v '^-')"
+  expect "fish: record --format <TAB>" "$formats" "$(fishc 'capscope record --format ')"
+  expect "fish: verify --caps CHOWN,NET_B<TAB>" "$(printf '%s\n' CHOWN,NET_BIND_SERVICE CHOWN,NET_BROADCAST)" \
+    "$(fishc 'capscope verify --caps CHOWN,NET_B')"
 else
   echo "check_completion: SKIPPED fish checks: fish not installed (scripts/setup.sh installs it)"
 fi
