@@ -12,6 +12,8 @@ require_deb() {
 # skip when it cannot be built here (no mmdebstrap, no network).
 debbase() {
   require_cmd mmdebstrap
+  local reason_var="CAPSCOPE_DEBBASE_SKIP_$1"
+  [[ -z "${!reason_var:-}" ]] || skip "${!reason_var}"
   local dir log="$TEST_TMP/mkdebbase-$1.log"
   if ! dir=$(bash "$REPO_ROOT/scripts/mkdebbase.sh" "$1" 2>"$log"); then
     cat "$log" >&2
