@@ -34,6 +34,7 @@ suite=bookworm
 libs=(libbpf1 libcpp-httplib0.11 libcap2 libelf1 zlib1g libssl3 libbrotli1 libstdc++6)
 
 flavour=${1:-}
+extra_hooks=()
 case $flavour in
   --clean)
     rm -rf "$cache"/debbase-*
@@ -46,8 +47,10 @@ case $flavour in
     ;;
   image)
     variant=essential
-    # usr-is-merged: else apt satisfies init-system-helpers with usrmerge,
-    # which pulls in perl (60 MB of the image).
+    # mmdebstrap's merged-/usr setup leaves usrmerge, which pulls in perl
+    # (50 MB of the image); usr-is-merged stands in for it and the perl
+    # stack is purged (perl-base, essential, stays). No iconv modules
+    # (gconv): nothing in the image converts character sets.
     packages=("${libs[@]}" usr-is-merged)
     dpkgopts=(
       force-unsafe-io
@@ -55,11 +58,13 @@ case $flavour in
       'path-exclude=/usr/share/doc/*'
       'path-exclude=/usr/share/locale/*'
       'path-exclude=/usr/share/info/*'
+      'path-exclude=/usr/lib/x86_64-linux-gnu/gconv/*'
     )
+    extra_hooks=('chroot "$1" dpkg --purge usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl libperl5.36 perl-modules-5.36')
     ;;
   *) die "usage: mkdebbase.sh pkgtest|image [--path] | --clean" ;;
 esac
-hooks=('rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages')
+hooks=("${extra_hooks[@]}" 'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages')
 
 hash=$(printf '%s\n' "$suite" "$variant" "${packages[@]}" "${hooks[@]}" "${dpkgopts[@]}" | sha256sum | cut -c1-16)
 dir="$cache/debbase-$flavour-$hash"
