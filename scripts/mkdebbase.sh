@@ -127,5 +127,9 @@ date -u +%FT%TZ >"$tmp/.capscope-debbase"
 rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT
+# Bases of this flavour from older recipes are of no further use.
+for old in "$cache/debbase-$flavour-"*; do
+  [[ "$old" == "$dir" || "$old" == *.tmp.* ]] || rm -rf "$old"
+done
 log "built in $((SECONDS - start)) s: $(du -sh "$dir" | cut -f1)"
 echo "$dir"
