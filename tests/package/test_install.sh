@@ -41,13 +41,14 @@ test_package_metadata() {
   # Every library the binary links directly (NEEDED) comes from a package
   # named in Depends.
   dpkg-deb -x "$CAPSCOPE_DEB" "$TEST_TMP/data"
-  local soname path pkg n=0
+  local soname path pkg n=0 ldcache
+  ldcache=$(ldconfig -p)
   while read -r soname; do
-    path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64|x86_64/ { print $NF; exit }')
-    [[ -n "$path" ]] || path=$(ldconfig -p | awk -v s="$soname" '$1 == s { print $NF; exit }')
+    path=$(awk -v s="$soname" '$1 == s && /x86-64/ && !found++ { print $NF }' <<<"$ldcache")
+    [[ -n "$path" ]] || path=$(awk -v s="$soname" '$1 == s && !found++ { print $NF }' <<<"$ldcache")
     [[ -n "$path" ]] || fail "the host has no $soname"
-    pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
-      pkg=$(dpkg -S "$path" | head -n 1 | cut -d: -f1)
+    pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | sed -n '1s/:.*//p') || true
+    [[ -n "$pkg" ]] || pkg=$(dpkg -S "$path" 2>/dev/null | sed -n '1s/:.*//p') || true
     [[ -n "$pkg" ]] || fail "no Debian package owns $path ($soname)"
     [[ ", $depends" == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
       fail "the binary needs $soname (package $pkg), which Depends does not name: $depends"

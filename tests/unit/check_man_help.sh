@@ -70,7 +70,7 @@ for c in $commands; do
     err "no manual page for command $c (expected ${page##*/})"
     continue
   fi
-  head -n 1 "$page" | grep -qx "capscope-$c(8)" || err "${page##*/}: first line is not capscope-$c(8)"
+  [[ "$(head -n 1 "$page")" == "capscope-$c(8)" ]] || err "${page##*/}: first line is not capscope-$c(8)"
   compare "capscope $c" "$page" "$c"
 done
 for page in "$mandir"/capscope-*.8.scd; do
