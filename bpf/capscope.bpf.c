@@ -373,6 +373,7 @@ static __always_inline void hot_flush(struct cs_task_slot *s)
 }
 
 #include "cs_classify.h"
+#include "cs_sitecache.h"
 
 static __always_inline __u32 current_syscall(struct task_struct *task)
 {
@@ -522,13 +523,23 @@ static __always_inline int on_check(const struct cs_check *ck)
 			 * first and every 1024th such answer on a CPU is
 			 * checked against the real stack, and a disagreement
 			 * turns the stack-free path off for good. */
-			__u32 fast = tp_ctx ? fast_class(ctx) : CS_STACK_NONE;
+			__u32 fast = CS_STACK_NONE;
+			/* site cache (cs_sitecache.h) first, else fast_class */
+			bool site = false, site_miss = false;
+			if (tp_ctx) {
+				fast = site_class(ctx, &site_miss);
+				site = fast != CS_STACK_NONE;
+				if (!site && !site_miss)
+					fast = fast_class(ctx);
+			}
 			bool verify = false;
 			if (fast != CS_STACK_NONE)
 				verify =
 				    (stat_inc(CS_STAT_FAST_CLASS) & 1023) == 1;
 			if (fast != CS_STACK_NONE && !verify) {
 				sc = fast;
+				if (site)
+					stat_inc(CS_STAT_SITE_HIT);
 			} else {
 				__u32 zero = 0;
 				__u64 *stack =
@@ -539,13 +550,21 @@ static __always_inline int on_check(const struct cs_check *ck)
 					       : 0;
 				if (n > 0) {
 					sc = class_of_stack(stack, n / 8);
-					if (verify && sc != fast) {
+					if (verify && sc != fast && site) {
+						cs_atomic_or(&sitec.state,
+							     CS_SITE_OFF);
+						stat_inc(CS_STAT_SITE_MISMATCH);
+					} else if (verify && sc != fast) {
 						cs_atomic_or(&calib.state,
 							     CS_CAL_OFF);
 						stat_inc(CS_STAT_FAST_MISMATCH);
 					}
 					if (tp_ctx && !verify)
 						calibrate(ctx, stack, n / 8);
+					if (site_miss &&
+					    ((stat_inc(CS_STAT_SITE_MISS) - 1) &
+					     CS_SITE_LEARN_EVERY) == 0)
+						site_learn(ctx, stack, n / 8);
 				} else {
 					sc = fast;
 					stat_inc(CS_STAT_STACK_FAIL);

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define CS_ABI_VERSION 4
+#define CS_ABI_VERSION 5
 
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
@@ -103,7 +103,12 @@ enum cs_stat {
 	CS_STAT_STACK_FAIL = 4,	   /* bpf_get_stack failed */
 	CS_STAT_FAST_CLASS = 5,	   /* classified without a stack */
 	CS_STAT_FAST_MISMATCH = 6, /* ... and the real stack disagreed */
-	CS_STAT__COUNT = 7,
+	/* The call-site cache (bpf/cs_sitecache.h): */
+	CS_STAT_SITE_HIT = 7,	   /* classified by the site cache */
+	CS_STAT_SITE_MISS = 8,	   /* an unknown frame: took the real stack */
+	CS_STAT_SITE_EVICT = 9,	   /* an entry replaced another (cache full) */
+	CS_STAT_SITE_MISMATCH = 10, /* a sampled real stack disagreed */
+	CS_STAT__COUNT = 11,
 };
 
 /* Aggregation key: 16 bytes. */
@@ -223,7 +228,7 @@ struct cs_inflight {
 #endif
 #define CS_OFF(t, f) __builtin_offsetof(struct t, f)
 
-CS_ABI_ASSERT(CS_ABI_VERSION == 4);
+CS_ABI_ASSERT(CS_ABI_VERSION == 5);
 CS_ABI_ASSERT(sizeof(struct cs_key) == 16);
 CS_ABI_ASSERT(CS_OFF(cs_key, syscall) == 8);
 CS_ABI_ASSERT(CS_OFF(cs_key, cap) == 12);

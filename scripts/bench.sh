@@ -7,6 +7,7 @@
 #   BENCH_REPS=9           interleaved repetitions of every mode (>= 5)
 #   BENCH_ITERS=300000     ioprio / ioprio-rt calls per thread per run
 #   BENCH_MMAP_ITERS=50000 mmap+munmap calls per thread per run
+#   BENCH_SLOW_ITERS=100000 setgid / capset / procstat calls per run
 #   BENCH_METRIC=cpu       cpu: ns/check from the loop threads' CPU time
 #                          wall: ns/check from the loop's wall time
 #   BENCH_BPF_STATS=1      also measure run_time_ns/run_cnt per program with
@@ -43,13 +44,19 @@
 # buffer overflows (the counts must stay exact and the loss be reported;
 # exact_counts below covers it too).
 # The last line is machine-readable:
-#   bench: vs_bpftrace_count=R vs_floor=F exact_counts=yes|no lost=N rss_mb=M attach_ms=T
+#   bench: vs_bpftrace_count=R vs_floor=F worst_op=OP worst_vs_bpftrace=R2
+#          worst_vs_floor=F2 exact_counts=yes|no lost=N rss_mb=M attach_ms=T
+# R and F are for 1-thread ioprio in record mode (the cheapest kind of
+# check); the worst op is the 1-thread op furthest from the targets (added
+# ns <= 0.5x bpftrace count and <= 2.5x the floor), in record or daemon
+# mode, with its ratios (the worse of the two modes for each).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPS=${BENCH_REPS:-9}
 ITERS=${BENCH_ITERS:-300000}
 MMAP_ITERS=${BENCH_MMAP_ITERS:-50000}
+SLOW_ITERS=${BENCH_SLOW_ITERS:-100000}
 METRIC=${BENCH_METRIC:-cpu}
 BPF_STATS=${BENCH_BPF_STATS:-1}
 OUT=${BENCH_OUT:-$root/BENCHMARKS.md}
@@ -167,6 +174,9 @@ workloads=(
   "ioprio 2 $ITERS"
   "ioprio-rt 1 $ITERS"
   "mmap 1 $MMAP_ITERS"
+  "setgid 1 $SLOW_ITERS"
+  "capset 1 $SLOW_ITERS"
+  "procstat 1 $SLOW_ITERS"
 )
 
 # run_capgen REP MODE OP THREADS ITERS [PREFIX...]: one capgen run; appends a
@@ -207,7 +217,7 @@ EOF
 # --- verify: one check per call, per op ----------------------------------
 log "verifying checks per call with bpftrace (comm capgen-loop)"
 verify_lines=()
-for spec in "ioprio 23" "ioprio-rt 21" "mmap 21"; do
+for spec in "ioprio 23" "ioprio-rt 21" "mmap 21" "setgid 6" "capset 8" "procstat 19"; do
   read -r op cap <<<"$spec"
   out=$(bpftrace -c "$capgen --op $op --threads 2 --iters 20000" -e \
     'tracepoint:capability:cap_capable /comm == "capgen-loop"/ { @[args->cap, args->ret] = count(); }' \
@@ -292,6 +302,9 @@ record_with() { # REP MODE BINARY
       "nice_needed=$(json_count "$json" SYS_NICE needed granted)" \
       "admin_needed=$(json_count "$json" SYS_ADMIN needed granted)" \
       "overcommit=$(json_count "$json" SYS_ADMIN overcommit granted)" \
+      "setgid_moot=$(json_count "$json" SETGID moot granted)" \
+      "setpcap_moot=$(json_count "$json" SETPCAP moot granted)" \
+      "ptrace_advisory=$(json_count "$json" SYS_PTRACE advisory granted)" \
       "lost=$(json_count "$json" lost - -)" \
       "attach_ms=${attach:--1}" >>"$results"
   done
@@ -393,9 +406,10 @@ if [[ $BPF_STATS == 1 ]]; then
     s1=$("$tmp/bin/progstat" "$pid")
     echo "stats label=$label before=\"$s0\" after=\"$s1\" ${line#capgen }" >>"$results"
   }
-  for op in ioprio ioprio-rt mmap; do
+  for op in ioprio ioprio-rt mmap setgid capset procstat; do
     it=$ITERS
     [[ $op == mmap ]] && it=$MMAP_ITERS
+    [[ $op == setgid || $op == capset || $op == procstat ]] && it=$SLOW_ITERS
     "$capgen" --attach-empty >/dev/null 2>&1 &
     pid=$!
     bg_pids+=("$pid")
@@ -480,7 +494,7 @@ elapsed=$(($(date +%s) - started))
 # --- report ------------------------------------------------------------------
 machine_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 BENCH_RESULTS=$results BENCH_OUT=$OUT BENCH_METRIC=$METRIC BENCH_REPS=$REPS \
-  BENCH_ITERS=$ITERS BENCH_MMAP_ITERS=$MMAP_ITERS BENCH_DAEMON=$daemon_ok \
+  BENCH_ITERS=$ITERS BENCH_MMAP_ITERS=$MMAP_ITERS BENCH_SLOW_ITERS=$SLOW_ITERS BENCH_DAEMON=$daemon_ok \
   BENCH_CPU="$machine_cpu" BENCH_NPROC=$(nproc) BENCH_KERNEL=$(uname -r) \
   BENCH_LOAD="$load_before -> $load_after" BENCH_ELAPSED=$elapsed \
   BENCH_FOREIGN="$(sort -u "$foreign_seen" | paste -sd';' -)" \
@@ -579,7 +593,8 @@ if env.get("BENCH_NOTE"):
 if env.get("BENCH_BUILD_NOTE"):
     P(f"- **warning**: {env['BENCH_BUILD_NOTE']}")
 P(f"- {env['BENCH_REPS']} interleaved repetitions (mode order rotated each repetition), medians; "
-  f"{env['BENCH_ITERS']} calls per thread for ioprio/ioprio-rt, {env['BENCH_MMAP_ITERS']} for mmap "
+  f"{env['BENCH_ITERS']} calls per thread for ioprio/ioprio-rt, {env['BENCH_MMAP_ITERS']} for mmap, "
+  f"{env['BENCH_SLOW_ITERS']} for setgid/capset/procstat "
   f"(a fifth of that in mode (d))")
 P(f"- ns/check: **{'CPU time of the loop threads' if metric == 'cpu' else 'wall time of the loop'} / checks** "
   f"(`BENCH_METRIC={metric}`); the other measure is shown alongside. Wall-time throughput "
@@ -599,6 +614,9 @@ P("|---|---|---|---|")
 P("| ioprio | `ioprio_set(WHO_PROCESS, pid of a uid-65534 helper, BE/4)` | SYS_NICE | needed (no stack) |")
 P("| ioprio-rt | `ioprio_set(WHO_PROCESS, 0, RT/4)` | SYS_ADMIN (the kernel asks it before SYS_NICE) | needed, but SYS_ADMIN is stack-classified |")
 P("| mmap | `mmap` 4 KiB anonymous private writable + `munmap` | SYS_ADMIN, NOAUDIT | overcommit (stack-classified) |")
+P("| setgid | raw `setgid(getgid())` as root: changes nothing | SETGID (asked first by `__sys_setgid`) | moot (stack-classified, then moot from the argument) |")
+P("| capset | `capset` of the sets `capget` returned | SETPCAP (`cap_inh_is_capped`) | moot (stack-classified, then moot from the user data) |")
+P("| procstat | `pread` of `/proc/PID/stat` of a uid-65534 helper (fd opened once) | SYS_PTRACE, NOAUDIT (`ptrace_may_access`) | advisory (stack-classified) |")
 P("")
 P("| op | run | bpftrace count on comm capgen-loop | verdict |")
 P("|---|---|---|---|")
@@ -630,7 +648,8 @@ def table(op, threads):
 
 P("## Cost per check")
 P("")
-for op, th in [("ioprio", 1), ("ioprio", 2), ("ioprio-rt", 1), ("mmap", 1)]:
+OPS1 = ["ioprio", "ioprio-rt", "mmap", "setgid", "capset", "procstat"]
+for op, th in [("ioprio", 1), ("ioprio", 2)] + [(o, 1) for o in OPS1[1:]]:
     table(op, th)
 
 # Accuracy and capscope's own cost.
@@ -647,6 +666,15 @@ for r in [r for r in runs if r["mode"] in ("record", "record_alt")]:
     elif r["op"] == "ioprio-rt":
         ok = int(r["admin_needed"]) == checks
         got = f"SYS_ADMIN needed {r['admin_needed']}"
+    elif r["op"] == "setgid":
+        ok = int(r["setgid_moot"]) == checks
+        got = f"SETGID moot {r['setgid_moot']}"
+    elif r["op"] == "capset":
+        ok = int(r["setpcap_moot"]) == checks
+        got = f"SETPCAP moot {r['setpcap_moot']}"
+    elif r["op"] == "procstat":
+        ok = int(r["ptrace_advisory"]) == checks
+        got = f"SYS_PTRACE advisory {r['ptrace_advisory']}"
     else:  # startup mmaps are overcommit checks too: the loop's are a subset
         ok = int(r["overcommit"]) >= checks and int(r["admin_needed"]) == 0
         got = f"SYS_ADMIN overcommit {r['overcommit']} (>= loop), needed {r['admin_needed']}"
@@ -674,7 +702,7 @@ def agg_rows(mode, op, threads):
       f"{'yes' if allok else 'NO'} ({sum(ok for _, _, ok in rs)}/{len(rs)} runs) | "
       f"{max(int(r['lost']) for r, _, _ in rs)} | {med(cpu):.0f} | {max(rss):.1f} | {med(wall):.2f} | {med(att):.0f} |")
 for mode in ("record", "record_alt"):
-    for op, th in [("ioprio", 1), ("ioprio", 2), ("ioprio-rt", 1), ("mmap", 1)]:
+    for op, th in [("ioprio", 1), ("ioprio", 2)] + [(o, 1) for o in OPS1[1:]]:
         agg_rows(mode, op, th)
 P("")
 P("CPU ms is /usr/bin/time's user+sys of `capscope record` minus capgen's own (RUSAGE_SELF; the BPF")
@@ -750,8 +778,43 @@ if scopes:
     d_mb = int(scopes["rss_kb"]) / 1024
     P(f"| daemon with {scopes['count']} scopes: peak RSS <= 40 MB | {d_mb:.1f} MB (scopes still live after: {scopes['live_after']}) | {t(d_mb <= 40)} |")
 P("")
-final = (f"bench: vs_bpftrace_count={R:.2f} vs_floor={F:.2f} exact_counts={'yes' if exact else 'no'} "
-         f"lost={lost_total} rss_mb={rss_mb:.1f} attach_ms={att_ms:.0f}")
+
+# Every op (1 thread), record and daemon: added ns <= 0.5x bpftrace count
+# and <= 2.5x the floor (each op's own floor and count). The worst op is the
+# one furthest from the targets; its ratios are the worse of the two modes.
+P("## Targets per op (1 thread; record and daemon)")
+P("")
+P("| op | mode | added ns | vs bpftrace count (<= 0.5) | vs floor (<= 2.5) | |")
+P("|---|---|---:|---:|---:|---|")
+worst = None  # (badness, op, r_bt, r_floor)
+for op in OPS1:
+    cb, fb = added("bt_count", op, 1), added(floor, op, 1)
+    rb_op = rf_op = None
+    for mode in ("record", "daemon"):
+        x = added(mode, op, 1)
+        if x is None or not cb or not fb or cb <= 0 or fb <= 0:
+            continue
+        rb, rf = x / cb, x / fb
+        rb_op = rb if rb_op is None else max(rb_op, rb)
+        rf_op = rf if rf_op is None else max(rf_op, rf)
+        P(f"| {op} | {mode} | {x:.0f} | {rb:.2f} ({x:.0f} / {cb:.0f}) | {rf:.2f} ({x:.0f} / {fb:.0f}) | "
+          f"{t(rb <= 0.5 and rf <= 2.5)} |")
+    if rb_op is None:
+        continue
+    bad = max(rb_op / 0.5, rf_op / 2.5)
+    if worst is None or bad > worst[0]:
+        worst = (bad, op, rb_op, rf_op)
+P("")
+if worst:
+    worst_s = f"worst_op={worst[1]} worst_vs_bpftrace={worst[2]:.2f} worst_vs_floor={worst[3]:.2f}"
+else:
+    worst_s = "worst_op=none worst_vs_bpftrace=nan worst_vs_floor=nan"
+# scripts/bench-churn.sh (process churn) appends churn_vs_bpftrace=R here.
+churn_s = env.get("BENCH_CHURN", "")
+final = (f"bench: vs_bpftrace_count={R:.2f} vs_floor={F:.2f} {worst_s} "
+         f"exact_counts={'yes' if exact else 'no'} "
+         f"lost={lost_total} rss_mb={rss_mb:.1f} attach_ms={att_ms:.0f}"
+         + (f" {churn_s}" if churn_s else ""))
 P("```")
 P(final)
 P("```")

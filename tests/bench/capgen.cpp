@@ -4,7 +4,8 @@
 // syscall at full speed, times its own check loop (so a tracer's start-up is
 // never in the number) and prints one machine-readable line.
 //
-//   capgen --op ioprio|ioprio-rt|mmap|alternate --threads T --iters N
+//   capgen --op ioprio|ioprio-rt|mmap|setgid|capset|procstat|alternate
+//          --threads T --iters N
 //   capgen --attach-empty          (the benchmark's floor, see below)
 //
 // Operations. Each is exactly ONE capability check per call, verified on
@@ -43,6 +44,29 @@
 //              bpftrace @[21, 0] = 100000. The overcommit probe: its class
 //              ("overcommit") is only known from the kernel stack.
 //
+//   setgid     syscall(SYS_setgid, getgid()) as root, i.e. the gid one
+//              already has (the raw syscall: glibc's setgid would signal
+//              every thread). __sys_setgid asks ns_capable_setid(CAP_SETGID)
+//              first, whatever the target; with gid == sgid == target the
+//              call changes nothing either way. => one CAP_SETGID (6) check:
+//              bpftrace @[6, 0] = 100000. SETGID is stack-classified (the
+//              exec transition), and the check is moot (cs_moot.h), decided
+//              per call from the syscall's argument.
+//   capset     capget then capset of the very sets one has (version 3,
+//              pid 0): cap_capset() -> cap_inh_is_capped() asks
+//              CAP_SETPCAP on every capset(2); capget asks nothing. => one
+//              CAP_SETPCAP (8) check: bpftrace @[8, 0] = 100000. Moot: the
+//              new inheritable set is within the old permitted one.
+//   procstat   pread of /proc/HELPER/stat (opened once), the helper a
+//              uid-65534 child as for ioprio: do_task_stat() asks
+//              ptrace_may_access(PTRACE_MODE_READ_FSCREDS | NOAUDIT), and
+//              as the uids differ __ptrace_may_access asks
+//              ns_capable_noaudit(CAP_SYS_PTRACE); cap_ptrace_access_check
+//              asks nothing more (root's permitted set covers the
+//              helper's). => one CAP_SYS_PTRACE (19) check per read:
+//              bpftrace @[19, 0] = 100000. Advisory (NOAUDIT wrapper),
+//              known only from the stack.
+//
 //   alternate  ioprio then mmap+munmap, in turn: TWO checks per call, one
 //              CAP_SYS_NICE (needed) and one CAP_SYS_ADMIN (overcommit), so
 //              a tracer sees a different key on every check. For tests of
@@ -75,6 +99,7 @@
 // capscope uses): the tracepoint calls bpf_trace_run5() directly, without
 // the perf-buffer record that a classic `tracepoint:` program (bpftrace's)
 // has filled for it first. It needs no libbpf: two bpf(2) calls.
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -108,7 +133,7 @@ constexpr uid_t kNobody = 65534;
 constexpr char kLoopComm[] = "capgen-loop";
 constexpr char kTargetComm[] = "capgen-target";
 
-enum class Op { Ioprio, IoprioRt, Mmap, Alternate };
+enum class Op { Ioprio, IoprioRt, Mmap, Setgid, Capset, Procstat, Alternate };
 
 struct Options {
   Op op = Op::Ioprio;
@@ -125,6 +150,12 @@ const char *op_name(Op op) {
     return "ioprio-rt";
   case Op::Mmap:
     return "mmap";
+  case Op::Setgid:
+    return "setgid";
+  case Op::Capset:
+    return "capset";
+  case Op::Procstat:
+    return "procstat";
   case Op::Alternate:
     return "alternate";
   }
@@ -136,7 +167,8 @@ const char *op_name(Op op) {
     std::fprintf(stderr, "capgen: %s\n", why);
   std::fprintf(
       stderr,
-      "usage: capgen [--op ioprio|ioprio-rt|mmap|alternate] [--threads T] "
+      "usage: capgen [--op ioprio|ioprio-rt|mmap|setgid|capset|procstat|"
+      "alternate] [--threads T] "
       "[--iters N]\n"
       "       capgen --attach-empty\n");
   std::exit(2);
@@ -168,6 +200,12 @@ Options parse(int argc, char **argv) {
         o.op = Op::IoprioRt;
       else if (v == "mmap")
         o.op = Op::Mmap;
+      else if (v == "setgid")
+        o.op = Op::Setgid;
+      else if (v == "capset")
+        o.op = Op::Capset;
+      else if (v == "procstat")
+        o.op = Op::Procstat;
       else if (v == "alternate")
         o.op = Op::Alternate;
       else
@@ -216,6 +254,34 @@ inline int op_mmap() {
   return munmap(p, 4096);
 }
 
+// One CAP_SETGID check (moot): setgid to the gid one has, this thread only.
+inline int op_setgid(gid_t gid) {
+  return static_cast<int>(syscall(SYS_setgid, gid));
+}
+
+// include/uapi/linux/capability.h, spelled out (no libcap headers needed).
+struct CapHeader {
+  std::uint32_t version;
+  int pid;
+};
+struct CapData {
+  std::uint32_t effective, permitted, inheritable;
+};
+constexpr std::uint32_t kCapVersion3 = 0x20080522;
+
+// One CAP_SETPCAP check (moot): capset of the sets `data` already holds
+// (capget asks nothing).
+inline int op_capset(CapData *data) {
+  CapHeader h{kCapVersion3, 0};
+  return static_cast<int>(syscall(SYS_capset, &h, data));
+}
+
+// One CAP_SYS_PTRACE check (NOAUDIT): read another user's /proc/PID/stat.
+inline int op_procstat(int fd) {
+  char buf[512];
+  return pread(fd, buf, sizeof(buf), 0) > 0 ? 0 : -1;
+}
+
 // A process that does nothing, owned by uid/gid 65534 with no capabilities,
 // whose I/O priority --op ioprio sets. One per thread, so the threads do
 // not contend on one task's lock. Dies with capgen (PDEATHSIG).
@@ -238,6 +304,9 @@ pid_t spawn_target() {
     if (setresgid(kNobody, kNobody, kNobody) != 0 ||
         setresuid(kNobody, kNobody, kNobody) != 0)
       ok = 0;
+    // Changing uids made it non-dumpable, which would make
+    // __ptrace_may_access ask CAP_SYS_PTRACE a second time (--op procstat).
+    prctl(PR_SET_DUMPABLE, 1);
     if (write(ready[1], &ok, 1) != 1)
       _exit(1);
     close(ready[1]);
@@ -304,6 +373,32 @@ void worker(Op op, std::uint64_t iters, pid_t target, ThreadResult *r) {
   case Op::Mmap:
     run_loop(iters, r, [] { return op_mmap(); });
     break;
+  case Op::Setgid: {
+    gid_t gid = getgid();
+    run_loop(iters, r, [gid] { return op_setgid(gid); });
+    break;
+  }
+  case Op::Capset: {
+    CapHeader h{kCapVersion3, 0};
+    CapData data[2] = {};
+    if (syscall(SYS_capget, &h, data) != 0) {
+      std::perror("capgen: capget");
+      std::exit(1);
+    }
+    run_loop(iters, r, [&data] { return op_capset(data); });
+    break;
+  }
+  case Op::Procstat: {
+    std::string path = "/proc/" + std::to_string(target) + "/stat";
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      std::perror(("capgen: " + path).c_str());
+      std::exit(1);
+    }
+    run_loop(iters, r, [fd] { return op_procstat(fd); });
+    close(fd);
+    break;
+  }
   case Op::Alternate:
     run_loop(iters, r,
              [target] { return op_ioprio(target) != 0 ? -1 : op_mmap(); });
@@ -373,7 +468,7 @@ int main(int argc, char **argv) {
     return attach_empty();
 
   std::vector<pid_t> targets(o.threads, 0);
-  if (o.op == Op::Ioprio || o.op == Op::Alternate)
+  if (o.op == Op::Ioprio || o.op == Op::Alternate || o.op == Op::Procstat)
     for (auto &t : targets)
       t = spawn_target();
 

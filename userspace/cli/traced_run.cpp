@@ -151,6 +151,15 @@ RunResult run_traced(const RunSpec &spec) {
                  static_cast<unsigned long long>(stats.fast_class),
                  static_cast<unsigned long long>(stats.fast_mismatch),
                  static_cast<unsigned long long>(stats.stack_fail));
+  if (spec.verbose)
+    std::fprintf(stderr,
+                 "capscope: call-site cache: %llu hits, %llu misses, %llu "
+                 "entries replaced (full), sampled against the stack, "
+                 "disagreed: %llu\n",
+                 static_cast<unsigned long long>(stats.site_hit),
+                 static_cast<unsigned long long>(stats.site_miss),
+                 static_cast<unsigned long long>(stats.site_evict),
+                 static_cast<unsigned long long>(stats.site_mismatch));
 
   Profile &p = res.profile;
   p.workload.kind = "command";

@@ -172,6 +172,7 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
     const_cast<cs_range &>(rodata->cfg_fn_security_capable) =
         cfg.fn_security_capable;
   }
+  rodata->cfg_no_site_cache = cfg.no_site_cache ? 1 : 0;
 
   bpf_program__set_autoload(skel->progs.cap_tp, m == AttachMode::Tracepoint);
   bpf_program__set_autoload(skel->progs.cap_fexit, m == AttachMode::Fexit);
@@ -455,6 +456,10 @@ TracerStats Tracer::read_stats() const {
   s.stack_fail = sum(CS_STAT_STACK_FAIL);
   s.fast_class = sum(CS_STAT_FAST_CLASS);
   s.fast_mismatch = sum(CS_STAT_FAST_MISMATCH);
+  s.site_hit = sum(CS_STAT_SITE_HIT);
+  s.site_miss = sum(CS_STAT_SITE_MISS);
+  s.site_evict = sum(CS_STAT_SITE_EVICT);
+  s.site_mismatch = sum(CS_STAT_SITE_MISMATCH);
   return s;
 }
 

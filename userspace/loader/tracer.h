@@ -44,6 +44,7 @@ struct TracerConfig {
   bool no_caches = false;     // one-slot task/count caches: hash maps only
   bool compat_object = false; // load the compat object (bpf/cs_compat.h)
                               // first, as on a kernel older than 5.12
+  bool no_site_cache = false; // no call-site cache (the fast classifier only)
 };
 
 struct AttachAttempt {
@@ -61,6 +62,11 @@ struct TracerStats {
   std::uint64_t stack_fail = 0;
   std::uint64_t fast_class = 0;    // doubtful checks classified without a stack
   std::uint64_t fast_mismatch = 0; // ... whose sampled stack disagreed
+  // The call-site cache (bpf/cs_sitecache.h), part of fast_class:
+  std::uint64_t site_hit = 0;      // classified from cached call sites
+  std::uint64_t site_miss = 0;     // an unknown frame: took the real stack
+  std::uint64_t site_evict = 0;    // an entry replaced another (cache full)
+  std::uint64_t site_mismatch = 0; // a sampled real stack disagreed
 };
 
 class Tracer {

@@ -64,6 +64,7 @@ void tracer_switches_from_env(TracerConfig &cfg) {
   cfg.no_fast_class = env_is_1("CAPSCOPE_NO_FAST_CLASS");
   cfg.no_caches = env_is_1("CAPSCOPE_NO_CACHES");
   cfg.compat_object = env_is_1("CAPSCOPE_COMPAT_OBJECT");
+  cfg.no_site_cache = env_is_1("CAPSCOPE_NO_SITE_CACHE");
 }
 
 std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {

@@ -30,7 +30,7 @@ AttachMode attach_mode_or_die(const char *cmd, const std::string &name);
 // stack, for the BPF side.
 void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms);
 // The test and benchmark switches from the environment:
-// CAPSCOPE_NO_FAST_CLASS=1, CAPSCOPE_NO_CACHES=1.
+// CAPSCOPE_NO_FAST_CLASS=1, CAPSCOPE_NO_CACHES=1, CAPSCOPE_NO_SITE_CACHE=1.
 void tracer_switches_from_env(TracerConfig &cfg);
 // Opens the tracer; on failure throws Fatal naming each refused mode.
 // CAPSCOPE_LIBBPF_DEBUG in the environment adds libbpf's debug lines to -v.
