@@ -16,11 +16,12 @@
  * task's exit. The hash maps (`tasks`, `counts`) stay the truth for what
  * the caches cannot hold. Work that costs more (a kernel stack, a
  * ring-buffer event) happens only for keys seen for the first time, or for
- * capabilities whose class can be in doubt, and a stack only when the
- * stack-free classifier cannot decide.
+ * capabilities whose class can be in doubt, and a stack only when neither
+ * the call-site cache nor the stack-free classifier can decide.
  *
  * Split by concern: cs_classify.h (a check's class from its call site, with
- * and without a stack), cs_moot.h (the moot class, from the call's
+ * and without a stack), cs_sitecache.h (that class once per call site,
+ * from return addresses cached with their frame sizes), cs_moot.h (the moot class, from the call's
  * arguments), cs_arch.h (syscall numbers and registers per architecture);
  * capscope.h is the ABI shared with user space.
  */
@@ -524,7 +525,10 @@ static __always_inline int on_check(const struct cs_check *ck)
 			 * checked against the real stack, and a disagreement
 			 * turns the stack-free path off for good. */
 			__u32 fast = CS_STACK_NONE;
-			/* site cache (cs_sitecache.h) first, else fast_class */
+			/* The call-site cache first (cs_sitecache.h: a miss
+			 * takes the real stack, which teaches it), else the
+			 * fast classifier while the cache is not usable; a
+			 * disagreement turns off only the path that answered. */
 			bool site = false, site_miss = false;
 			if (tp_ctx) {
 				fast = site_class(ctx, &site_miss);
