@@ -21,8 +21,9 @@
  *
  * Split by concern: cs_classify.h (a check's class from its call site, with
  * and without a stack), cs_sitecache.h (that class once per call site,
- * from return addresses cached with their frame sizes), cs_moot.h (the moot class, from the call's
- * arguments), cs_arch.h (syscall numbers and registers per architecture);
+ * from return addresses cached with their frame sizes), cs_moot.h (the
+ * moot class, from the call's arguments), cs_arch.h (syscall numbers and
+ * registers per architecture);
  * capscope.h is the ABI shared with user space.
  */
 #include "vmlinux.h"
