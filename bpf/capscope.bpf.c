@@ -119,7 +119,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CS_STAT__COUNT);
+	__uint(max_entries, CS_STATS_LEN);
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
@@ -143,7 +143,7 @@ struct kprobe_args {
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, CS_TASKS_MAX); /* one a task in cap_capable */
 	__type(key, __u32);
 	__type(value, struct kprobe_args);
 } kprobe_pending SEC(".maps");
@@ -166,6 +166,12 @@ static __always_inline __u64 stat_inc(__u32 idx)
 		return 0;
 	*v += 1;
 	return *v;
+}
+
+/* Counts a failed insertion into a map (enum cs_map_fail). */
+static __always_inline void fail_inc(__u32 which)
+{
+	stat_inc(CS_STAT__COUNT + which);
 }
 
 static __always_inline __u32 mntns_of(struct task_struct *t)
@@ -222,8 +228,10 @@ static __always_inline void slot_put(__u32 tid, const struct cs_task *t)
 	if (!s)
 		return;
 	if (s->tag != tid + 1) {
-		if (!cs_claim_tag(&s->tag, tid + 1))
+		if (!cs_claim_tag(&s->tag, tid + 1)) {
+			fail_inc(CS_FAIL_TASK_SLOTS);
 			return;
+		}
 		s->hot.count = 0;
 	}
 	s->scope = t->scope;
@@ -333,12 +341,16 @@ static __always_inline void count_new(struct cs_count_slot *cs,
 		cs->c = *v;
 		return;
 	}
+	if (cs)
+		fail_inc(CS_FAIL_COUNT_SLOTS);
 	long err = bpf_map_update_elem(&counts, k, v, BPF_NOEXIST);
 	if (err == -CS_EEXIST) {
 		/* Another program instance inserted it meanwhile. */
 		struct cs_count *c = bpf_map_lookup_elem(&counts, k);
 		if (c)
 			merge(c, v);
+		else
+			fail_inc(CS_FAIL_COUNTS_RACE);
 	} else if (err) {
 		stat_inc(CS_STAT_COUNTS_FULL);
 	}
@@ -417,11 +429,15 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 				 struct user_namespace *targ_ns, int ret,
 				 __u32 flags)
 {
-	struct cs_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	/* A check event: the cs_event up to its stack (the exec, cgroup and
+	 * syscall fields after it are other events'). */
+	struct cs_event *e =
+	    bpf_ringbuf_reserve(&events, CS_CHECK_EVENT_SIZE, 0);
 	if (!e) {
 		stat_inc(CS_STAT_LOST_EVENTS);
 		return;
 	}
+	__builtin_memset(e, 0, CS_CHECK_EVENT_SIZE);
 	struct task_struct *task = cs_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u64 ug = bpf_get_current_uid_gid();
@@ -443,7 +459,6 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 		flags |= CS_F_OTHER_USERNS;
 	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->filename[0] = 0;
 	long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
 	e->stack_len = n > 0 ? n / sizeof(__u64) : 0;
 	bpf_ringbuf_submit(e, 0);
@@ -511,6 +526,7 @@ static __always_inline int on_check(const struct cs_check *ck)
 		if (t->phase != CS_PHASE_ACTIVE)
 			cls = CS_CLASS_SETUP;
 	}
+	stat_inc(CS_STAT_CHECKS);
 	__u32 syscall = current_syscall(task);
 
 	__u32 flags = 0;
@@ -646,8 +662,14 @@ static __always_inline int on_check(const struct cs_check *ck)
 	count_new(cs, &key.k, &first);
 announce:;
 	__u8 one = 1;
-	if (bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST) == 0 ||
-	    (trace && !cfg_trace_unique))
+	long serr = bpf_map_update_elem(&seen, &key, &one, BPF_NOEXIST);
+	if (serr && serr != -CS_EEXIST) {
+		/* seen is full: whether the key is new cannot be told, and
+		 * announcing it at every new CPU would flood the ring; its
+		 * counts stay exact. */
+		fail_inc(CS_FAIL_SEEN);
+	}
+	if (serr == 0 || (trace && !cfg_trace_unique))
 		emit(ctx, &key.k, cred, targ_ns, ret, flags);
 	return 0;
 }
@@ -701,7 +723,8 @@ int BPF_KPROBE(cap_kprobe, const struct cred *cred,
 				a.cls = class_of_stack(stack, n / 8);
 		}
 	}
-	bpf_map_update_elem(&kprobe_pending, &tid, &a, BPF_ANY);
+	if (bpf_map_update_elem(&kprobe_pending, &tid, &a, BPF_ANY))
+		fail_inc(CS_FAIL_KPROBE_PENDING);
 	return 0;
 }
 
@@ -875,7 +898,8 @@ int BPF_PROG(on_sys_enter, struct pt_regs *regs, long id)
 	if (!t || t->phase != CS_PHASE_ACTIVE)
 		return 0;
 	struct cs_inflight in = {.nr = (__u32)id};
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		fail_inc(CS_FAIL_INFLIGHT);
 	return 0;
 }
 

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define CS_ABI_VERSION 5
+#define CS_ABI_VERSION 6
 
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
@@ -111,6 +111,25 @@ enum cs_stat {
 	CS_STAT__COUNT = 11,
 };
 
+/* Loss accounting: map insertions (and ring-buffer reserves) that failed,
+ * one counter per map, kept in the stats array after the counters above
+ * (index CS_STAT__COUNT + enum cs_map_fail), summed over CPUs by user
+ * space. The ring buffer, `tasks` and `counts` keep their counters above
+ * (CS_STAT_LOST_EVENTS, CS_STAT_TASKS_FULL, CS_STAT_COUNTS_FULL). For the
+ * two caches a failure is no loss: the entry stays in its hash map. */
+enum cs_map_fail {
+	CS_FAIL_SEEN = 0,	    /* seen full: a new key was not announced */
+	CS_FAIL_KPROBE_PENDING = 1, /* kprobe_pending full: a check was lost */
+	CS_FAIL_INFLIGHT = 2,	    /* inflight full: a syscall not followed */
+	CS_FAIL_TASK_SLOTS = 3,	    /* task cache slot held: task on the hash */
+	CS_FAIL_COUNT_SLOTS = 4,    /* count cache slot held: key on the hash */
+	CS_FAIL_COUNTS_RACE = 5,    /* a key's `counts` entry vanished between a
+				     * failed insert and the lookup (a scope
+				     * forgotten meanwhile): its checks lost */
+	CS_FAIL__COUNT = 6,
+};
+#define CS_STATS_LEN (CS_STAT__COUNT + CS_FAIL__COUNT)
+
 /* Aggregation key: 16 bytes. */
 struct cs_key {
 	__u64 scope;   /* 1: the command; else the mount ns's unique id */
@@ -197,6 +216,8 @@ struct cs_event {
 	__u32 stack_len; /* valid frames in stack[] */
 	__u32 pad;
 	__u64 stack[CS_STACK_DEPTH];
+	/* A check event ends here (CS_CHECK_EVENT_SIZE bytes): the fields
+	 * below belong to the other event types. */
 	char filename[128]; /* CS_EV_EXEC/SCOPE: the exec'd path */
 	/* CS_EV_EXEC/SCOPE: the task's cgroup (default hierarchy) leaf name
 	 * and its parent's, so user space can name the container even when
@@ -209,6 +230,10 @@ struct cs_event {
 	__u64 denied_mask;
 	__u64 granted_mask;
 };
+
+/* The bytes a CS_EV_CHECK event takes in the ring buffer; other events
+ * take sizeof(struct cs_event). */
+#define CS_CHECK_EVENT_SIZE __builtin_offsetof(struct cs_event, filename)
 
 /* Diagnose: per-task state of the syscall in flight. */
 struct cs_inflight {
@@ -228,7 +253,7 @@ struct cs_inflight {
 #endif
 #define CS_OFF(t, f) __builtin_offsetof(struct t, f)
 
-CS_ABI_ASSERT(CS_ABI_VERSION == 5);
+CS_ABI_ASSERT(CS_ABI_VERSION == 6);
 CS_ABI_ASSERT(sizeof(struct cs_key) == 16);
 CS_ABI_ASSERT(CS_OFF(cs_key, syscall) == 8);
 CS_ABI_ASSERT(CS_OFF(cs_key, cap) == 12);
@@ -261,6 +286,8 @@ CS_ABI_ASSERT(CS_OFF(cs_event, comm) == 72);
 CS_ABI_ASSERT(CS_OFF(cs_event, stack) == 96);
 CS_ABI_ASSERT(sizeof(struct cs_event) ==
 	      96 + 8 * CS_STACK_DEPTH + 128 + 2 * 96 + 16);
+CS_ABI_ASSERT(CS_CHECK_EVENT_SIZE == 96 + 8 * CS_STACK_DEPTH);
+CS_ABI_ASSERT(CS_CHECK_EVENT_SIZE % 8 == 0);
 CS_ABI_ASSERT(sizeof(struct cs_inflight) == 24);
 /* Class values fit the key's u8, with room for the BPF side's sentinels
  * (CS_SITE_NONE, CS_STACK_NONE in cs_classify.h). */

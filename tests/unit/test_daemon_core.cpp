@@ -3,6 +3,7 @@
 // through a ReplaySource, without root or a kernel.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -248,4 +249,98 @@ TEST_CASE("daemon metrics text counts checks per container", "[daemon]") {
   CHECK_THAT(m, Catch::Contains("capscope_profiles 1\n"));
   CHECK_THAT(m, Catch::Contains("capscope_profile_flushes_total 1\n"));
   CHECK_THAT(m, Catch::Contains("capscope_identity_lookups_queued 0\n"));
+}
+
+namespace {
+// The id of the i-th container of a churn: 64 hex digits.
+std::string churn_cid(int i) {
+  char buf[65];
+  std::snprintf(buf, sizeof buf, "%064x", i + 1);
+  return buf;
+}
+std::size_t series_lines(const std::string &metrics) {
+  std::size_t n = 0;
+  for (std::size_t at = 0;
+       (at = metrics.find("\ncapscope_checks_total{", at)) != std::string::npos;
+       ++at)
+    ++n;
+  return n;
+}
+} // namespace
+
+TEST_CASE("daemon metrics drop the series of evicted containers once saved",
+          "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  const int kContainers = 40;
+  auto start = [&](int i, std::uint64_t scope) {
+    rig.src->add_scope_event(scope, kPid + i, "/usr/sbin/nginx",
+                             "machine.slice",
+                             "libpod-" + churn_cid(i) + ".scope");
+    REQUIRE(rig.src->track(kPid + i, scope, CS_PHASE_ACTIVE, CS_SCOPE_CONTAINER)
+                .ok());
+    rig.checks(1, scope);
+  };
+  // A churn, replayed: containers come and go in waves of ten; the series
+  // follow the live ones, never every container ever seen.
+  for (int wave = 0; wave < kContainers / 10; ++wave) {
+    for (int i = wave * 10; i < wave * 10 + 10; ++i)
+      start(i, kScope + i);
+    rig.flush();
+    CHECK(series_lines(rig.core->metrics_text()) == 10);
+    for (int i = wave * 10; i < wave * 10 + 10; ++i)
+      rig.src->exit_scope(kScope + i);
+    rig.flush();
+    std::string m = rig.core->metrics_text();
+    CHECK(series_lines(m) == 0);
+    CHECK_THAT(m, Catch::Contains("capscope_workload_series 0\n"));
+  }
+  // Every profile was saved before its series went, and is still served.
+  DaemonSnapshot snap = rig.core->snapshot();
+  CHECK(snap.profiles.size() == kContainers);
+  for (int i = 0; i < kContainers; ++i)
+    CHECK(std::filesystem::exists(dir.path + "/" +
+                                  ProfileStore::file_name(churn_cid(i))));
+  CHECK(rig.core->answer({{"op", "get"}, {"id", churn_cid(3)}})["ok"] == true);
+  // A container that comes back (a restart) has its series again, with
+  // every check it made across both runs.
+  start(3, kScope + 1000);
+  rig.checks(4, kScope + 1000);
+  rig.flush();
+  std::string m = rig.core->metrics_text();
+  CHECK(series_lines(m) == 1);
+  CHECK_THAT(m, Catch::Contains("id=\"" + churn_cid(3) + "\""));
+  CHECK_THAT(m, Catch::Contains("class=\"needed\"} 6\n"));
+}
+
+TEST_CASE("daemon metrics report each kernel map's failed insertions and "
+          "the checks counted",
+          "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  rig.container_starts();
+  rig.checks(1);
+  TracerStats st;
+  st.checks = 123;
+  st.lost_events = 1;
+  st.tasks_full = 2;
+  st.counts_full = 3;
+  st.seen_full = 4;
+  st.kprobe_full = 5;
+  st.inflight_full = 6;
+  st.dead_scopes_full = 7;
+  st.task_slots_busy = 8;
+  st.count_slots_busy = 9;
+  rig.src->set_stats(st);
+  rig.flush();
+  std::string m = rig.core->metrics_text();
+  CHECK_THAT(m, Catch::Contains("capscope_kernel_checks_total 123\n"));
+  const std::pair<const char *, int> want[] = {
+      {"events", 1},      {"tasks", 2},          {"counts", 3},
+      {"seen", 4},        {"kprobe_pending", 5}, {"inflight", 6},
+      {"dead_scopes", 7}, {"task_slots", 8},     {"count_slots", 9}};
+  for (const auto &[map, n] : want)
+    CHECK_THAT(m, Catch::Contains(
+                      std::string("capscope_map_insert_failures_total{map=\"") +
+                      map + "\"} " + std::to_string(n) + "\n"));
 }

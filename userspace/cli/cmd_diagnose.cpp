@@ -89,6 +89,14 @@ int run_diagnose(const DiagnoseConfig &c) {
     text += "WARNING: " + std::to_string(run.profile.lost_events) +
             " events lost (ring buffer full): some failures may be "
             "missing.\n";
+  if (run.profile.inflight_overflow)
+    text += "WARNING: " + std::to_string(run.profile.inflight_overflow) +
+            " syscalls not followed (kernel map inflight full): some "
+            "failures may be missing.\n";
+  if (any_map_overflow(run.profile))
+    for (const auto &w : loss_warnings(run.profile))
+      if (w.find("kernel maps") != std::string::npos)
+        text += w + "\n";
   emit_output(c.output, text);
   return run.exit_status;
 }

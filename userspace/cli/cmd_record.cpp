@@ -56,6 +56,10 @@ int run_record(const RecordConfig &c) {
   }
   RenderOptions ro;
   ro.verbose = c.verbose;
+  // The report carries them; other formats get them on stderr.
+  if (fmt != Format::Report)
+    for (const auto &w : loss_warnings(run.profile))
+      std::fprintf(stderr, "capscope: %s\n", w.c_str());
   if (run.containers.empty()) {
     emit_output(c.output, render(run.profile, fmt, ro));
   } else {

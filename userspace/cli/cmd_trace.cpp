@@ -37,6 +37,7 @@ int run_trace(const TraceConfig &c) {
   require_tracing_privileges();
   Kallsyms ksyms = host_kallsyms();
   configure_noise(tc, ksyms);
+  tracer_switches_from_env(tc);
   auto tracer = open_tracer(tc, c.verbose);
   install_stop_signals();
   std::string what =
@@ -117,6 +118,19 @@ int run_trace(const TraceConfig &c) {
                static_cast<unsigned long long>(counted),
                static_cast<unsigned long long>(shown),
                static_cast<unsigned long long>(st.lost_events));
+  // Checks the kernel saw against those it could count per key: they
+  // differ only when `counts` was full.
+  Profile losses;
+  TraceSession::stamp_losses(losses, st);
+  std::string lost;
+  for (const auto &[map, n] : map_overflow_list(losses))
+    if (n)
+      lost += (lost.empty() ? "" : ", ") + map + " " + std::to_string(n);
+  std::fprintf(
+      stderr, "capscope: %llu checks seen by the kernel%s%s%s\n",
+      static_cast<unsigned long long>(st.checks),
+      lost.empty() ? "; no map overflowed" : "; map overflows: ", lost.c_str(),
+      st.counts_full ? " (checks of new keys went uncounted)" : "");
   return 0;
 }
 

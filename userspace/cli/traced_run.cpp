@@ -147,10 +147,11 @@ RunResult run_traced(const RunSpec &spec) {
     std::fprintf(stderr,
                  "capscope: doubtful checks classified without a stack: %llu "
                  "(sampled against the stack, disagreed: %llu); stack walks "
-                 "that failed: %llu\n",
+                 "that failed: %llu; checks counted by the kernel: %llu\n",
                  static_cast<unsigned long long>(stats.fast_class),
                  static_cast<unsigned long long>(stats.fast_mismatch),
-                 static_cast<unsigned long long>(stats.stack_fail));
+                 static_cast<unsigned long long>(stats.stack_fail),
+                 static_cast<unsigned long long>(stats.checks));
   if (spec.verbose)
     std::fprintf(stderr,
                  "capscope: call-site cache: %llu hits, %llu misses, %llu "
@@ -193,7 +194,7 @@ RunResult run_traced(const RunSpec &spec) {
     if (fresh) {
       ScopeResolver::describe(cp, *id);
       session->stamp(cp);
-      cp.lost_events = p.lost_events;
+      TraceSession::stamp_losses(cp, stats);
     }
     agg.fill(cp, scope);
   }

@@ -390,6 +390,28 @@ Result<std::string> patch_oci_config(const std::string &config_text,
   return json_text(j, 4) + "\n";
 }
 
+std::vector<std::string> loss_warnings(const Profile &p) {
+  std::vector<std::string> out;
+  if (p.lost_events)
+    out.push_back("WARNING: " + std::to_string(p.lost_events) +
+                  " events lost (ring buffer full): counts are exact, some "
+                  "call sites may be missing.");
+  if (any_map_overflow(p)) {
+    std::string w = "WARNING: kernel maps overflowed (tasks " +
+                    std::to_string(p.tasks_overflow) + ", keys " +
+                    std::to_string(p.counts_overflow);
+    for (const auto &[map, n] : map_overflow_list(p))
+      if (n && map != "tasks" && map != "counts")
+        w += ", " + map + " " + std::to_string(n);
+    w += "): ";
+    w += p.tasks_overflow || p.counts_overflow || p.kprobe_overflow
+             ? "some checks were not counted."
+             : "counts are exact, some context may be missing.";
+    out.push_back(w);
+  }
+  return out;
+}
+
 std::string render_report(const Profile &p, const RenderOptions &o) {
   std::ostringstream out;
   const Workload &w = p.workload;
@@ -474,14 +496,8 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
     out << "\n" << warnings[0] << "\n";
     first_advice_warning = 1;
   }
-  if (p.lost_events)
-    out << "\nWARNING: " << p.lost_events
-        << " events lost (ring buffer full): counts are exact, some call "
-           "sites may be missing.\n";
-  if (p.tasks_overflow || p.counts_overflow)
-    out << "\nWARNING: kernel maps overflowed (tasks " << p.tasks_overflow
-        << ", keys " << p.counts_overflow
-        << "): some checks were not counted.\n";
+  for (const auto &w : loss_warnings(p))
+    out << "\n" << w << "\n";
 
   out << "\nAdvice:\n  " << cap_flags_line(a.add) << "\n";
   CapMask dflt = docker_default_mask();

@@ -40,6 +40,9 @@ std::string cap_flags_line(CapMask add);
 
 std::string render(const Profile &p, Format f, const RenderOptions &o = {});
 std::string render_report(const Profile &p, const RenderOptions &o);
+// The report's warnings about the recording's losses (lost events, kernel
+// maps that overflowed), one line each; none when nothing was lost.
+std::vector<std::string> loss_warnings(const Profile &p);
 
 // Several profiles (e.g. one per container started by a command). Flag
 // formats: one `# NAME` line before each; compose: one file with a service

@@ -162,8 +162,12 @@ json to_json(const Profile &p) {
     j["held_unused"] = names_of(held_unused(p));
   }
   j["lost_events"] = p.lost_events;
-  j["map_overflows"] = {{"tasks", p.tasks_overflow},
-                        {"counts", p.counts_overflow}};
+  json overflows = json::object();
+  for (const auto &[map, n] : map_overflow_list(p))
+    overflows[map] = n;
+  j["map_overflows"] = overflows;
+  if (p.checks_total)
+    j["checks_total"] = p.checks_total;
   return j;
 }
 
@@ -225,8 +229,15 @@ Result<Profile> profile_from_json(const json &j) {
   p.lost_events = r.get<std::uint64_t>(j, "lost_events", 0);
   if (j.contains("map_overflows")) {
     p.tasks_overflow = r.get<std::uint64_t>(j["map_overflows"], "tasks", 0);
-    p.counts_overflow = r.get<std::uint64_t>(j["map_overflows"], "counts", 0);
+    const json &mo = j["map_overflows"];
+    p.counts_overflow = r.get<std::uint64_t>(mo, "counts", 0);
+    // Absent from profiles written before per-map loss accounting.
+    p.seen_overflow = r.get<std::uint64_t>(mo, "seen", 0);
+    p.kprobe_overflow = r.get<std::uint64_t>(mo, "kprobe_pending", 0);
+    p.inflight_overflow = r.get<std::uint64_t>(mo, "inflight", 0);
+    p.dead_scopes_overflow = r.get<std::uint64_t>(mo, "dead_scopes", 0);
   }
+  p.checks_total = r.get<std::uint64_t>(j, "checks_total", 0);
   if (!j.contains("checks") || !j["checks"].is_array())
     return Error{EINVAL, "missing field 'checks'"};
   for (const auto &c : j["checks"]) {
@@ -363,11 +374,33 @@ void merge_into(Profile &into, const Profile &from) {
   into.lost_events += from.lost_events;
   into.tasks_overflow += from.tasks_overflow;
   into.counts_overflow += from.counts_overflow;
+  into.seen_overflow += from.seen_overflow;
+  into.kprobe_overflow += from.kprobe_overflow;
+  into.inflight_overflow += from.inflight_overflow;
+  into.dead_scopes_overflow += from.dead_scopes_overflow;
+  into.checks_total += from.checks_total;
   if (from.held_known) {
     into.held = into.held_known ? (into.held | from.held) : from.held;
     into.held_known = true;
   }
   into.runs += from.runs;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>>
+map_overflow_list(const Profile &p) {
+  return {{"tasks", p.tasks_overflow},
+          {"counts", p.counts_overflow},
+          {"seen", p.seen_overflow},
+          {"kprobe_pending", p.kprobe_overflow},
+          {"inflight", p.inflight_overflow},
+          {"dead_scopes", p.dead_scopes_overflow}};
+}
+
+bool any_map_overflow(const Profile &p) {
+  for (const auto &[map, n] : map_overflow_list(p))
+    if (n)
+      return true;
+  return false;
 }
 
 } // namespace capscope

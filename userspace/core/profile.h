@@ -65,8 +65,17 @@ struct Profile {
   // the runtime's own checks (podman, conmon, runc set-up), never advice.
   std::vector<CheckStats> runtime_checks;
   std::uint64_t lost_events = 0;
-  std::uint64_t tasks_overflow = 0;
-  std::uint64_t counts_overflow = 0;
+  // Kernel map insertions that failed (see map_overflow_list).
+  std::uint64_t tasks_overflow = 0;       // tasks went untracked
+  std::uint64_t counts_overflow = 0;      // checks of new keys not counted
+  std::uint64_t seen_overflow = 0;        // new keys not announced (no context)
+  std::uint64_t kprobe_overflow = 0;      // kprobe mode: checks lost
+  std::uint64_t inflight_overflow = 0;    // diagnose: syscalls not followed
+  std::uint64_t dead_scopes_overflow = 0; // daemon: cache slots kept longer
+  // Checks the kernel side attributed to tracked scopes while this was
+  // recorded (the whole trace session's, runtime set-up included); 0 when
+  // unknown (older profiles, replays).
+  std::uint64_t checks_total = 0;
   int exit_status = -1; // -1: not applicable
   CapMask held = 0;     // effective set the workload held, when known
   bool held_known = false;
@@ -90,6 +99,13 @@ Result<void> save_text_atomic(const std::string &path, const std::string &text);
 
 // Union of two profiles: counts summed, sets joined, window widened.
 void merge_into(Profile &into, const Profile &from);
+
+// The failed map insertions by map name, in a fixed order (tasks, counts,
+// seen, kprobe_pending, inflight, dead_scopes), zeros included.
+std::vector<std::pair<std::string, std::uint64_t>>
+map_overflow_list(const Profile &p);
+// Any of them non-zero.
+bool any_map_overflow(const Profile &p);
 
 std::string iso8601(std::int64_t wall_ns);
 

@@ -192,6 +192,23 @@ void DaemonCore::flush(bool final) {
     std::fprintf(stderr, "capscope daemon: profiles are saved again\n");
     writes_failing_ = false;
   }
+  // Metric series: every key seen in this run until it is evicted and
+  // saved; a key that comes back (a restarted container) gets them again.
+  // (A key evicted while the state dir refuses writes keeps them until
+  // its profile is saved.)
+  exported_.insert(touched.begin(), touched.end());
+  for (const auto &[key, part] : evicted_parts)
+    evicting_.insert(key);
+  for (auto it = evicting_.begin(); it != evicting_.end();) {
+    if (running.count(*it)) {
+      it = evicting_.erase(it);
+    } else if (!unsaved_.count(*it)) {
+      exported_.erase(*it);
+      it = evicting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   // Persisted: scopes with no task left leave the kernel maps and memory.
   for (std::uint64_t scope : dead) {
     session_.forget_scope(scope);
@@ -210,6 +227,8 @@ void DaemonCore::flush(bool final) {
   snap_.lost_events = stats.lost_events;
   snap_.tasks_overflow = stats.tasks_full;
   snap_.counts_overflow = stats.counts_full;
+  snap_.stats = stats;
+  snap_.exported = exported_;
   snap_.scopes = live.size();
   if (IdentityLookup *l = resolver.lookup()) {
     snap_.lookups_queued = l->queued();
@@ -294,6 +313,8 @@ std::string DaemonCore::metrics_text() const {
          "capability, verdict and class.\n"
          "# TYPE capscope_checks_total counter\n";
   for (const auto &[key, p] : snap_.profiles) {
+    if (!snap_.exported.count(key))
+      continue;
     const Workload &w = p.workload;
     for (const auto &c : p.checks) {
       for (int denied = 0; denied < 2; ++denied) {
@@ -322,6 +343,34 @@ std::string DaemonCore::metrics_text() const {
          std::to_string(snap_.tasks_overflow) +
          "\ncapscope_map_overflows_total{map=\"counts\"} " +
          std::to_string(snap_.counts_overflow) + "\n";
+  const TracerStats &st = snap_.stats;
+  out += "# HELP capscope_kernel_checks_total Capability checks the kernel "
+         "side attributed to traced scopes (all workloads, evicted ones "
+         "included).\n"
+         "# TYPE capscope_kernel_checks_total counter\n"
+         "capscope_kernel_checks_total " +
+         std::to_string(st.checks) + "\n";
+  out += "# HELP capscope_map_insert_failures_total Kernel map insertions "
+         "that failed, per map: events (ring buffer) loses call sites, "
+         "tasks and counts lose checks, seen loses a new key's context, "
+         "kprobe_pending loses checks, inflight loses syscall outcomes, "
+         "dead_scopes keeps cache slots longer; task_slots and count_slots "
+         "are caches (the entry went to its hash map, nothing lost).\n"
+         "# TYPE capscope_map_insert_failures_total counter\n";
+  const std::pair<const char *, std::uint64_t> fails[] = {
+      {"events", st.lost_events},           {"tasks", st.tasks_full},
+      {"counts", st.counts_full},           {"seen", st.seen_full},
+      {"kprobe_pending", st.kprobe_full},   {"inflight", st.inflight_full},
+      {"dead_scopes", st.dead_scopes_full}, {"task_slots", st.task_slots_busy},
+      {"count_slots", st.count_slots_busy}};
+  for (const auto &[map, n] : fails)
+    out += std::string("capscope_map_insert_failures_total{map=\"") + map +
+           "\"} " + std::to_string(n) + "\n";
+  out += "# HELP capscope_workload_series Workloads with per-workload "
+         "series in this exposition (evicted ones are dropped once saved).\n"
+         "# TYPE capscope_workload_series gauge\n"
+         "capscope_workload_series " +
+         std::to_string(snap_.exported.size()) + "\n";
   out += "# HELP capscope_scopes_tracked Scopes with live tasks.\n"
          "# TYPE capscope_scopes_tracked gauge\n"
          "capscope_scopes_tracked " +

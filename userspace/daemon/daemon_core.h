@@ -25,11 +25,16 @@ struct DaemonSnapshot {
   std::map<std::string, Profile> profiles;
   std::set<std::string> running; // keys with live tasks
   std::set<std::string> privileged;
+  // Keys with per-workload metric series: those seen in this run, less the
+  // ones evicted (no task left) once their profile is saved, so the label
+  // cardinality follows the live containers, not every one ever seen.
+  std::set<std::string> exported;
   std::uint64_t lost_events = 0;
   std::uint64_t flushes = 0;
   std::uint64_t scopes = 0;
   std::uint64_t tasks_overflow = 0;
   std::uint64_t counts_overflow = 0;
+  TracerStats stats;                 // the kernel side's, at the last flush
   std::uint64_t lookups_queued = 0;  // container lookups queued or running
   std::uint64_t lookups_dropped = 0; // ... dropped on a full queue
   std::uint64_t write_errors = 0;    // profile saves that failed
@@ -74,7 +79,9 @@ private:
   // again at every flush until it works; the profile stays in memory.
   std::set<std::string> unsaved_;
   std::uint64_t write_errors_ = 0;
-  bool writes_failing_ = false; // logged once per failing spell
+  std::set<std::string> exported_; // see DaemonSnapshot::exported
+  std::set<std::string> evicting_; // evicted, series dropped once saved
+  bool writes_failing_ = false;    // logged once per failing spell
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

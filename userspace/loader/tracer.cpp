@@ -2,6 +2,7 @@
 // attach-mode fallback, ring buffer and map access.
 #include "loader/tracer.h"
 
+#include <algorithm>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
@@ -90,16 +91,18 @@ struct Tracer::Impl {
   // Scopes forgotten while keys of theirs may still sit in count_slots:
   // those slots are stale until BPF takes them over.
   std::set<std::uint64_t> dead_scopes;
+  std::uint64_t dead_scopes_full = 0; // forget_scope's insertions refused
   const std::function<void(const cs_event &)> *cb = nullptr;
   int handled = 0;
 };
 
 static int on_ring_event(void *ctx, void *data, size_t size) {
   auto *impl = static_cast<Tracer::Impl *>(ctx);
-  if (size < sizeof(cs_event) || !impl->cb)
+  // Check events end at the stack (CS_CHECK_EVENT_SIZE); the rest reads 0.
+  if (size < CS_CHECK_EVENT_SIZE || !impl->cb)
     return 0;
-  cs_event e;
-  std::memcpy(&e, data, sizeof e);
+  cs_event e{};
+  std::memcpy(&e, data, std::min(size, sizeof e));
   (*impl->cb)(e);
   impl->handled++;
   return 0;
@@ -192,6 +195,21 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
   if (cfg.no_caches || compat) {
     bpf_map__set_max_entries(skel->maps.task_slots, 1);
     bpf_map__set_max_entries(skel->maps.count_slots, 1);
+  }
+  for (const auto &[name, n] : cfg.map_entries) {
+    bpf_map *map = nullptr;
+    for (auto *m :
+         {skel->maps.tasks, skel->maps.counts, skel->maps.seen,
+          skel->maps.inflight, skel->maps.kprobe_pending, skel->maps.task_slots,
+          skel->maps.count_slots, skel->maps.dead_scopes, skel->maps.events})
+      if (name == bpf_map__name(m))
+        map = m;
+    if (!map || n == 0)
+      return Error{EINVAL, "cannot resize map '" + name + "' to " +
+                               std::to_string(n) + " entries"};
+    if (int err = bpf_map__set_max_entries(map, n))
+      return Error{-err,
+                   "cannot resize map '" + name + "': " + std::strerror(-err)};
   }
 
   // What a refusal usually means, per mode, so doctor can say why.
@@ -449,9 +467,16 @@ TracerStats Tracer::read_stats() const {
         total += v;
     return total;
   };
+  auto fails = [&](__u32 which) { return sum(CS_STAT__COUNT + which); };
   s.lost_events = sum(CS_STAT_LOST_EVENTS);
   s.tasks_full = sum(CS_STAT_TASKS_FULL);
-  s.counts_full = sum(CS_STAT_COUNTS_FULL);
+  s.counts_full = sum(CS_STAT_COUNTS_FULL) + fails(CS_FAIL_COUNTS_RACE);
+  s.seen_full = fails(CS_FAIL_SEEN);
+  s.kprobe_full = fails(CS_FAIL_KPROBE_PENDING);
+  s.inflight_full = fails(CS_FAIL_INFLIGHT);
+  s.task_slots_busy = fails(CS_FAIL_TASK_SLOTS);
+  s.count_slots_busy = fails(CS_FAIL_COUNT_SLOTS);
+  s.dead_scopes_full = impl_->dead_scopes_full;
   s.checks = sum(CS_STAT_CHECKS);
   s.stack_fail = sum(CS_STAT_STACK_FAIL);
   s.fast_class = sum(CS_STAT_FAST_CLASS);
@@ -468,8 +493,9 @@ void Tracer::forget_scope(std::uint64_t scope) {
   // from now on, and let BPF take them over.
   // (If dead_scopes is full, those slots only stay taken.)
   __u8 one = 1;
-  bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.dead_scopes), &scope, &one,
-                      BPF_ANY);
+  if (bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.dead_scopes), &scope,
+                          &one, BPF_ANY) != 0)
+    impl_->dead_scopes_full++;
   impl_->dead_scopes.insert(scope);
   for (auto *m : {impl_->skel->maps.counts, impl_->skel->maps.seen}) {
     int fd = bpf_map__fd(m);

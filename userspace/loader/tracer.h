@@ -45,6 +45,11 @@ struct TracerConfig {
   bool compat_object = false; // load the compat object (bpf/cs_compat.h)
                               // first, as on a kernel older than 5.12
   bool no_site_cache = false; // no call-site cache (the fast classifier only)
+  // Loss-accounting tests: max_entries of named maps (tasks, counts, seen,
+  // inflight, kprobe_pending, task_slots, count_slots, dead_scopes; events
+  // in bytes, a power of two of at least a page) set before load, so a
+  // test can fill each one. Unknown names are refused by Tracer::open.
+  std::vector<std::pair<std::string, std::uint32_t>> map_entries;
 };
 
 struct AttachAttempt {
@@ -54,11 +59,20 @@ struct AttachAttempt {
   bool compat = false; // loaded as the compat object (no BPF atomics)
 };
 
+// Summed over CPUs. The *_full counters are losses (a map insertion or a
+// ring-buffer reserve that failed); the *_busy ones are cache slots found
+// taken, where the entry went to its hash map instead (no loss).
 struct TracerStats {
-  std::uint64_t lost_events = 0;
+  std::uint64_t lost_events = 0; // ring buffer full
   std::uint64_t tasks_full = 0;
   std::uint64_t counts_full = 0;
-  std::uint64_t checks = 0;
+  std::uint64_t seen_full = 0;        // new keys not announced
+  std::uint64_t kprobe_full = 0;      // kprobe_pending: checks lost
+  std::uint64_t inflight_full = 0;    // diagnose: syscalls not followed
+  std::uint64_t dead_scopes_full = 0; // forgotten scopes' cache slots kept
+  std::uint64_t task_slots_busy = 0;
+  std::uint64_t count_slots_busy = 0;
+  std::uint64_t checks = 0; // checks attributed to a scope
   std::uint64_t stack_fail = 0;
   std::uint64_t fast_class = 0;    // doubtful checks classified without a stack
   std::uint64_t fast_mismatch = 0; // ... whose sampled stack disagreed

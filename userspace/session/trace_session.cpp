@@ -60,11 +60,37 @@ static bool env_is_1(const char *name) {
   return e && *e == '1';
 }
 
+std::vector<std::pair<std::string, std::uint32_t>>
+parse_map_entries(const std::string &spec) {
+  std::vector<std::pair<std::string, std::uint32_t>> out;
+  std::size_t at = 0;
+  while (at < spec.size()) {
+    std::size_t end = spec.find(',', at);
+    if (end == std::string::npos)
+      end = spec.size();
+    std::string item = spec.substr(at, end - at);
+    at = end + 1;
+    auto eq = item.find('=');
+    std::string num = eq == std::string::npos ? "" : item.substr(eq + 1);
+    bool digits = !num.empty() && num.size() <= 9 &&
+                  std::all_of(num.begin(), num.end(),
+                              [](unsigned char c) { return std::isdigit(c); });
+    if (eq == 0 || !digits || std::stoul(num) == 0)
+      throw Fatal("CAPSCOPE_MAP_ENTRIES: '" + item +
+                  "' is not MAP=ENTRIES (e.g. seen=16,tasks=64)");
+    out.emplace_back(item.substr(0, eq),
+                     static_cast<std::uint32_t>(std::stoul(num)));
+  }
+  return out;
+}
+
 void tracer_switches_from_env(TracerConfig &cfg) {
   cfg.no_fast_class = env_is_1("CAPSCOPE_NO_FAST_CLASS");
   cfg.no_caches = env_is_1("CAPSCOPE_NO_CACHES");
   cfg.compat_object = env_is_1("CAPSCOPE_COMPAT_OBJECT");
   cfg.no_site_cache = env_is_1("CAPSCOPE_NO_SITE_CACHE");
+  if (const char *e = std::getenv("CAPSCOPE_MAP_ENTRIES"))
+    cfg.map_entries = parse_map_entries(e);
 }
 
 std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose) {
@@ -213,6 +239,11 @@ void TraceSession::stamp_losses(Profile &p, const TracerStats &s) {
   p.lost_events = s.lost_events;
   p.tasks_overflow = s.tasks_full;
   p.counts_overflow = s.counts_full;
+  p.seen_overflow = s.seen_full;
+  p.kprobe_overflow = s.kprobe_full;
+  p.inflight_overflow = s.inflight_full;
+  p.dead_scopes_overflow = s.dead_scopes_full;
+  p.checks_total = s.checks;
 }
 
 void TraceSession::window_from_checks(Profile &p) {

@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/aggregate.h"
 #include "core/kallsyms.h"
@@ -30,8 +32,13 @@ AttachMode attach_mode_or_die(const char *cmd, const std::string &name);
 // stack, for the BPF side.
 void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms);
 // The test and benchmark switches from the environment:
-// CAPSCOPE_NO_FAST_CLASS=1, CAPSCOPE_NO_CACHES=1, CAPSCOPE_NO_SITE_CACHE=1.
+// CAPSCOPE_NO_FAST_CLASS=1, CAPSCOPE_NO_CACHES=1, CAPSCOPE_NO_SITE_CACHE=1,
+// CAPSCOPE_COMPAT_OBJECT=1 and CAPSCOPE_MAP_ENTRIES=MAP=N[,MAP=N...]
+// (shrunk maps, for loss tests).
 void tracer_switches_from_env(TracerConfig &cfg);
+// "seen=16,tasks=64" -> {{"seen",16},{"tasks",64}}; Fatal on bad input.
+std::vector<std::pair<std::string, std::uint32_t>>
+parse_map_entries(const std::string &spec);
 // Opens the tracer; on failure throws Fatal naming each refused mode.
 // CAPSCOPE_LIBBPF_DEBUG in the environment adds libbpf's debug lines to -v.
 std::unique_ptr<Tracer> open_tracer(const TracerConfig &cfg, bool verbose);
