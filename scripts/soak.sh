@@ -8,8 +8,8 @@
 #                   [--docker] [--limit SECONDS]
 #
 # Default: 2,000 containers (podman with runc), 20,000 processes, 8
-# containers started at once, at most 600 s for the churn. --short: 60
-# containers, 2,000 processes, at most 110 s (what the privileged tier runs:
+# containers started at once, at most 600 s for the churn. --short: 40
+# containers, 2,000 processes, at most 100 s (what the privileged tier runs:
 # tests/privileged/test_soak.sh). --docker: half of the containers on a
 # private Docker engine (tests/privileged/docker_fixture.sh). Needs root and
 # a build (build/). The figures end up on the last line.
@@ -20,7 +20,7 @@ containers=2000 procs=20000 parallel=8 limit=600 docker=0
 
 while (($#)); do
   case $1 in
-    --short) containers=60 procs=2000 parallel=4 limit=110 ;;
+    --short) containers=40 procs=2000 parallel=4 limit=100 ;;
     --containers) containers=${2:?--containers needs a number} && shift ;;
     --procs) procs=${2:?--procs needs a number} && shift ;;
     --parallel) parallel=${2:?--parallel needs a number} && shift ;;

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2016  # workload commands in single quotes
 # Loss accounting (issue 15): every kernel map insertion that can fail is
 # counted and reported. CAPSCOPE_MAP_ENTRIES=MAP=N shrinks a map before the
 # BPF object loads, so each test forces one overflow and checks it reaches
@@ -130,8 +131,8 @@ test_losses_trace_summary() {
   pid=$!
   bg_track "$pid"
   wait_for_text "$err" "Ctrl-C to stop" 15 || fail "trace did not start: $(cat "$err")"
-  local i
-  for i in 1 2 3 4 5 6; do
+  local _
+  for _ in 1 2 3 4 5 6; do
     "$CAPGEN" --op ioprio --threads 2 --iters 20000 >/dev/null || fail "capgen failed"
   done
   wait_pid_for "$pid" 20

@@ -7,10 +7,10 @@
 # runs it small; scripts/soak.sh runs it at full size (2,000 containers,
 # 20,000 processes) through the same function.
 #
-# Sizes (environment): SOAK_CONTAINERS (default 60), SOAK_PROCS (2000),
+# Sizes (environment): SOAK_CONTAINERS (default 40), SOAK_PROCS (2000),
 # SOAK_PARALLEL (containers started at once, 4), SOAK_DOCKER=1 (also half
 # of the containers on a private Docker engine), SOAK_LIMIT (seconds for
-# the whole churn, 110), SOAK_REPORT (a file the figures are appended to).
+# the whole churn, 100), SOAK_REPORT (a file the figures are appended to).
 # The daemon helpers are test_daemon.sh's.
 
 # shellcheck source=test_daemon.sh
@@ -50,8 +50,8 @@ soak_worker() {
 
 test_soak_churn() {
   require_daemon_prereqs
-  local n=${SOAK_CONTAINERS:-60} procs=${SOAK_PROCS:-2000} par=${SOAK_PARALLEL:-4}
-  local limit=${SOAK_LIMIT:-110} docker=${SOAK_DOCKER:-0}
+  local n=${SOAK_CONTAINERS:-40} procs=${SOAK_PROCS:-2000} par=${SOAK_PARALLEL:-4}
+  local limit=${SOAK_LIMIT:-100} docker=${SOAK_DOCKER:-0}
   local ndocker=0 npodman w start rss_log="$TEST_TMP/rss" i
   if ((docker)); then
     # shellcheck source=docker_fixture.sh
@@ -94,11 +94,17 @@ test_soak_churn() {
     pids+=($!)
     bg_track $!
   done
+  # One deadline for the whole churn.
+  local left
   for w in "${pids[@]}"; do
-    wait_pid_for "$w" "$limit"
+    left=$(((start + limit * 1000 - $(now_ms)) / 1000))
+    ((left > 0)) || left=1
+    wait_pid_for "$w" "$left"
     ((WAIT_RC != 124)) || fail "container churn not done within ${limit}s ($(wc -l <"$TEST_TMP/done") of $n containers)"
   done
-  ctr_wait "$pname" "$limit"
+  left=$(((start + limit * 1000 - $(now_ms)) / 1000))
+  ((left > 0)) || left=1
+  ctr_wait "$pname" "$left"
   assert_eq 0 "$CTR_RC" "exit status of the process churn container"
   local churn_ms=$(($(now_ms) - start))
   daemon_alive "after the churn"
