@@ -498,15 +498,16 @@ s.close()' "$DAEMON_SOCK"
 # --- metrics ----------------------------------------------------------------------
 
 # /metrics has the chown container's CHOWN; Debian's Prometheus scrapes it
-# and its query API returns it.
+# and its query API returns it. Once the container is gone (and its profile
+# saved and scraped), its series leave /metrics: the label cardinality
+# follows the live containers.
 test_daemon_metrics_prometheus() {
   require_daemon_prereqs
   local port name text line pport pdir ppid value="" start
   port=$(free_port)
   daemon_start --metrics "127.0.0.1:$port"
   name=$(unique_name d-metrics)
-  ctr_start "$name" --cap-add=ALL --tmpfs /tmp:notmpcopyup --rootfs "$ROOTFS" sh -c 'touch /tmp/x && chown 1000 /tmp/x'
-  ctr_wait "$name"
+  ctr_start "$name" --cap-add=ALL --tmpfs /tmp:notmpcopyup --rootfs "$ROOTFS" sh -c 'touch /tmp/x && chown 1000 /tmp/x && exec sleep 300'
   wait_advice "$name" "--cap-drop=ALL --cap-add=CHOWN"
   text=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics") || fail "curl http://127.0.0.1:$port/metrics failed"
   line=$(grep -E "^capscope_checks_total\{.*container=\"$name\".*cap=\"CHOWN\".*verdict=\"granted\"" <<<"$text" || true)
@@ -549,6 +550,25 @@ EOF
   [[ -n "$value" ]] || fail "Prometheus had no capscope_checks_total{cap=\"CHOWN\",container=\"$name\"} within 30 s (log: $(_lib_abbrev "$(tail -n 3 "$pdir/log")"))"
   /usr/bin/python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 1 else 1)' "$value" ||
     fail "Prometheus says capscope_checks_total{cap=\"CHOWN\",container=\"$name\"} = $value, expected >= 1"
+  metrics_series_leave "$port" "$name"
+}
+
+# metrics_series_leave PORT NAME: stop container NAME; its series must leave
+# the daemon's /metrics (after the grace of ten 1 s flushes and a scrape)
+# while its profile stays.
+metrics_series_leave() {
+  local port=$1 name=$2 start text=""
+  timeout 60 podman rm -f -t 0 "$name" >/dev/null || fail "podman rm $name failed"
+  start=$(now_ms)
+  while (($(now_ms) - start < 40000)); do
+    text=$(curl -fsS --max-time 10 "http://127.0.0.1:$port/metrics") || fail "curl /metrics failed"
+    grep -q "container=\"$name\"" <<<"$text" || break
+    sleep 1
+  done
+  echo "series of $name left /metrics after $(($(now_ms) - start)) ms" >&2
+  ! grep -q "container=\"$name\"" <<<"$text" ||
+    fail "the series of container $name are still in /metrics 40 s after it was removed"
+  cs_show "$name" docker >/dev/null || fail "the profile of $name is gone with its series"
 }
 
 # --- deploy/ ----------------------------------------------------------------------

@@ -156,11 +156,19 @@ PY
   local ours_running
   ours_running=$(cs_profiles --json | json_get - 'sum(1 for p in d if p.get("running") and p.get("id") in set(open(args[0]).read().split()))' "$TEST_TMP/ids")
   assert_eq 0 "$ours_running" "soak containers still tracked as running"
-  local scopes series
+  # The series of gone containers leave /metrics after a grace of ten
+  # flushes and a scrape.
+  local scopes series others wait_series
+  wait_series=$(now_ms)
+  while :; do
+    soak_scrape
+    others=$(($(podman ps -q | wc -l) + 0))
+    series=$(soak_metric capscope_workload_series)
+    ((series <= others + 2)) && break
+    (($(now_ms) - wait_series >= 30000)) && break
+    sleep 1
+  done
   scopes=$(soak_metric capscope_scopes_tracked)
-  series=$(soak_metric capscope_workload_series)
-  local others
-  others=$(($(podman ps -q | wc -l) + 0))
   ((scopes <= others + 2)) || fail "$scopes scopes tracked after the churn, with $others containers running"
   ((series <= others + 2)) || fail "$series workloads with metric series after the churn, with $others containers running"
 

@@ -268,7 +268,8 @@ std::size_t series_lines(const std::string &metrics) {
 }
 } // namespace
 
-TEST_CASE("daemon metrics drop the series of evicted containers once saved",
+TEST_CASE("daemon metrics drop the series of evicted containers once saved "
+          "and scraped",
           "[daemon]") {
   TempDir dir;
   Rig rig(dir.path);
@@ -290,6 +291,12 @@ TEST_CASE("daemon metrics drop the series of evicted containers once saved",
     CHECK(series_lines(rig.core->metrics_text()) == 10);
     for (int i = wave * 10; i < wave * 10 + 10; ++i)
       rig.src->exit_scope(kScope + i);
+    // Evicted and saved: their final values stay exported for ten
+    // flushes and until a scrape has taken them, then they are dropped.
+    rig.flush();
+    for (int f = 0; f < 10; ++f)
+      rig.flush();
+    CHECK(series_lines(rig.core->metrics_text()) == 10);
     rig.flush();
     std::string m = rig.core->metrics_text();
     CHECK(series_lines(m) == 0);

@@ -192,22 +192,39 @@ void DaemonCore::flush(bool final) {
     std::fprintf(stderr, "capscope daemon: profiles are saved again\n");
     writes_failing_ = false;
   }
-  // Metric series: every key seen in this run until it is evicted and
-  // saved; a key that comes back (a restarted container) gets them again.
-  // (A key evicted while the state dir refuses writes keeps them until
-  // its profile is saved.)
+  // Metric series: every key seen in this run until it is evicted, its
+  // profile saved, and its final values exported: kSeriesGraceFlushes
+  // flushes and at least one scrape after the save (a container shorter
+  // than a scrape interval still reaches Prometheus). A key that comes
+  // back (a restarted container) gets them again. A key evicted while the
+  // state dir refuses writes keeps them until its profile is saved.
   exported_.insert(touched.begin(), touched.end());
+  std::uint64_t scrapes;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    scrapes = scrapes_;
+  }
+  const std::uint64_t flush_no = snap_.flushes + 1;
   for (const auto &[key, part] : evicted_parts)
-    evicting_.insert(key);
+    evicting_.try_emplace(key, SeriesEviction{});
   for (auto it = evicting_.begin(); it != evicting_.end();) {
-    if (running.count(*it)) {
+    SeriesEviction &e = it->second;
+    if (running.count(it->first)) {
       it = evicting_.erase(it);
-    } else if (!unsaved_.count(*it)) {
-      exported_.erase(*it);
-      it = evicting_.erase(it);
-    } else {
-      ++it;
+      continue;
     }
+    if (!e.saved && !unsaved_.count(it->first)) {
+      e.saved = true;
+      e.flush = flush_no;
+      e.scrapes = scrapes;
+    }
+    if (e.saved && flush_no - e.flush >= kSeriesGraceFlushes &&
+        scrapes > e.scrapes) {
+      exported_.erase(it->first);
+      it = evicting_.erase(it);
+      continue;
+    }
+    ++it;
   }
   // Persisted: scopes with no task left leave the kernel maps and memory.
   for (std::uint64_t scope : dead) {
@@ -308,6 +325,7 @@ nlohmann::json DaemonCore::answer(const nlohmann::json &req) const {
 
 std::string DaemonCore::metrics_text() const {
   std::lock_guard<std::mutex> lock(mu_);
+  ++scrapes_;
   std::string out;
   out += "# HELP capscope_checks_total Capability checks seen per workload, "
          "capability, verdict and class.\n"

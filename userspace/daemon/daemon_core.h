@@ -26,8 +26,9 @@ struct DaemonSnapshot {
   std::set<std::string> running; // keys with live tasks
   std::set<std::string> privileged;
   // Keys with per-workload metric series: those seen in this run, less the
-  // ones evicted (no task left) once their profile is saved, so the label
-  // cardinality follows the live containers, not every one ever seen.
+  // ones evicted (no task left) once their profile is saved and their last
+  // values were scraped (DaemonCore::flush), so the label cardinality
+  // follows the live containers, not every one ever seen.
   std::set<std::string> exported;
   std::uint64_t lost_events = 0;
   std::uint64_t flushes = 0;
@@ -79,9 +80,16 @@ private:
   // again at every flush until it works; the profile stays in memory.
   std::set<std::string> unsaved_;
   std::uint64_t write_errors_ = 0;
-  std::set<std::string> exported_; // see DaemonSnapshot::exported
-  std::set<std::string> evicting_; // evicted, series dropped once saved
-  bool writes_failing_ = false;    // logged once per failing spell
+  // Metric series (see DaemonSnapshot::exported and flush()).
+  static constexpr std::uint64_t kSeriesGraceFlushes = 10;
+  struct SeriesEviction {
+    bool saved = false;
+    std::uint64_t flush = 0;   // the flush that saved it
+    std::uint64_t scrapes = 0; // metrics_text() calls by then
+  };
+  std::set<std::string> exported_;
+  std::map<std::string, SeriesEviction> evicting_;
+  bool writes_failing_ = false; // logged once per failing spell
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -89,6 +97,7 @@ private:
   bool flush_wanted_ = false;
   std::uint64_t flush_gen_ = 0;
   bool stopping_ = false;
+  mutable std::uint64_t scrapes_ = 0; // metrics_text() calls, under mu_
 };
 
 } // namespace capscope
