@@ -143,7 +143,7 @@ struct kprobe_args {
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CS_TASKS_MAX); /* one a task in cap_capable */
+	__uint(max_entries, CS_KPROBE_PENDING_MAX);
 	__type(key, __u32);
 	__type(value, struct kprobe_args);
 } kprobe_pending SEC(".maps");

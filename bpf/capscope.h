@@ -44,6 +44,10 @@
 #define CS_COUNT_SLOT_BITS 8
 #define CS_COUNT_SLOTS (1u << CS_COUNT_SLOT_BITS)
 #define CS_DEAD_SCOPES_MAX 4096
+/* kprobe mode: tasks between cap_capable's entry and return (it does not
+ * sleep, so about one a CPU; an entry whose return probe was missed stays
+ * until its tid checks again). */
+#define CS_KPROBE_PENDING_MAX 4096
 
 #define CS_NO_SYSCALL 0xffffffffu
 

@@ -60,6 +60,8 @@ test_soak_churn() {
     ndocker=$((n / 2))
   fi
   npodman=$((n - ndocker))
+  # Containers a worker left running when the test ended early.
+  on_exit "podman ps -a -q --filter name=cs-soak-$$- | xargs -r timeout 60 podman rm -f -t 0 >/dev/null 2>&1"
   SOAK_PORT=$(free_port)
   daemon_start --metrics "127.0.0.1:$SOAK_PORT"
   start=$(now_ms)

@@ -9,6 +9,7 @@
 
 #include "core/caps.h"
 #include "session/podman_command.h"
+#include "session/trace_session.h"
 #include "session/workload.h"
 
 using namespace capscope;
@@ -126,4 +127,15 @@ TEST_CASE("verify's podman command uses the user's configuration and "
                      "--security-opt", "no-new-privileges", "--tmpfs",
                      "/tmp:notmpcopyup", "alpine", "true"});
   }
+}
+
+TEST_CASE("CAPSCOPE_MAP_ENTRIES: map sizes for the loss tests", "[session]") {
+  using Entries = std::vector<std::pair<std::string, std::uint32_t>>;
+  CHECK(parse_map_entries("") == Entries{});
+  CHECK(parse_map_entries("seen=16") == Entries{{"seen", 16}});
+  CHECK(parse_map_entries("tasks=8,events=4096") ==
+        Entries{{"tasks", 8}, {"events", 4096}});
+  for (const char *bad : {"seen", "=4", "seen=", "seen=0", "seen=-1", "seen=x",
+                          "seen=1234567890", "seen=4,,tasks=2"})
+    CHECK_THROWS_AS(parse_map_entries(bad), Fatal);
 }
