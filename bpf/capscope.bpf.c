@@ -545,7 +545,8 @@ static __always_inline int on_check(const struct cs_check *ck)
 			/* The call-site cache first (cs_sitecache.h: a miss
 			 * takes the real stack, which teaches it), else the
 			 * fast classifier while the cache is not usable; a
-			 * disagreement turns off only the path that answered. */
+			 * disagreement turns off only the path that answered.
+			 */
 			bool site = false, site_miss = false;
 			if (tp_ctx) {
 				fast = site_class(ctx, &site_miss);

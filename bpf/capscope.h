@@ -108,9 +108,9 @@ enum cs_stat {
 	CS_STAT_FAST_CLASS = 5,	   /* classified without a stack */
 	CS_STAT_FAST_MISMATCH = 6, /* ... and the real stack disagreed */
 	/* The call-site cache (bpf/cs_sitecache.h): */
-	CS_STAT_SITE_HIT = 7,	   /* classified by the site cache */
-	CS_STAT_SITE_MISS = 8,	   /* an unknown frame: took the real stack */
-	CS_STAT_SITE_EVICT = 9,	   /* an entry replaced another (cache full) */
+	CS_STAT_SITE_HIT = 7,	    /* classified by the site cache */
+	CS_STAT_SITE_MISS = 8,	    /* an unknown frame: took the real stack */
+	CS_STAT_SITE_EVICT = 9,	    /* an entry replaced another (cache full) */
 	CS_STAT_SITE_MISMATCH = 10, /* a sampled real stack disagreed */
 	CS_STAT__COUNT = 11,
 };
