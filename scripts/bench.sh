@@ -15,6 +15,8 @@
 #   BENCH_OUT=BENCHMARKS.md  where the markdown report goes
 #   BENCH_BUILD_DIR=build  the CMake build directory to build and measure
 #   BENCH_NOTE=...         a line of free text for the report's header
+#   BENCH_EXTRA=1          at the end, also run scripts/bench_churn.sh,
+#                          bench_server.sh and bench_scopes.sh (0: skip)
 #   BENCH_ALT_CAPSCOPE=PATH  also run mode (e') record_alt with another
 #                          capscope binary (e.g. a build with a changed BPF
 #                          program), interleaved with the rest; the final
@@ -501,7 +503,7 @@ BENCH_RESULTS=$results BENCH_OUT=$OUT BENCH_METRIC=$METRIC BENCH_REPS=$REPS \
   BENCH_BPFTRACE="$(bpftrace --version 2>&1 | head -1)" \
   BENCH_COMMIT="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" status --porcelain -- bpf userspace 2>/dev/null | grep -q . && echo ' (with uncommitted changes in bpf/ or userspace/)')" \
   BENCH_NOTE="${BENCH_NOTE:-}" BENCH_VERIFY="$(printf '%s\n' "${verify_lines[@]}")" BENCH_BUILD_NOTE="$build_note" \
-  python3 - <<'EOF'
+  python3 - >"$tmp/report.txt" <<'EOF'
 import os, re, statistics, datetime
 
 env = os.environ
@@ -822,3 +824,28 @@ open(env["BENCH_OUT"], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines[lines.index("## Cost per check"):]))
 print(final)
 EOF
+
+# --- process churn, a real server, many scopes (issue 14) --------------------
+# scripts/bench_churn.sh, bench_server.sh, bench_scopes.sh on the same binary;
+# their tables are appended to the report and churn_vs_bpftrace=R to the
+# last line. BENCH_EXTRA=0 skips them.
+if [[ ${BENCH_EXTRA:-1} == 1 ]]; then
+  extra_line=""
+  for s in churn server scopes; do
+    up=${s^^}
+    log "scripts/bench_$s.sh"
+    if env "${up}_CAPSCOPE=$capscope" "${up}_OUT=$tmp/$s.md" bash "$root/scripts/bench_$s.sh" >"$tmp/$s.log" 2>&1; then
+      { echo; cat "$tmp/$s.md"; } >>"$OUT"
+    else
+      log "bench_$s.sh failed: $(tail -2 "$tmp/$s.log")"
+    fi
+  done
+  r=$(sed -n 's/^churn: churn_vs_bpftrace=\([^ ]*\).*/\1/p' "$tmp/churn.log" | tail -1)
+  extra_line=" churn_vs_bpftrace=${r:-nan}"
+  sed -i "s/^\(bench: .*\)$/\1$extra_line/" "$OUT" "$tmp/report.txt"
+  cat "$tmp/report.txt"
+  cat "$tmp"/churn.md "$tmp"/server.md "$tmp"/scopes.md 2>/dev/null || true
+  tail -1 "$tmp/report.txt"
+else
+  cat "$tmp/report.txt"
+fi

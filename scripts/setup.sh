@@ -42,6 +42,8 @@ packages=(
   # manual pages (docs/man, scdoc sources), the zsh and fish completions'
   # syntax checks, the Debian package's Depends (dpkg-shlibdeps in dpkg-dev)
   scdoc zsh fish dpkg-dev
+  # scripts/bench_server.sh: a real server (nginx) under a load generator (wrk)
+  nginx-light wrk
 )
 
 # --- packages -----------------------------------------------------------
