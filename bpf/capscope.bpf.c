@@ -117,6 +117,16 @@ struct {
 	__uint(max_entries, CS_RINGBUF_BYTES);
 } events SEC(".maps");
 
+/* Executables user space has named (it adds them): an exec of one needs
+ * no prompt wake-up of user space, which reads /proc/PID/exe only for a
+ * file it has not seen. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CS_EXE_KNOWN_MAX);
+	__type(key, struct cs_exe_id);
+	__type(value, __u8);
+} exe_known SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CS_STATS_LEN);
@@ -461,7 +471,11 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
 	e->stack_len = n > 0 ? n / sizeof(__u64) : 0;
-	bpf_ringbuf_submit(e, 0);
+	/* Outside trace mode a first-seen event is rare and may follow task
+	 * events submitted without a wake-up (see emit_task_event), which
+	 * turn the ring buffer's own wake-up logic off until read. */
+	bpf_ringbuf_submit(e, cfg_mode == CS_MODE_TRACE ? 0
+							: BPF_RB_FORCE_WAKEUP);
 }
 
 /* Where a check comes from, for on_check(). */
@@ -808,7 +822,19 @@ static __always_inline void emit_task_event(__u32 type,
 	e->pidns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children, ns.inum);
 	e->cgroup = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	/* Task events are batched: user space is woken only for what it must
+	 * see while the process lives (a new scope, to name it from /proc; an
+	 * exec of a file it has not named yet, to read /proc/PID/exe). The
+	 * rest waits for the next wake-up or poll timeout. */
+	__u64 wake = type == CS_EV_FORK ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
 	if (bprm) {
+		struct inode *ino = BPF_CORE_READ(bprm, file, f_inode);
+		e->exe.ino = BPF_CORE_READ(ino, i_ino);
+		e->exe.gen = BPF_CORE_READ(ino, i_generation);
+		e->exe.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		if (type == CS_EV_EXEC && e->exe.ino &&
+		    bpf_map_lookup_elem(&exe_known, &e->exe))
+			wake = BPF_RB_NO_WAKEUP;
 		const char *fn = BPF_CORE_READ(bprm, filename);
 		bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fn);
 		/* struct cgroup starts with its css, so a css pointer is the
@@ -824,7 +850,7 @@ static __always_inline void emit_task_event(__u32 type,
 						  sizeof(e->cg_parent), name);
 		}
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wake);
 }
 
 /* The exec gate. A registered task's first exec makes its checks the

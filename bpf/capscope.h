@@ -12,7 +12,7 @@
 #include <linux/types.h>
 #endif
 
-#define CS_ABI_VERSION 6
+#define CS_ABI_VERSION 7
 
 /* Kernel stack frames carried by a first-seen event and examined to classify
  * checks whose class can be in doubt. */
@@ -202,6 +202,18 @@ struct cs_range {
 	__u32 pad;
 };
 
+/* An executable file: inode number, its generation (a reused inode
+ * number gets a new one) and the device. Key of the `exe_known` map. */
+struct cs_exe_id {
+	__u64 ino;
+	__u32 gen;
+	__u32 dev;
+};
+
+/* Executables whose path user space has resolved (tells the BPF side that
+ * an exec of one needs no prompt wake-up); least recently used evicted. */
+#define CS_EXE_KNOWN_MAX 4096
+
 struct cs_event {
 	__u32 type; /* enum cs_event_type */
 	__u32 flags;
@@ -233,6 +245,9 @@ struct cs_event {
 	 * CS_F_NO_ENTER when the syscall never entered (seccomp). */
 	__u64 denied_mask;
 	__u64 granted_mask;
+	/* CS_EV_EXEC/SCOPE: the executable file (0 if unknown), so that user
+	 * space resolves a file's path once, not on every exec of it. */
+	struct cs_exe_id exe;
 };
 
 /* The bytes a CS_EV_CHECK event takes in the ring buffer; other events
@@ -257,7 +272,7 @@ struct cs_inflight {
 #endif
 #define CS_OFF(t, f) __builtin_offsetof(struct t, f)
 
-CS_ABI_ASSERT(CS_ABI_VERSION == 6);
+CS_ABI_ASSERT(CS_ABI_VERSION == 7);
 CS_ABI_ASSERT(sizeof(struct cs_key) == 16);
 CS_ABI_ASSERT(CS_OFF(cs_key, syscall) == 8);
 CS_ABI_ASSERT(CS_OFF(cs_key, cap) == 12);
@@ -289,7 +304,8 @@ CS_ABI_ASSERT(CS_OFF(cs_event, ts_ns) == 24);
 CS_ABI_ASSERT(CS_OFF(cs_event, comm) == 72);
 CS_ABI_ASSERT(CS_OFF(cs_event, stack) == 96);
 CS_ABI_ASSERT(sizeof(struct cs_event) ==
-	      96 + 8 * CS_STACK_DEPTH + 128 + 2 * 96 + 16);
+	      96 + 8 * CS_STACK_DEPTH + 128 + 2 * 96 + 16 + 16);
+CS_ABI_ASSERT(sizeof(struct cs_exe_id) == 16);
 CS_ABI_ASSERT(CS_CHECK_EVENT_SIZE == 96 + 8 * CS_STACK_DEPTH);
 CS_ABI_ASSERT(CS_CHECK_EVENT_SIZE % 8 == 0);
 CS_ABI_ASSERT(sizeof(struct cs_inflight) == 24);

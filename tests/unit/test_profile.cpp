@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -588,4 +589,47 @@ TEST_CASE("names that are not UTF-8 are written, replaced, in every JSON "
   CHECK(store.load(&loaded).empty());
   CHECK(loaded.size() == 1);
   fs::remove_all(dir);
+}
+
+TEST_CASE("an executable's path is read from /proc once per file",
+          "[aggregate]") {
+  Aggregator agg;
+  int lookups = 0, learned = 0;
+  bool same_file = true;
+  agg.set_exe_lookup([&](std::uint32_t pid) {
+    ++lookups;
+    return pid == 0 ? std::string() : "/usr/bin/true";
+  });
+  agg.set_exe_is_file(
+      [&](std::uint32_t, const cs_exe_id &) { return same_file; });
+  agg.set_exe_learned([&](const cs_exe_id &) { ++learned; });
+  Kallsyms k = Kallsyms::parse("");
+  auto exec = [&](std::uint32_t pid, std::uint64_t ino) {
+    cs_event e{};
+    e.type = CS_EV_EXEC;
+    e.pid = e.tid = pid;
+    e.exe.ino = ino;
+    e.exe.dev = 42;
+    std::strcpy(e.filename, "/bin/true");
+    agg.on_event(e, k);
+  };
+  exec(100, 7);
+  exec(101, 7);
+  CHECK(lookups == 1);
+  CHECK(learned == 1);
+  CHECK(agg.exe_of(101) == "/usr/bin/true");
+  // Another file, and an event without a file: each read from /proc.
+  exec(102, 8);
+  exec(103, 0);
+  CHECK(lookups == 3);
+  CHECK(learned == 2);
+  // A process that exec'd again before it was read is not cached.
+  same_file = false;
+  exec(104, 9);
+  exec(105, 9);
+  CHECK(lookups == 5);
+  CHECK(learned == 2);
+  // Gone before it was read: the path as exec'd, not cached.
+  exec(0, 10);
+  CHECK(agg.exe_of(0) == "/bin/true");
 }

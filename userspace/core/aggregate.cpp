@@ -22,8 +22,7 @@ void Aggregator::on_event(const cs_event &e, const Kallsyms &ksyms) {
     return;
   }
   if (e.type == CS_EV_EXEC || e.type == CS_EV_SCOPE) {
-    // The path as exec'd may be relative; the live process knows better.
-    std::string fn = live_exe(e.pid);
+    std::string fn = exec_path(e);
     if (fn.empty())
       fn.assign(e.filename, strnlen(e.filename, sizeof e.filename));
     if (!fn.empty())
@@ -50,6 +49,26 @@ void Aggregator::on_event(const cs_event &e, const Kallsyms &ksyms) {
     c.exe = c.comm;
   scope_pid_.try_emplace(e.key.scope, e.pid);
   on_context(e.key, std::move(c));
+}
+
+// The path as exec'd may be relative (or a script's, or a symlink); the live
+// process knows better, and its answer for a file is kept: a loop that execs
+// one file thousands of times reads /proc once.
+std::string Aggregator::exec_path(const cs_event &e) {
+  constexpr std::size_t kMaxFiles = 4096;
+  auto id = std::make_tuple(e.exe.ino, e.exe.gen, e.exe.dev);
+  if (e.exe.ino)
+    if (auto it = exe_path_.find(id); it != exe_path_.end())
+      return it->second;
+  std::string fn = live_exe(e.pid);
+  if (fn.empty() || !e.exe.ino || !exe_is_file_ || !exe_is_file_(e.pid, e.exe))
+    return fn;
+  if (exe_path_.size() >= kMaxFiles)
+    exe_path_.clear();
+  exe_path_.emplace(id, fn);
+  if (exe_learned_)
+    exe_learned_(e.exe);
+  return fn;
 }
 
 void Aggregator::on_context(const cs_key &key, CheckContext ctx) {

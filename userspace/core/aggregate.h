@@ -46,6 +46,15 @@ public:
   // a /proc reader); none by default, so core itself reads nothing.
   using ExeLookup = std::function<std::string(std::uint32_t pid)>;
   void set_exe_lookup(ExeLookup fn) { live_exe_ = std::move(fn); }
+  // Whether a live pid's executable is a given file (the session layer
+  // compares /proc/PID/exe's inode): only a path so confirmed is cached for
+  // the file, as the process may have exec'd again since its event.
+  using ExeIsFile = std::function<bool(std::uint32_t pid, const cs_exe_id &)>;
+  void set_exe_is_file(ExeIsFile fn) { exe_is_file_ = std::move(fn); }
+  // Told of each file whose path is now cached (the session layer lets the
+  // BPF side skip waking user space for later execs of it).
+  using ExeLearned = std::function<void(const cs_exe_id &)>;
+  void set_exe_learned(ExeLearned fn) { exe_learned_ = std::move(fn); }
 
   // A raw event from the kernel side; ksyms symbolizes its stack.
   void on_event(const cs_event &e, const Kallsyms &ksyms);
@@ -77,8 +86,14 @@ private:
   std::string live_exe(std::uint32_t pid) const {
     return live_exe_ ? live_exe_(pid) : std::string();
   }
+  std::string exec_path(const cs_event &e);
   std::int64_t mono_to_wall_;
   ExeLookup live_exe_;
+  ExeIsFile exe_is_file_;
+  ExeLearned exe_learned_;
+  // Resolved paths by executable file (inode, generation, device).
+  std::map<std::tuple<std::uint64_t, std::uint32_t, std::uint32_t>, std::string>
+      exe_path_;
   std::map<cs_key, KeyCount, KeyLess> counts_;
   std::map<cs_key, CheckContext, KeyLess> ctx_;
   std::map<std::uint32_t, std::string> exe_;

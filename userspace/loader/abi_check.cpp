@@ -6,4 +6,4 @@
 
 #include "capscope.h"
 
-static_assert(CS_ABI_VERSION == 6, "update the layout asserts in capscope.h");
+static_assert(CS_ABI_VERSION == 7, "update the layout asserts in capscope.h");

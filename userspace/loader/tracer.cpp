@@ -343,6 +343,13 @@ int Tracer::poll(int timeout_ms,
   return impl_->handled;
 }
 
+void Tracer::exe_known(const cs_exe_id &id) {
+  __u8 one = 1;
+  // Best effort: a full (LRU) map or an error only costs wake-ups.
+  bpf_map_update_elem(bpf_map__fd(impl_->skel->maps.exe_known), &id, &one,
+                      BPF_ANY);
+}
+
 int Tracer::ring_fd() const { return ring_buffer__epoll_fd(impl_->ring.get()); }
 
 namespace {

@@ -116,6 +116,9 @@ public:
   TracerStats read_stats() const;
   // Removes every key of a scope (daemon eviction after persisting).
   void forget_scope(std::uint64_t scope);
+  // User space has named this executable: its later execs need not wake
+  // the reader (see emit_task_event in capscope.bpf.c).
+  void exe_known(const cs_exe_id &id);
 
   struct Impl; // libbpf state, defined in tracer.cpp
 

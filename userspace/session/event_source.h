@@ -51,6 +51,8 @@ public:
   virtual TracerStats read_stats() const = 0;
   // Removes every key of a scope (after its profile is persisted).
   virtual void forget_scope(std::uint64_t scope) = 0;
+  // User space has named this executable file (a hint; no-op by default).
+  virtual void exe_known(const cs_exe_id &) {}
   // The live tracer behind this source, nullptr for a replay.
   virtual const Tracer *tracer() const { return nullptr; }
 };
@@ -67,6 +69,7 @@ public:
   std::vector<KeyCount> read_counts() const override;
   TracerStats read_stats() const override;
   void forget_scope(std::uint64_t scope) override;
+  void exe_known(const cs_exe_id &id) override { t_->exe_known(id); }
   const Tracer *tracer() const override { return t_.get(); }
 
 private:

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -53,6 +54,15 @@ std::string proc_exe(std::uint32_t pid) {
   if (n <= 0)
     return {};
   return std::string(buf, n);
+}
+
+bool proc_exe_is(std::uint32_t pid, std::uint64_t ino, std::uint32_t kdev) {
+  struct stat st;
+  std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  if (stat(link.c_str(), &st) != 0)
+    return false;
+  return st.st_ino == ino && major(st.st_dev) == (kdev >> 20) &&
+         minor(st.st_dev) == (kdev & 0xfffff);
 }
 
 void require_tracing_privileges() {

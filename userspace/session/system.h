@@ -30,6 +30,9 @@ std::uint64_t proc_status_mask(int pid, const char *field);
 // The executable /proc/PID/exe points at, "" when unreadable (a kernel
 // thread, a process that is gone).
 std::string proc_exe(std::uint32_t pid);
+// Whether /proc/PID/exe is the file with inode `ino` on the device the
+// kernel calls `kdev` (its internal encoding: major << 20 | minor).
+bool proc_exe_is(std::uint32_t pid, std::uint64_t ino, std::uint32_t kdev);
 
 std::int64_t wall_now_ns();
 std::int64_t mono_now_ns();
