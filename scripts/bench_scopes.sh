@@ -2,7 +2,8 @@
 # scripts/bench_scopes.sh - the daemon's memory and CPU with many short-lived
 # scopes: N times `unshare -m /bin/true` (a new mount namespace with an exec
 # inside: a scope the daemon opens, profiles, persists and evicts), then the
-# daemon's peak RSS, how many scopes it still reports running, and its CPU
+# daemon's peak RSS, how many of them it still reports running (the daemon
+# traces the whole host: other containers are not counted), and its CPU
 # time per 1,000 scope starts.
 #
 # Usage (root): scripts/bench_scopes.sh
@@ -62,7 +63,7 @@ c1=$(ticks)
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$dpid/status")
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$dpid/status")
 live=$("$tmp/capscope" profiles --socket "$tmp/d.sock" --json 2>/dev/null |
-  python3 -c 'import json, sys; print(sum(1 for p in json.load(sys.stdin) if p.get("running")))' 2>/dev/null || echo "?")
+  python3 -c 'import json, sys; print(sum(1 for p in json.load(sys.stdin) if p.get("running") and p.get("name") == "true"))' 2>/dev/null || echo "?")
 kill -INT "$dpid" 2>/dev/null || true
 wait "$dpid" 2>/dev/null || true
 dpid=
@@ -77,7 +78,7 @@ text="## The daemon with $COUNT short-lived scopes (scripts/bench_scopes.sh)
 \`capscope daemon --flush-interval 1s\`, then $COUNT × \`unshare -m /bin/true\` ($loop_s s), then two flushes.
 Load average $(cut -d' ' -f1-3 /proc/loadavg); commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown).
 
-| scopes | peak RSS MB (VmHWM) | RSS after MB | scopes still running | daemon CPU ms | CPU ms per 1,000 scope starts |
+| scopes | peak RSS MB (VmHWM) | RSS after MB | of them still running | daemon CPU ms | CPU ms per 1,000 scope starts |
 |---:|---:|---:|---:|---:|---:|
 | $COUNT | $rss_mb | $now_mb | $live | $cpu_ms | $per1000 |
 
