@@ -58,6 +58,8 @@ RunResult run_traced(const RunSpec &spec) {
   // picked out afterwards (EngineSession::owns).
   so.mode = engines.host_wide() ? CS_MODE_DAEMON : CS_MODE_RECORD;
   so.diagnose = spec.diagnose;
+  // Engine clients (ctr, nerdctl) are read from /proc at their exec.
+  so.batch_exec_events = !engines.host_wide();
   so.host_mntns = mntns_of_pid(getpid());
   so.verbose = spec.verbose;
   auto session = TraceSession::open(so);

@@ -129,8 +129,9 @@ std::unique_ptr<TraceSession> TraceSession::open(const SessionOptions &o) {
   s->agg_.set_exe_is_file([](std::uint32_t pid, const cs_exe_id &id) {
     return proc_exe_is(pid, id.ino, id.dev);
   });
-  s->agg_.set_exe_learned(
-      [src = s->source_.get()](const cs_exe_id &id) { src->exe_known(id); });
+  if (o.batch_exec_events)
+    s->agg_.set_exe_learned(
+        [src = s->source_.get()](const cs_exe_id &id) { src->exe_known(id); });
   s->resolver_.set_lookup(std::make_shared<IdentityLookup>());
   s->kernel_ = kernel_release();
   return s;

@@ -49,6 +49,10 @@ struct SessionOptions {
   std::uint32_t host_mntns = 0;
   bool diagnose = false;
   bool verbose = false;
+  // Let the BPF side batch exec events of executables already named (no
+  // wake-up per exec). Off where an exec must be seen while its process
+  // lives (a ctr/nerdctl client's arguments are read from /proc).
+  bool batch_exec_events = true;
 };
 
 class TraceSession : private EventSink {
