@@ -47,8 +47,8 @@ die() {
 }
 
 ((EUID == 0)) || die "needs root (BPF)"
-[[ $ITERS =~ ^[0-9]+$ ]] && ((ITERS > 0)) || die "CHURN_ITERS must be a positive integer"
-[[ $REPS =~ ^[0-9]+$ ]] && ((REPS >= 3)) || die "CHURN_REPS must be >= 3"
+{ [[ $ITERS =~ ^[0-9]+$ ]] && ((ITERS > 0)); } || die "CHURN_ITERS must be a positive integer"
+{ [[ $REPS =~ ^[0-9]+$ ]] && ((REPS >= 3)); } || die "CHURN_REPS must be >= 3"
 [[ $METRIC == cpu || $METRIC == wall ]] || die "CHURN_METRIC must be cpu or wall"
 for tool in bpftrace bpftool python3 unshare; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
@@ -153,7 +153,7 @@ run_bt_count() {
   bg_pids+=("$pid")
   deadline=$(($(date +%s) + 60))
   until cap_attachments | grep -qx "$pid"; do
-    (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null ||
+    { (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null; } ||
       die "bpftrace did not attach: $(tail -3 "$tmp/bt.err")"
     sleep 0.05
   done
@@ -187,7 +187,7 @@ run_daemon() {
   bg_pids+=("$pid")
   deadline=$(($(date +%s) + 30))
   until [[ -S $tmp/d.sock ]]; do
-    (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null ||
+    { (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null; } ||
       die "capscope daemon did not open its socket: $(tail -3 "$tmp/daemon.err")"
     sleep 0.05
   done

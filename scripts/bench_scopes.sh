@@ -24,7 +24,7 @@ die() {
   exit 1
 }
 ((EUID == 0)) || die "needs root (BPF)"
-[[ $COUNT =~ ^[0-9]+$ ]] && ((COUNT > 0)) || die "SCOPES_COUNT must be a positive integer"
+{ [[ $COUNT =~ ^[0-9]+$ ]] && ((COUNT > 0)); } || die "SCOPES_COUNT must be a positive integer"
 command -v unshare >/dev/null || die "unshare not found (run scripts/setup.sh)"
 src=${SCOPES_CAPSCOPE:-$root/build/userspace/cli/capscope}
 [[ -x $src ]] || die "$src not found: build capscope first (cmake --build build)"

@@ -39,9 +39,9 @@ die() {
 }
 
 ((EUID == 0)) || die "needs root (BPF)"
-[[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION > 0)) || die "SERVER_DURATION must be a positive integer"
-[[ $REPS =~ ^[0-9]+$ ]] && ((REPS >= 3)) || die "SERVER_REPS must be >= 3"
-[[ $CONNS =~ ^[0-9]+$ ]] && ((CONNS > 0)) || die "SERVER_CONNS must be a positive integer"
+{ [[ $DURATION =~ ^[0-9]+$ ]] && ((DURATION > 0)); } || die "SERVER_DURATION must be a positive integer"
+{ [[ $REPS =~ ^[0-9]+$ ]] && ((REPS >= 3)); } || die "SERVER_REPS must be >= 3"
+{ [[ $CONNS =~ ^[0-9]+$ ]] && ((CONNS > 0)); } || die "SERVER_CONNS must be a positive integer"
 for tool in bpftrace bpftool python3 unshare wrk cc; do
   command -v "$tool" >/dev/null || die "$tool not found (run scripts/setup.sh)"
 done
@@ -60,7 +60,7 @@ results=$tmp/results.txt
 bg_pids=()
 cleanup() {
   local p
-  [[ -f $tmp/nginx.pid ]] && kill -TERM "$(cat "$tmp/nginx.pid")" 2>/dev/null || true
+  if [[ -f $tmp/nginx.pid ]]; then kill -TERM "$(cat "$tmp/nginx.pid")" 2>/dev/null || true; fi
   for p in "${bg_pids[@]}"; do
     kill -INT "$p" 2>/dev/null || true
   done
@@ -129,7 +129,7 @@ start_nginx() {
 }
 stop_nginx() {
   # QUIT: graceful; the master (maybe under capscope record) then exits.
-  [[ -s $tmp/nginx.pid ]] && kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null || true
+  if [[ -s $tmp/nginx.pid ]]; then kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null || true; fi
   wait "$nginx_pid" 2>/dev/null || true
   local keep=() p
   for p in "${bg_pids[@]}"; do
@@ -215,7 +215,7 @@ with_bpftrace() { # WL REP
   bg_pids+=("$pid")
   deadline=$(($(date +%s) + 60))
   until cap_attachments | grep -qx "$pid"; do
-    (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null ||
+    { (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null; } ||
       die "bpftrace did not attach: $(tail -3 "$tmp/bt.err")"
     sleep 0.05
   done
@@ -234,7 +234,7 @@ with_daemon() { # WL REP
   bg_pids+=("$pid")
   deadline=$(($(date +%s) + 30))
   until [[ -S $tmp/d.sock ]]; do
-    (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null ||
+    { (($(date +%s) < deadline)) && kill -0 "$pid" 2>/dev/null; } ||
       die "capscope daemon did not open its socket: $(tail -3 "$tmp/daemon.err")"
     sleep 0.05
   done
