@@ -318,8 +318,8 @@ static __always_inline void site_learn(void *ctx, const __u64 *stack, int n)
 	 * syscall's frames end well within the 2 KiB, and the page after the
 	 * stack is a guard page). 16 KiB is x86-64's THREAD_SIZE, at most
 	 * less than the real one; a check on another stack reads 512 B. */
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 base = (__u64)task->stack, at = (__u64)ctx;
+	struct task_struct *task = cs_current_task();
+	__u64 base = (__u64)CS_TASK(task, stack), at = (__u64)ctx;
 	__u32 len = 512;
 	if (at >= base && at < base + 16384) {
 		__u64 room = base + 16384 - at;

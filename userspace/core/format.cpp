@@ -373,7 +373,7 @@ Result<std::string> patch_oci_config(const std::string &config_text,
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(config_text);
-  } catch (const nlohmann::json::parse_error &e) {
+  } catch (const nlohmann::json::exception &e) {
     return Error{EINVAL, "not an OCI runtime config: invalid JSON (" +
                              std::string(e.what()).substr(0, 120) + ")"};
   }

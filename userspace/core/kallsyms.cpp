@@ -135,7 +135,10 @@ bool Kallsyms::range(std::string_view name, std::uint64_t *start,
     std::size_t j = i + 1;
     while (j < syms_.size() && syms_[j].addr == syms_[i].addr)
       ++j;
-    *end = j < syms_.size() ? syms_[j].addr : syms_[i].addr + 1;
+    // The last symbol spans one byte (none at the very top of the address
+    // space, where one more would wrap).
+    std::uint64_t a = syms_[i].addr;
+    *end = j < syms_.size() ? syms_[j].addr : a == UINT64_MAX ? a : a + 1;
     return true;
   }
   return false;

@@ -310,7 +310,7 @@ Result<Profile> load_profile(const std::string &path) {
   json j;
   try {
     in >> j;
-  } catch (const json::parse_error &e) {
+  } catch (const json::exception &e) { // parse_error, out_of_range (1e999)
     return Error{EINVAL, "malformed profile " + path + ": invalid JSON (" +
                              std::string(e.what()).substr(0, 120) + ")"};
   }

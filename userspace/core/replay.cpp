@@ -28,7 +28,7 @@ Result<ReplayedCheck> parse_replay_line(const std::string &line) {
   json j;
   try {
     j = json::parse(line);
-  } catch (const json::parse_error &) {
+  } catch (const json::exception &) { // parse_error, out_of_range (1e999)
     return Error{EINVAL, "not a JSON object"};
   }
   if (!j.is_object())
