@@ -184,6 +184,11 @@ static long site_walk_step(__u64 j, struct site_walk *w)
 static __always_inline __u32 site_class(void *ctx, bool *miss)
 {
 	*miss = false;
+#ifdef CS_COMPAT
+	/* The compat object (cs_compat.h) serves kernels without the
+	 * tracepoint this cache needs: it has none. */
+	return CS_STACK_NONE;
+#endif
 	__u32 st = *(volatile __u32 *)&sitec.state;
 	__u32 cst = *(volatile __u32 *)&calib.state;
 	if (cfg_no_site_cache || (st & CS_SITE_OFF) ||
@@ -283,6 +288,9 @@ static long site_insert_step(__u64 i, struct site_scan *s)
  * (the same frame layout as calibrate() saw). */
 static __always_inline void site_learn(void *ctx, const __u64 *stack, int n)
 {
+#ifdef CS_COMPAT
+	return;
+#endif
 	__u32 st = *(volatile __u32 *)&sitec.state;
 	__u32 cst = *(volatile __u32 *)&calib.state;
 	if ((st & CS_SITE_OFF) ||

@@ -129,8 +129,14 @@ static capscope_bpf *open_skeleton(bool compat) {
   }
   // Same source, same layout: a compat object whose globals differ in
   // size from the skeleton's view of them would be written wrongly.
-  if (!err && (bpf_map__value_size(obj->maps.rodata) != sizeof(*obj->rodata) ||
-               bpf_map__value_size(obj->maps.bss) != sizeof(*obj->bss)))
+  // (A section's size is its variables' end; the skeleton's struct of
+  // them is padded to its alignment.)
+  auto same = [](std::size_t section, std::size_t skel) {
+    return section <= skel && skel - section < 8;
+  };
+  if (!err &&
+      (!same(bpf_map__value_size(obj->maps.rodata), sizeof(*obj->rodata)) ||
+       !same(bpf_map__value_size(obj->maps.bss), sizeof(*obj->bss))))
     err = -EPROTO;
   if (err) {
     capscope_bpf__destroy(obj);
