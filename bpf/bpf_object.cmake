@@ -35,7 +35,9 @@ function(bpf_object name source)
     add_custom_command(
       OUTPUT ${BPF_GEN_DIR}/vmlinux.h
       COMMAND ${BPFTOOL} btf dump file ${CAPSCOPE_VMLINUX_BTF} format c
-              > ${BPF_GEN_DIR}/vmlinux.h
+              > ${BPF_GEN_DIR}/vmlinux.h.tmp
+      COMMAND ${CMAKE_COMMAND} -E rename ${BPF_GEN_DIR}/vmlinux.h.tmp
+              ${BPF_GEN_DIR}/vmlinux.h
       COMMENT "Dumping vmlinux.h from ${CAPSCOPE_VMLINUX_BTF}")
     add_custom_target(capscope_vmlinux_h DEPENDS ${BPF_GEN_DIR}/vmlinux.h)
   endif()
@@ -48,10 +50,15 @@ function(bpf_object name source)
     COMMENT "Compiling BPF object ${name}.bpf.o")
   add_custom_command(
     OUTPUT ${skel}
-    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}
+    COMMAND ${BPFTOOL} gen skeleton ${obj} name ${name}_bpf > ${skel}.tmp
+    COMMAND ${CMAKE_COMMAND} -E rename ${skel}.tmp ${skel}
     DEPENDS ${obj}
     COMMENT "Generating BPF skeleton ${name}.skel.h")
   add_custom_target(${name}_skel_gen DEPENDS ${skel})
+  # Every object's rule lists vmlinux.h, so each target would run its own
+  # copy of the dump rule, in parallel with the others' (a compile then
+  # reads a half-written header): the dump is one target's, built first.
+  add_dependencies(${name}_skel_gen capscope_vmlinux_h)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_skel_gen)
   target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR} ${srcdir})
