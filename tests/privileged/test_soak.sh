@@ -142,7 +142,16 @@ PY
   assert_eq 0 "$nocheck" "container profiles without their SYS_NICE check"
   local pid_cid got
   pid_cid=$(podman inspect -f '{{.Id}}' "$pname")
-  got=$(json_get "$DAEMON_STATE/$pid_cid.json" 'sum(c["granted"] + c["denied"] for c in d["checks"] if c["cap"] == "SYS_NICE")')
+  # The profile on disk may be from a flush made before the last processes
+  # ran: wait for the flush after the container's end (bounded), then the
+  # count must be exact.
+  wait_start=$(now_ms)
+  while :; do
+    got=$(json_get "$DAEMON_STATE/$pid_cid.json" 'sum(c["granted"] + c["denied"] for c in d["checks"] if c["cap"] == "SYS_NICE")')
+    ((got >= procs)) && break
+    (($(now_ms) - wait_start >= 20000)) && break
+    sleep 1
+  done
   assert_eq "$procs" "$got" "SYS_NICE checks of $procs short processes"
 
   # Nothing lost, no scope left: none of ours still tracked.
