@@ -832,8 +832,11 @@ static __always_inline void emit_task_event(__u32 type,
 		e->exe.ino = BPF_CORE_READ(ino, i_ino);
 		e->exe.gen = BPF_CORE_READ(ino, i_generation);
 		e->exe.dev = BPF_CORE_READ(ino, i_sb, s_dev);
-		if (type == CS_EV_EXEC && e->exe.ino &&
-		    bpf_map_lookup_elem(&exe_known, &e->exe))
+		/* The key from the stack: kernels before 6.x refuse ring
+		 * buffer memory as a map key. */
+		struct cs_exe_id exe = e->exe;
+		if (type == CS_EV_EXEC && exe.ino &&
+		    bpf_map_lookup_elem(&exe_known, &exe))
 			wake = BPF_RB_NO_WAKEUP;
 		const char *fn = BPF_CORE_READ(bprm, filename);
 		bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), fn);

@@ -25,7 +25,8 @@ bool g_libbpf_debug = false;
 std::string *g_capture = nullptr; // last libbpf warnings, for messages
 
 int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap) {
-  char buf[1024];
+  // Large enough for a whole verifier log, which libbpf prints at once.
+  static char buf[1 << 20];
   vsnprintf(buf, sizeof buf, fmt, ap);
   if (level == LIBBPF_DEBUG && !g_libbpf_debug)
     return 0;
