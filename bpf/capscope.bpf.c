@@ -474,8 +474,8 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 	/* Outside trace mode a first-seen event is rare and may follow task
 	 * events submitted without a wake-up (see emit_task_event), which
 	 * turn the ring buffer's own wake-up logic off until read. */
-	bpf_ringbuf_submit(e, cfg_mode == CS_MODE_TRACE ? 0
-							: BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(e,
+			   cfg_mode == CS_MODE_TRACE ? 0 : BPF_RB_FORCE_WAKEUP);
 }
 
 /* Where a check comes from, for on_check(). */
@@ -826,7 +826,8 @@ static __always_inline void emit_task_event(__u32 type,
 	 * see while the process lives (a new scope, to name it from /proc; an
 	 * exec of a file it has not named yet, to read /proc/PID/exe). The
 	 * rest waits for the next wake-up or poll timeout. */
-	__u64 wake = type == CS_EV_FORK ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
+	__u64 wake =
+	    type == CS_EV_FORK ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP;
 	if (bprm) {
 		struct inode *ino = BPF_CORE_READ(bprm, file, f_inode);
 		e->exe.ino = BPF_CORE_READ(ino, i_ino);
