@@ -145,7 +145,7 @@ RunResult run_traced(const RunSpec &spec) {
     if (scope != kCommandScope)
       session->resolve(scope);
   session->settle_identities(kSettleMs);
-  if (spec.verbose)
+  if (spec.verbose) {
     std::fprintf(stderr,
                  "capscope: doubtful checks classified without a stack: %llu "
                  "(sampled against the stack, disagreed: %llu); stack walks "
@@ -154,7 +154,6 @@ RunResult run_traced(const RunSpec &spec) {
                  static_cast<unsigned long long>(stats.fast_mismatch),
                  static_cast<unsigned long long>(stats.stack_fail),
                  static_cast<unsigned long long>(stats.checks));
-  if (spec.verbose)
     std::fprintf(stderr,
                  "capscope: call-site cache: %llu hits, %llu misses, %llu "
                  "entries replaced (full), sampled against the stack, "
@@ -163,6 +162,7 @@ RunResult run_traced(const RunSpec &spec) {
                  static_cast<unsigned long long>(stats.site_miss),
                  static_cast<unsigned long long>(stats.site_evict),
                  static_cast<unsigned long long>(stats.site_mismatch));
+  }
 
   Profile &p = res.profile;
   p.workload.kind = "command";
