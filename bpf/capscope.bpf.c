@@ -552,9 +552,13 @@ static __always_inline int on_check(const struct cs_check *ck)
 		__u32 sc = ck->stack_cls;
 		if (sc == CS_STACK_NONE && (cfg_doubt_caps & (1ULL << cap))) {
 			/* Stack-free when the tracepoint's frames allow it; the
-			 * first and every 1024th such answer on a CPU is
-			 * checked against the real stack, and a disagreement
-			 * turns the stack-free path off for good. */
+			 * first such answer on a CPU and one in 1024 after it
+			 * are checked against the real stack, and a
+			 * disagreement turns the stack-free path off for good.
+			 * The sample is picked by a multiplicative hash of the
+			 * answer's number, not every 1024th: a workload that
+			 * alternates between call sites would otherwise have
+			 * the same one of them sampled every time. */
 			__u32 fast = CS_STACK_NONE;
 			/* The call-site cache first (cs_sitecache.h: a miss
 			 * takes the real stack, which teaches it), else the
@@ -569,9 +573,11 @@ static __always_inline int on_check(const struct cs_check *ck)
 					fast = fast_class(ctx);
 			}
 			bool verify = false;
-			if (fast != CS_STACK_NONE)
-				verify =
-				    (stat_inc(CS_STAT_FAST_CLASS) & 1023) == 1;
+			if (fast != CS_STACK_NONE) {
+				__u32 nth = (__u32)stat_inc(CS_STAT_FAST_CLASS);
+				verify = nth == 1 ||
+					 (__u32)(nth * 2654435769u) >> 22 == 0;
+			}
 			if (fast != CS_STACK_NONE && !verify) {
 				sc = fast;
 				if (site)

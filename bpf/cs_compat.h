@@ -36,6 +36,8 @@ static __always_inline struct task_struct *cs_current_task(void)
 	return (struct task_struct *)bpf_get_current_task();
 }
 #define CS_TASK(task, field) BPF_CORE_READ(task, field)
+/* A field of an object reached from the current task through CS_TASK(). */
+#define CS_BTF(ptr, field) BPF_CORE_READ(ptr, field)
 
 /* task_pt_regs(task), copied. */
 static __always_inline struct pt_regs *cs_task_regs(struct task_struct *task)
@@ -70,6 +72,9 @@ static __always_inline struct task_struct *cs_current_task(void)
 	return bpf_get_current_task_btf();
 }
 #define CS_TASK(task, field) ((task)->field)
+/* A field of an object reached from the current task through CS_TASK():
+ * plain loads through BTF pointers (no helper call). */
+#define CS_BTF(ptr, field) ((ptr)->field)
 static __always_inline struct pt_regs *cs_task_regs(struct task_struct *task)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(task);

@@ -132,13 +132,51 @@ static __always_inline bool map_id_down(const struct uid_gid_map *map, __u32 id,
 	return false;
 }
 
+/* map_id_down() for a map reached from the current task (CS_BTF(): plain
+ * loads in the default object, no helper call). */
+static __always_inline bool map_id_down_own(const struct uid_gid_map *map,
+					    __u32 id, __u32 *out)
+{
+	__u32 n = CS_BTF(map, nr_extents);
+	if (n > CS_MAP_INLINE_EXTENTS)
+		return false;
+	for (int i = 0; i < CS_MAP_INLINE_EXTENTS; i++) {
+		if (i >= n)
+			break;
+		__u32 first = CS_BTF(map, extent[i].first);
+		if (id >= first && id - first < CS_BTF(map, extent[i].count)) {
+			*out = CS_BTF(map, extent[i].lower_first) +
+			       (id - first);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* setuid(2)/setgid(2) to an id that is already the real and saved one. */
-static __always_inline bool moot_setid(const struct cred *cred, bool gid,
+static __always_inline bool moot_setid(struct task_struct *task,
+				       const struct cred *cred, bool gid,
 				       __u32 target)
 {
-	struct user_namespace *ns = BPF_CORE_READ(cred, user_ns);
 	__u32 k;
-	if (!ns || target == (__u32)-1)
+	if (target == (__u32)-1)
+		return false;
+	/* __sys_setuid/__sys_setgid check current_cred(): the task's own,
+	 * read without helper calls. Any other cred through CO-RE reads. */
+	const struct cred *own = CS_TASK(task, cred);
+	if (own == cred) {
+		struct user_namespace *ns = CS_BTF(own, user_ns);
+		if (!ns)
+			return false;
+		if (gid)
+			return map_id_down_own(&ns->gid_map, target, &k) &&
+			       k == CS_BTF(own, gid.val) &&
+			       k == CS_BTF(own, sgid.val);
+		return map_id_down_own(&ns->uid_map, target, &k) &&
+		       k == CS_BTF(own, uid.val) && k == CS_BTF(own, suid.val);
+	}
+	struct user_namespace *ns = BPF_CORE_READ(cred, user_ns);
+	if (!ns)
 		return false;
 	if (gid) {
 		if (!map_id_down(&ns->gid_map, target, &k))
@@ -311,10 +349,10 @@ static __always_inline bool check_is_moot(struct task_struct *task,
 	long snr = (long)nr;
 	if (cap == CS_CAP_SETUID)
 		return snr == CS_NR_setuid &&
-		       moot_setid(cred, false, (__u32)cs_regs_arg(regs, 0));
+		       moot_setid(task, cred, false, (__u32)cs_regs_arg(regs, 0));
 	if (cap == CS_CAP_SETGID)
 		return snr == CS_NR_setgid &&
-		       moot_setid(cred, true, (__u32)cs_regs_arg(regs, 0));
+		       moot_setid(task, cred, true, (__u32)cs_regs_arg(regs, 0));
 	if (cap == CS_CAP_SETPCAP)
 		return snr == CS_NR_capset &&
 		       moot_capset(cred, cs_regs_arg(regs, 0),

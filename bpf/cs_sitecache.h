@@ -30,10 +30,15 @@
  * replaces it, counted as CS_STAT_SITE_EVICT: the cache's loss (both then
  * fall back to real stacks as they alternate).
  *
- * Self-check: on_check() compares the first and every 1024th stack-free
- * answer on a CPU with the real stack; a disagreement with a site-cache
- * answer is counted (CS_STAT_SITE_MISMATCH) and turns the cache off for
- * good (CS_SITE_OFF); the fast classifier then still applies.
+ * The walk's answer is kept per CPU (the memo, below): a frame layout
+ * walked before is recognised by one read of the words above ctx and a
+ * comparison with the return addresses that decided it, without the
+ * walk's per-frame lookups.
+ *
+ * Self-check: on_check() compares the first stack-free answer on a CPU,
+ * and one in 1024 after it, with the real stack; a disagreement with a
+ * site-cache answer is counted (CS_STAT_SITE_MISMATCH) and turns the cache
+ * off for good (CS_SITE_OFF); the fast classifier then still applies.
  */
 #ifndef CAPSCOPE_SITECACHE_H
 #define CAPSCOPE_SITECACHE_H
@@ -90,6 +95,35 @@ struct {
 	__u32 k;
 } sitec = {};
 
+/* ---- the memo: the last walk's answer, per CPU -------------------------
+ * A walk reads frame i's return address at pos_i (pos_0 = calib.off2,
+ * pos_i+1 = pos_i + frame size of ip_i, a constant of ip_i) and decides
+ * from the ips it read. So when the words at pos_0..pos_m of another check
+ * equal ip_0..ip_m, its walk would read the same ips at the same places and
+ * decide the same: the memo keeps those positions and ips and the class.
+ * Positions are in words from calib.off1, so that one read of
+ * [off1, off1 + span) also checks the calibration marker (the word at
+ * off1 must be calib.r1). Entries are per CPU: no races. A site cache
+ * turned off (CS_SITE_OFF) turns the memo off too; the sampled comparison
+ * with real stacks in on_check() covers its answers as the cache's. */
+#define CS_MEMO_WORDS 64 /* the span read: 512 bytes at most */
+struct cs_site_memo {
+	__u32 n;    /* frames compared; 0: empty */
+	__u32 cls;  /* the walk's answer */
+	__u32 span; /* bytes read from off1, a multiple of 8 */
+	__u32 pad;
+	__u32 at[CS_CLASSIFY_DEPTH]; /* word index of frame i from off1 */
+	__u64 ip[CS_CLASSIFY_DEPTH];
+	__u64 buf[CS_MEMO_WORDS]; /* scratch for the read */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cs_site_memo);
+} site_memo SEC(".maps");
+
 static __always_inline __u64 site_word(void *ctx, __u32 off)
 {
 	__u64 w = 0;
@@ -133,8 +167,21 @@ struct site_walk {
 	__u32 pos; /* its offset above ctx */
 	__u32 i;   /* its index in the stack */
 	__u32 cls; /* the answer; CS_STACK_NONE while walking or on a miss */
-	__u32 pad;
+	__u32 nrec; /* frames recorded below, for the memo */
+	__u64 rip[CS_CLASSIFY_DEPTH];
+	__u32 rpos[CS_CLASSIFY_DEPTH];
 };
+
+/* Note a frame the walk's decision reads (for the memo). */
+static __always_inline void walk_rec(struct site_walk *w, __u64 ip, __u32 pos)
+{
+	__u32 r = w->nrec;
+	if (r < CS_CLASSIFY_DEPTH) {
+		w->rip[r] = ip;
+		w->rpos[r] = pos;
+		w->nrec = r + 1;
+	}
+}
 
 static __always_inline __u64 walk_word(const struct site_walk *w, __u32 off)
 {
@@ -148,6 +195,7 @@ static long site_walk_step(__u64 j, struct site_walk *w)
 	__u32 info = site_info(w->ip);
 	if (!info)
 		return 1; /* miss */
+	walk_rec(w, w->ip, w->pos);
 	__u32 c = (info >> 16) & 0xff;
 	bool end = (info >> 24) & CS_SI_END;
 	__u32 size = info & 0xffff;
@@ -157,9 +205,11 @@ static long site_walk_step(__u64 j, struct site_walk *w)
 		    i + 1 < CS_CLASSIFY_DEPTH) {
 			if (!size)
 				return 1;
-			__u32 ni = site_info(walk_word(w, w->pos + size));
+			__u64 nip = walk_word(w, w->pos + size);
+			__u32 ni = site_info(nip);
 			if (!ni)
 				return 1;
+			walk_rec(w, nip, w->pos + size);
 			if (((ni >> 16) & 0xff) == CS_CLASS_NEEDED)
 				c = CS_CLASS_NEEDED;
 		}
@@ -178,6 +228,59 @@ static long site_walk_step(__u64 j, struct site_walk *w)
 	return 0;
 }
 
+/* The memo's answer for this check, CS_STACK_NONE if it has none;
+ * *marker says whether the calibration marker held (read with the span). */
+static __always_inline __u32 memo_class(void *ctx, struct cs_site_memo *m,
+					bool *marker)
+{
+	__u32 n = m->n, span = m->span;
+	*marker = true;
+	if (!n || span < 8 || span > CS_MEMO_WORDS * 8)
+		return CS_STACK_NONE;
+	if (bpf_probe_read_kernel(m->buf, span,
+				  (char *)ctx + (calib.off1 & 0x3ff8))) {
+		m->n = 0;
+		return CS_STACK_NONE;
+	}
+	if (m->buf[0] != calib.r1) {
+		*marker = false;
+		return CS_STACK_NONE;
+	}
+	for (int i = 0; i < CS_CLASSIFY_DEPTH; i++) {
+		if (i >= n)
+			break;
+		if (m->buf[m->at[i] & (CS_MEMO_WORDS - 1)] != m->ip[i])
+			return CS_STACK_NONE;
+	}
+	return m->cls;
+}
+
+/* Keep a walk's answer in the memo (when every frame it read fits the
+ * span). */
+static __always_inline void memo_keep(struct cs_site_memo *m,
+				      const struct site_walk *w)
+{
+	__u32 n = w->nrec, top = 0;
+	if (!n || n > CS_CLASSIFY_DEPTH)
+		return;
+	m->n = 0;
+	for (int i = 0; i < CS_CLASSIFY_DEPTH; i++) {
+		if (i >= n)
+			break;
+		__u32 pos = w->rpos[i];
+		if (pos < calib.off1 || pos - calib.off1 >= CS_MEMO_WORDS * 8)
+			return;
+		__u32 at = (pos - calib.off1) / 8;
+		m->at[i] = at;
+		m->ip[i] = w->rip[i];
+		if (at > top)
+			top = at;
+	}
+	m->span = (top + 1) * 8;
+	m->cls = w->cls;
+	m->n = n;
+}
+
 /* What class_of_stack() would say of this check's real stack, or
  * CS_STACK_NONE when the cache cannot tell (*miss then says whether a walk
  * was made and found an unknown frame). */
@@ -192,8 +295,19 @@ static __always_inline __u32 site_class(void *ctx, bool *miss)
 	__u32 st = *(volatile __u32 *)&sitec.state;
 	__u32 cst = *(volatile __u32 *)&calib.state;
 	if (cfg_no_site_cache || (st & CS_SITE_OFF) ||
-	    (cst & (CS_CAL_L1 | CS_CAL_OFF)) != CS_CAL_L1 ||
-	    site_word(ctx, calib.off1) != calib.r1)
+	    (cst & (CS_CAL_L1 | CS_CAL_OFF)) != CS_CAL_L1)
+		return CS_STACK_NONE;
+	__u32 zero = 0;
+	struct cs_site_memo *m = bpf_map_lookup_elem(&site_memo, &zero);
+	if (m && (st & CS_SITE_ON)) {
+		bool marker;
+		__u32 c = memo_class(ctx, m, &marker);
+		if (!marker)
+			return CS_STACK_NONE;
+		if (c != CS_STACK_NONE)
+			return c;
+	}
+	if (site_word(ctx, calib.off1) != calib.r1)
 		return CS_STACK_NONE;
 	*miss = true; /* from here on, the real stack teaches the cache */
 	if (!(st & CS_SITE_ON))
@@ -206,8 +320,11 @@ static __always_inline __u32 site_class(void *ctx, bool *miss)
 		return CS_STACK_NONE;
 	w.ip = site_word(ctx, w.pos);
 	bpf_loop(CS_CLASSIFY_DEPTH, site_walk_step, &w, 0);
-	if (w.cls != CS_STACK_NONE)
+	if (w.cls != CS_STACK_NONE) {
 		*miss = false;
+		if (m)
+			memo_keep(m, &w);
+	}
 	return w.cls;
 }
 

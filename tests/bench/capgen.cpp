@@ -4,7 +4,8 @@
 // syscall at full speed, times its own check loop (so a tracer's start-up is
 // never in the number) and prints one machine-readable line.
 //
-//   capgen --op ioprio|ioprio-rt|mmap|setgid|capset|procstat|alternate
+//   capgen --op ioprio|ioprio-rt|mmap|setgid|capset|procstat|alternate|
+//               alternate-sites
 //          --threads T --iters N
 //   capgen --attach-empty          (the benchmark's floor, see below)
 //
@@ -71,6 +72,10 @@
 //              CAP_SYS_NICE (needed) and one CAP_SYS_ADMIN (overcommit), so
 //              a tracer sees a different key on every check. For tests of
 //              exact counts when keys alternate (not timed by bench.sh).
+//   alternate-sites  ioprio-rt then mmap+munmap, in turn: TWO CAP_SYS_ADMIN
+//              checks per call from different call sites of different
+//              classes (needed, overcommit), so a classifier that keeps
+//              the last site's answer must tell them apart every time.
 //
 // Totals: checks = threads * iters * checks_per_op, made by the loop threads
 // inside the timed loop. What capgen does outside the loop (loading, forking
@@ -133,7 +138,16 @@ constexpr uid_t kNobody = 65534;
 constexpr char kLoopComm[] = "capgen-loop";
 constexpr char kTargetComm[] = "capgen-target";
 
-enum class Op { Ioprio, IoprioRt, Mmap, Setgid, Capset, Procstat, Alternate };
+enum class Op {
+  Ioprio,
+  IoprioRt,
+  Mmap,
+  Setgid,
+  Capset,
+  Procstat,
+  Alternate,
+  AlternateSites
+};
 
 struct Options {
   Op op = Op::Ioprio;
@@ -158,6 +172,8 @@ const char *op_name(Op op) {
     return "procstat";
   case Op::Alternate:
     return "alternate";
+  case Op::AlternateSites:
+    return "alternate-sites";
   }
   return "?";
 }
@@ -168,7 +184,7 @@ const char *op_name(Op op) {
   std::fprintf(
       stderr,
       "usage: capgen [--op ioprio|ioprio-rt|mmap|setgid|capset|procstat|"
-      "alternate] [--threads T] "
+      "alternate|alternate-sites] [--threads T] "
       "[--iters N]\n"
       "       capgen --attach-empty\n");
   std::exit(2);
@@ -208,6 +224,8 @@ Options parse(int argc, char **argv) {
         o.op = Op::Procstat;
       else if (v == "alternate")
         o.op = Op::Alternate;
+      else if (v == "alternate-sites")
+        o.op = Op::AlternateSites;
       else
         usage(("unknown op " + v).c_str());
     } else if (a == "--threads") {
@@ -403,6 +421,9 @@ void worker(Op op, std::uint64_t iters, pid_t target, ThreadResult *r) {
     run_loop(iters, r,
              [target] { return op_ioprio(target) != 0 ? -1 : op_mmap(); });
     break;
+  case Op::AlternateSites:
+    run_loop(iters, r, [] { return op_ioprio_rt() != 0 ? -1 : op_mmap(); });
+    break;
   }
 }
 
@@ -491,7 +512,8 @@ int main(int argc, char **argv) {
       waitpid(t, nullptr, 0);
     }
 
-  const std::uint64_t per_op = o.op == Op::Alternate ? 2 : 1;
+  const std::uint64_t per_op =
+      o.op == Op::Alternate || o.op == Op::AlternateSites ? 2 : 1;
   std::uint64_t checks = std::uint64_t(o.threads) * o.iters * per_op;
   std::uint64_t errs = 0;
   int err_no = 0;

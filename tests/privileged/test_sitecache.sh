@@ -64,6 +64,27 @@ test_sitecache_ops_agree_with_stacks() {
   done
 }
 
+# Two SYS_ADMIN checks in turn from different call sites of different
+# classes (capgen --op alternate-sites: ioprio_set RT, needed; mmap,
+# overcommit). The per-CPU memo keeps the last site's answer only while
+# the words above ctx match the frames that decided it, so each call must
+# still get its own class: exactly one needed check per ioprio_set and
+# every overcommit probe overcommit, as with real stacks.
+test_sitecache_alternating_sites() {
+  local capgen="$REPO_ROOT/build/tests/bench/capgen" hits got
+  [[ -x "$capgen" ]] || skip "load generator not built (expected $capgen)"
+  sitecache_record alt-cache 0 "$capgen" --op alternate-sites --threads 1 --iters 20000
+  sitecache_record alt-stack 1 "$capgen" --op alternate-sites --threads 1 --iters 20000
+  hits=$(sitecache_line alt-cache)
+  ((hits >= 38000)) || fail "fewer than 38000 of 40000 checks classified by the call-site cache ($hits)"
+  got=$(json_get "$TEST_TMP/alt-cache.json" \
+    'sum(c["granted"] for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] == "needed")')
+  assert_eq 20000 "$got" "needed SYS_ADMIN checks of 20000 ioprio_set(RT) calls alternating with mmap"
+  local expr='sorted((c["class"], ",".join(c["syscalls"])) for c in d["checks"] if c["cap"] == "SYS_ADMIN" and c["class"] != "setup")'
+  assert_eq "$(json_get "$TEST_TMP/alt-stack.json" "$expr")" "$(json_get "$TEST_TMP/alt-cache.json" "$expr")" \
+    "SYS_ADMIN classes and syscalls, real stacks (expected) and the call-site cache"
+}
+
 # An advisory wrapper called directly from a needed site is needed
 # (class_of_stack): seccomp's NOAUDIT gate. The cache first learns
 # ns_capable_noaudit from 20000 advisory /proc/PID/stat reads, then sees 30
