@@ -145,8 +145,8 @@ static __always_inline bool map_id_down_own(const struct uid_gid_map *map,
 			break;
 		__u32 first = CS_BTF(map, extent[i].first);
 		if (id >= first && id - first < CS_BTF(map, extent[i].count)) {
-			*out = CS_BTF(map, extent[i].lower_first) +
-			       (id - first);
+			*out =
+			    CS_BTF(map, extent[i].lower_first) + (id - first);
 			return true;
 		}
 	}
@@ -349,10 +349,12 @@ static __always_inline bool check_is_moot(struct task_struct *task,
 	long snr = (long)nr;
 	if (cap == CS_CAP_SETUID)
 		return snr == CS_NR_setuid &&
-		       moot_setid(task, cred, false, (__u32)cs_regs_arg(regs, 0));
+		       moot_setid(task, cred, false,
+				  (__u32)cs_regs_arg(regs, 0));
 	if (cap == CS_CAP_SETGID)
 		return snr == CS_NR_setgid &&
-		       moot_setid(task, cred, true, (__u32)cs_regs_arg(regs, 0));
+		       moot_setid(task, cred, true,
+				  (__u32)cs_regs_arg(regs, 0));
 	if (cap == CS_CAP_SETPCAP)
 		return snr == CS_NR_capset &&
 		       moot_capset(cred, cs_regs_arg(regs, 0),
