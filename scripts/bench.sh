@@ -52,7 +52,7 @@
 # check); the worst op is the 1-thread op furthest from the targets (added
 # ns <= 0.5x bpftrace count and <= 2.5x the floor), in record or daemon
 # mode, with its ratios (the worse of the two modes for each).
-set -euo pipefail
+set -Eeuo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 REPS=${BENCH_REPS:-9}
@@ -111,7 +111,7 @@ results=$tmp/results.txt
 bg_pids=()
 stats_old=
 cleanup() {
-  local p
+  local rc=$? p
   for p in "${bg_pids[@]}"; do
     kill -INT "$p" 2>/dev/null || true
   done
@@ -121,10 +121,18 @@ cleanup() {
   if [[ -n $stats_old ]]; then
     sysctl -q -w kernel.bpf_stats_enabled="$stats_old" || true
   fi
+  # A run that dies keeps what it measured: the raw lines go next to the
+  # report, so a long run is never lost without a trace.
+  if ((rc != 0)) && [[ -s ${results:-} ]]; then
+    cp "$results" "$OUT.partial.txt" &&
+      echo "bench: stopped (exit $rc); raw results so far kept in $OUT.partial.txt" >&2
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# set -e alone would end the run without a word.
+trap 'echo "bench: failed at line $LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
 
 # --- helpers -------------------------------------------------------------
 now_ns() { date +%s%N; }
