@@ -8,12 +8,43 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/noise.h"
+#include "loader/kernel_btf.h"
 
 namespace capscope {
 
 static bool exists(const char *p) {
   struct stat st;
   return stat(p, &st) == 0;
+}
+
+// The listed call sites (core/noise.cpp) found in kallsyms, and for those
+// that are not (inlined into their callers in this build, or absent), what
+// becomes of the checks made through them.
+static void print_noise_sites(const Kallsyms &ksyms, std::size_t resolved) {
+  std::printf("noise call sites resolved: %zu of %zu\n", resolved,
+              noise_sites().size());
+  std::uint64_t s, e;
+  for (const auto &site : noise_sites()) {
+    if (ksyms.range(site.function, &s, &e))
+      continue;
+    std::string others;
+    for (const auto &o : noise_sites())
+      if (o.cls == site.cls && ksyms.range(o.function, &s, &e))
+        others += (others.empty() ? "" : ", ") + std::string(o.function);
+    std::string cls(class_name(site.cls));
+    std::printf("  %-28s not in kallsyms (inlined or absent); ",
+                std::string(site.function).c_str());
+    if (!others.empty())
+      std::printf("covered by %s (also %s)\n", others.c_str(), cls.c_str());
+    else if (site.cls == CheckClass::Needed)
+      std::printf("no other %s site resolves: a NOAUDIT check made "
+                  "through it stays advisory\n",
+                  cls.c_str());
+    else
+      std::printf("no other %s site resolves: its checks count as "
+                  "needed\n",
+                  cls.c_str());
+  }
 }
 
 int run_doctor(const DoctorConfig &c) {
@@ -63,8 +94,15 @@ int run_doctor(const DoctorConfig &c) {
     if (t && !chosen)
       chosen = attach_mode_name(m);
   }
-  std::printf("noise call sites resolved: %zu of %zu\n", tc.ranges.size(),
-              noise_sites().size());
+  print_noise_sites(ksyms, tc.ranges.size());
+  KernelFields kf = probe_kernel_fields();
+  std::printf("scope key   %s\n", scope_key_line(kf).c_str());
+#if defined(__x86_64__)
+  std::printf("32-bit      %s\n",
+              kf.ti_status ? "ia32 syscalls told apart (thread_info.status)"
+                           : "ia32 syscalls cannot be told apart (no "
+                             "thread_info.status): no check is called moot");
+#endif
   std::printf("record will use: %s\n", chosen ? chosen : "nothing");
   return chosen ? 0 : 1;
 }
