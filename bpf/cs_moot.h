@@ -164,7 +164,12 @@ static __always_inline bool moot_setid(struct task_struct *task,
 	/* __sys_setuid/__sys_setgid check current_cred(): the task's own,
 	 * read without helper calls. Any other cred through CO-RE reads. */
 	const struct cred *own = CS_TASK(task, cred);
-	if (own == cred) {
+	/* Compared through an opaque copy: had the compiler seen own == cred
+	 * it could read through cred instead, a plain number in kprobe mode
+	 * (the verifier refuses loads through it). */
+	__u64 own_addr = (__u64)own;
+	barrier_var(own_addr);
+	if (own_addr == (__u64)cred) {
 		struct user_namespace *ns = CS_BTF(own, user_ns);
 		if (!ns)
 			return false;
