@@ -81,6 +81,7 @@ struct DaemonCmdConfig {
   std::string flush_interval = "5s";
   std::string attach = "auto";
   bool verbose = false;
+  std::string cgroup_parent; // "" = every container
 };
 int run_daemon_cmd(const DaemonCmdConfig &c);
 
@@ -108,8 +109,13 @@ struct AdviseConfig {
   std::string socket = kDefaultSocket;
   std::string output; // "" = stdout
   bool verbose = false;
+  std::string prometheus; // URL: cluster-wide advice (cmd_advise_cluster)
+  std::string workload;   // NAMESPACE/NAME, with --prometheus
+  std::string window = "1h";
 };
 int run_advise(const AdviseConfig &c);
+// `advise --prometheus URL --workload NS/NAME` (cmd_advise_cluster.cpp).
+int run_advise_cluster(const AdviseConfig &c);
 
 struct MergeConfig {
   std::vector<std::string> files;
