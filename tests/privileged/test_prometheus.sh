@@ -113,6 +113,7 @@ test_prometheus_cluster_advice() {
   assert_eq "--cap-drop=ALL --cap-add=CHOWN --cap-add=MKNOD" "$out" "--format docker"
   assert_contains "$(cat "$TEST_TMP/err")" "2 nodes" "--format docker: the counts on stderr"
   out=$(run_capscope advise --prometheus "$PROM_URL" --workload "$ns/web" --format kyverno 2>/dev/null)
+  echo "$out" >&2
   /usr/bin/python3 -c '
 import sys, yaml
 d = yaml.safe_load(sys.stdin)
