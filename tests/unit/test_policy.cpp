@@ -7,6 +7,7 @@
 
 #include "core/cluster.h"
 #include "core/container.h"
+#include "core/either_or.h"
 #include "core/format.h"
 #include "core/policy.h"
 
@@ -261,4 +262,24 @@ TEST_CASE("cluster advice: replicas on two nodes add up", "[cluster]") {
   REQUIRE_FALSE(none);
   CHECK(contains(none.error().message, "no capscope_checks_total series for "
                                        "workload shop/api"));
+}
+
+TEST_CASE("cluster advice: call sites from capscope_check_sites refine it",
+          "[cluster]") {
+  std::map<std::string, std::string> l{
+      {"instance", "n1:9464"}, {"namespace", "shop"}, {"pod", "io-0"},
+      {"container", "io"},     {"id", "id1"},         {"cap", "SYS_ADMIN"},
+      {"class", "needed"},     {"verdict", "granted"}};
+  std::vector<PromSample> checks = {sample(l, 4)};
+  // Without the sites the broad capability stays.
+  auto plain = cluster_advice(checks, {}, "shop", "io", 0, 60);
+  REQUIRE(plain);
+  CHECK(final_advice(plain.value().profiles[0]).add == cap_bit(kSysAdmin));
+  // ioprio_check_cap asks SYS_ADMIN first and also accepts SYS_NICE.
+  auto site = l;
+  site.erase("verdict");
+  site["call_site"] = "ioprio_check_cap";
+  auto refined = cluster_advice(checks, {sample(site, 1)}, "shop", "io", 0, 60);
+  REQUIRE(refined);
+  CHECK(final_advice(refined.value().profiles[0]).add == cap_bit(kSysNice));
 }
