@@ -24,7 +24,7 @@ _capscope_options() {
     trace) echo "-h --help -p --pid -c --cap --denied --unique -d --duration --attach -v --verbose" ;;
     doctor) echo "-h --help -v --verbose" ;;
     daemon) echo "-h --help --state-dir --socket --metrics --flush-interval --attach --cgroup-parent -v --verbose" ;;
-    profiles) echo "-h --help --socket --all --json --by" ;;
+    profiles) echo "-h --help --socket --all --json --by --prometheus --window" ;;
     show) echo "-h --help --socket -f --format -v --verbose" ;;
     advise) echo "-h --help -f --format --patch --socket -o --output -v --verbose --prometheus --workload --window" ;;
     merge) echo "-h --help -o --output -f --format --force" ;;

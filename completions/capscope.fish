@@ -106,9 +106,9 @@ complete -c capscope -n "__fish_seen_subcommand_from profiles" -l by -x -a workl
 complete -c capscope -n "__fish_seen_subcommand_from show advise" -a '(__capscope_workloads)' -d 'daemon workload'
 complete -c capscope -n "__fish_seen_subcommand_from advise" -F
 complete -c capscope -n "__fish_seen_subcommand_from advise" -l patch -r -F -d 'write the advice into an OCI config.json'
-complete -c capscope -n "__fish_seen_subcommand_from advise" -l prometheus -x -d 'cluster-wide advice from this Prometheus'
+complete -c capscope -n "__fish_seen_subcommand_from advise profiles" -l prometheus -x -d 'cluster-wide, from this Prometheus'
 complete -c capscope -n "__fish_seen_subcommand_from advise" -l workload -x -d 'the Kubernetes workload, NAMESPACE/NAME'
-complete -c capscope -n "__fish_seen_subcommand_from advise" -l window -x -d 'how far back series count'
+complete -c capscope -n "__fish_seen_subcommand_from advise profiles" -l window -x -d 'how far back series count'
 # merge, diff: profile files; caps: pids
 complete -c capscope -n "__fish_seen_subcommand_from merge" -l force -d 'merge different workloads too'
 complete -c capscope -n "__fish_seen_subcommand_from merge diff" -F

@@ -72,7 +72,7 @@ replica() {
 test_prometheus_cluster_advice() {
   docker_fixture
   require_cmd prometheus curl
-  local pa pb pp ns=cs-shop-$$ a=/cs-node-a-$$ b=/cs-node-b-$$ out err rc=0 i
+  local pa pb pp ns=cs-shop-$$ a=/cs-node-a-$$ b=/cs-node-b-$$ out err line nodes rc=0 i
   pa=$(free_port)
   pb=$(free_port)
   while [[ $pb == "$pa" ]]; do pb=$(free_port); done
@@ -103,7 +103,8 @@ test_prometheus_cluster_advice() {
   echo "$out" >&2
   cat "$TEST_TMP/err" >&2
   assert_eq 0 "$rc" "advise --prometheus exit status"
-  assert_contains "$out" "2 nodes (127.0.0.1:$pa, 127.0.0.1:$pb), 2 containers (pods web-7d4b9c8f6d-b5rtz, web-7d4b9c8f6d-x2kqz)" "what the report says it saw"
+  nodes=$(printf '%s\n' "127.0.0.1:$pa" "127.0.0.1:$pb" | sort | paste -sd, | sed 's/,/, /')
+  assert_contains "$out" "2 nodes ($nodes), 2 containers (pods web-7d4b9c8f6d-b5rtz, web-7d4b9c8f6d-x2kqz)" "what the report says it saw"
   assert_contains "$out" "--cap-drop=ALL --cap-add=CHOWN --cap-add=MKNOD" "the union of both replicas"
   assert_contains "$out" "Pod Security Standards (capabilities): baseline (restricted is prevented by CHOWN, MKNOD)" "the PSS level"
   assert_not_contains "$out" "zzzzz" "a container under neither cgroup parent"
@@ -123,6 +124,15 @@ assert r["match"]["any"][0]["resources"]["namespaces"] == [sys.argv[1]], r
 vals = r["validate"]["foreach"][0]["deny"]["conditions"]["all"][0]["value"]
 assert sorted(v for v in vals if v) == ["CHOWN", "MKNOD"], vals
 ' "$ns" <<<"$out" || fail "--format kyverno from Prometheus: $(_lib_abbrev "$out")"
+
+  # The cluster's workloads, one row each.
+  out=$(run_capscope profiles --by workload --prometheus "$PROM_URL") ||
+    fail "profiles --by workload --prometheus failed"
+  echo "$out" >&2
+  line=$(grep "^$ns/web " <<<"$out" || true)
+  [[ -n "$line" ]] || fail "no row for $ns/web in: $(_lib_abbrev "$out")"
+  [[ "$line" =~ ^$ns/web\ +web\ +2\ +2\ +CHOWN,MKNOD\ +baseline$ ]] ||
+    fail "the row of $ns/web: $line"
 
   # One-line errors: no series, unreachable, not Prometheus.
   rc=0

@@ -283,3 +283,18 @@ TEST_CASE("cluster advice: call sites from capscope_check_sites refine it",
   REQUIRE(refined);
   CHECK(final_advice(refined.value().profiles[0]).add == cap_bit(kSysNice));
 }
+
+TEST_CASE("cluster workloads: namespace and pod owner of each series",
+          "[cluster]") {
+  std::vector<PromSample> s = {
+      sample({{"namespace", "shop"}, {"pod", "web-7d4b9c8f6d-x2kqz"}}, 1),
+      sample({{"namespace", "shop"}, {"pod", "web-7d4b9c8f6d-b5rtz"}}, 1),
+      sample({{"namespace", "shop"}, {"pod", "db-0"}}, 1),
+      sample({{"namespace", ""}, {"pod", ""}}, 1)};
+  auto w = cluster_workloads(s);
+  REQUIRE(w.size() == 2);
+  CHECK(w[0] == std::make_pair(std::string("shop"), std::string("db")));
+  CHECK(w[1] == std::make_pair(std::string("shop"), std::string("web")));
+  CHECK(prom_all_query("capscope_check_sites", "60s") ==
+        "max_over_time(capscope_check_sites{kind=\"container\"}[60s])");
+}

@@ -53,6 +53,11 @@ static std::string joined(const nlohmann::json &arr, std::size_t max) {
 }
 
 int run_profiles(const ProfilesConfig &c) {
+  if (!c.prometheus.empty()) {
+    if (c.by != "workload")
+      throw Fatal("profiles: --prometheus lists workloads: add --by workload");
+    return run_profiles_cluster(c); // cmd_advise_cluster.cpp
+  }
   auto r = daemon_list(c.socket);
   if (!r)
     throw Fatal(r.error().message);

@@ -90,8 +90,12 @@ struct ProfilesConfig {
   bool all = false;
   bool json = false;
   std::string by; // "" or "workload": one row per workload key
+  std::string prometheus; // with --by workload: every node's, from here
+  std::string window = "1h";
 };
 int run_profiles(const ProfilesConfig &c);
+// `profiles --by workload --prometheus URL` (cmd_advise_cluster.cpp).
+int run_profiles_cluster(const ProfilesConfig &c);
 
 struct ShowConfig {
   std::string id;

@@ -238,6 +238,12 @@ Examples:
   profiles->add_option("--by", prof.by,
                        "workload: one row per workload (replicas and "
                        "restarts combined)");
+  profiles->add_option("--prometheus", prof.prometheus,
+                       "with --by workload: every node's daemon, summed in "
+                       "this Prometheus (http://HOST:PORT)");
+  profiles->add_option("--window", prof.window,
+                       "with --prometheus: how far back series count "
+                       "(default 1h)");
 
   ShowConfig shw;
   auto *show = app.add_subcommand(

@@ -71,6 +71,22 @@ std::string prom_sites_query(const std::string &ns, const std::string &owner,
          window + "])";
 }
 
+std::string prom_all_query(const std::string &metric,
+                           const std::string &window) {
+  return "max_over_time(" + metric + "{kind=\"container\"}[" + window + "])";
+}
+
+std::vector<std::pair<std::string, std::string>>
+cluster_workloads(const std::vector<PromSample> &samples) {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto &s : samples) {
+    std::string ns = label(s, "namespace"), pod = label(s, "pod");
+    if (!ns.empty() && !pod.empty())
+      seen.emplace(ns, pod_owner(pod));
+  }
+  return {seen.begin(), seen.end()};
+}
+
 Result<std::vector<PromSample>> parse_prom_vector(const std::string &body) {
   nlohmann::json j;
   try {

@@ -58,6 +58,17 @@ Result<ClusterAdvice> cluster_advice(const std::vector<PromSample> &checks,
                                      const std::string &owner,
                                      std::int64_t now_ns, double window_s);
 
+// The PromQL for every container's series of `metric`
+// (capscope_checks_total, capscope_check_sites) over the last `window`
+// (`profiles --by workload --prometheus`).
+std::string prom_all_query(const std::string &metric,
+                           const std::string &window);
+
+// The Kubernetes workloads (namespace, pod owner) of a set of samples, in
+// order; samples with no namespace or pod are left out.
+std::vector<std::pair<std::string, std::string>>
+cluster_workloads(const std::vector<PromSample> &samples);
+
 // "2 nodes, 3 containers (pods web-1, web-2)" for the report and stderr.
 std::string cluster_summary(const ClusterAdvice &c);
 
