@@ -5,7 +5,7 @@
 # share/bash-completion/completions/capscope; works with plain bash too.
 
 _capscope_commands="record verify diagnose trace doctor daemon profiles show advise merge diff caps decode"
-_capscope_formats="report json docker podman nerdctl compose k8s systemd oci capsh"
+_capscope_formats="report json docker podman nerdctl compose k8s systemd oci capsh kyverno gatekeeper"
 _capscope_attach_modes="auto tracepoint fexit kprobe"
 _capscope_caps="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
 SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK
@@ -23,10 +23,10 @@ _capscope_options() {
     diagnose) echo "-h --help -u --user -d --duration -o --output -v --verbose" ;;
     trace) echo "-h --help -p --pid -c --cap --denied --unique -d --duration --attach -v --verbose" ;;
     doctor) echo "-h --help -v --verbose" ;;
-    daemon) echo "-h --help --state-dir --socket --metrics --flush-interval --attach -v --verbose" ;;
-    profiles) echo "-h --help --socket --all --json --by" ;;
+    daemon) echo "-h --help --state-dir --socket --metrics --flush-interval --attach --cgroup-parent -v --verbose" ;;
+    profiles) echo "-h --help --socket --all --json --by --prometheus --window" ;;
     show) echo "-h --help --socket -f --format -v --verbose" ;;
-    advise) echo "-h --help -f --format --patch --socket -o --output -v --verbose" ;;
+    advise) echo "-h --help -f --format --patch --socket -o --output -v --verbose --prometheus --workload --window" ;;
     merge) echo "-h --help -o --output -f --format --force" ;;
     diff | caps | decode) echo "-h --help" ;;
     "") echo "-h --help --version" ;;
@@ -93,7 +93,8 @@ _capscope() {
     case $w in
       -f | --format | -o | --output | -u | --user | -d | --duration | --attach | --container | --events | --expect | \
         --caps | --caps-from | --check | --check-timeout | --repeat | --runtime | --rootfs | --image | --runtime-opt | \
-        -p | --pid | -c | --cap | --state-dir | --socket | --metrics | --flush-interval | --by | --patch) takes_arg=1 ;;
+        -p | --pid | -c | --cap | --state-dir | --socket | --metrics | --flush-interval | --by | --patch | \
+        --cgroup-parent | --prometheus | --workload | --window) takes_arg=1 ;;
     esac
     if ((takes_arg)); then
       ((i++))
@@ -167,7 +168,8 @@ _capscope() {
       mapfile -t COMPREPLY < <(compgen -W "$(podman ps --format '{{.Names}}' 2>/dev/null)" -- "$cur")
       return 0
       ;;
-    -d | --duration | --check | --check-timeout | --repeat | --image | --runtime-opt | --metrics | --flush-interval)
+    -d | --duration | --check | --check-timeout | --repeat | --image | --runtime-opt | --metrics | --flush-interval | \
+      --cgroup-parent | --prometheus | --workload | --window)
       return 0 # free text
       ;;
   esac

@@ -4,7 +4,7 @@
 # share/fish/vendor_completions.d/capscope.fish.
 
 set -l commands record verify diagnose trace doctor daemon profiles show advise merge diff caps decode
-set -l formats report json docker podman nerdctl compose k8s systemd oci capsh
+set -l formats report json docker podman nerdctl compose k8s systemd oci capsh kyverno gatekeeper
 set -l attach auto tracepoint fexit kprobe
 
 function __capscope_caps
@@ -97,6 +97,7 @@ complete -c capscope -n "__fish_seen_subcommand_from trace" -l unique -d 'only t
 complete -c capscope -n "__fish_seen_subcommand_from daemon" -l state-dir -x -a '(__fish_complete_directories)' -d 'where profiles are kept'
 complete -c capscope -n "__fish_seen_subcommand_from daemon" -l metrics -x -d 'Prometheus metrics on HOST:PORT'
 complete -c capscope -n "__fish_seen_subcommand_from daemon" -l flush-interval -x -d 'how often profiles are written'
+complete -c capscope -n "__fish_seen_subcommand_from daemon" -l cgroup-parent -x -d 'only containers under this cgroup'
 # profiles
 complete -c capscope -n "__fish_seen_subcommand_from profiles" -l all -d 'also namespaces that are no container'
 complete -c capscope -n "__fish_seen_subcommand_from profiles" -l json -d 'print JSON'
@@ -105,6 +106,9 @@ complete -c capscope -n "__fish_seen_subcommand_from profiles" -l by -x -a workl
 complete -c capscope -n "__fish_seen_subcommand_from show advise" -a '(__capscope_workloads)' -d 'daemon workload'
 complete -c capscope -n "__fish_seen_subcommand_from advise" -F
 complete -c capscope -n "__fish_seen_subcommand_from advise" -l patch -r -F -d 'write the advice into an OCI config.json'
+complete -c capscope -n "__fish_seen_subcommand_from advise profiles" -l prometheus -x -d 'cluster-wide, from this Prometheus'
+complete -c capscope -n "__fish_seen_subcommand_from advise" -l workload -x -d 'the Kubernetes workload, NAMESPACE/NAME'
+complete -c capscope -n "__fish_seen_subcommand_from advise profiles" -l window -x -d 'how far back series count'
 # merge, diff: profile files; caps: pids
 complete -c capscope -n "__fish_seen_subcommand_from merge" -l force -d 'merge different workloads too'
 complete -c capscope -n "__fish_seen_subcommand_from merge diff" -F

@@ -131,7 +131,7 @@ test_advise_errors() {
   assert_eq "" "$MG_ERR" "advise stderr"
   mg_run advise "$p" --format yaml
   assert_eq 125 "$MG_RC" "advise with an unknown format"
-  assert_contains "$MG_ERR" "unknown format 'yaml' (valid: report, json, docker, podman, nerdctl, compose, k8s, systemd, oci, capsh)" "the error"
+  assert_contains "$MG_ERR" "unknown format 'yaml' (valid: report, json, docker, podman, nerdctl, compose, k8s, systemd, oci, capsh, kyverno, gatekeeper)" "the error"
   mg_run advise "$p" --format k8s --patch "$TEST_TMP/config.json"
   assert_eq 125 "$MG_RC" "advise --patch with a non-OCI format"
   assert_contains "$MG_ERR" "--patch writes an OCI config.json; use it with --format oci" "the error"

@@ -61,7 +61,7 @@ for c in $commands; do
 done
 
 # Values.
-formats=$(printf '%s\n' report json docker podman nerdctl compose k8s systemd oci capsh | sort)
+formats=$(printf '%s\n' report json docker podman nerdctl compose k8s systemd oci capsh kyverno gatekeeper | sort)
 expect "record --format <TAB>" "$formats" "$(comp capscope record --format "")"
 expect "show -f <TAB>" "$formats" "$(comp capscope show -f "")"
 expect "advise --format=d<TAB>" "docker" "$(comp capscope advise --format = d)"

@@ -351,3 +351,29 @@ TEST_CASE("daemon metrics report each kernel map's failed insertions and "
                       std::string("capscope_map_insert_failures_total{map=\"") +
                       map + "\"} " + std::to_string(n) + "\n"));
 }
+
+TEST_CASE("daemon --cgroup-parent keeps only the containers under it",
+          "[daemon]") {
+  // The process is gone before /proc is read: the cgroup names captured
+  // at exec (machine.slice/libpod-ID.scope) decide.
+  for (const char *parent : {"/machine.slice", "/deep/machine.slice"}) {
+    TempDir dir;
+    Rig rig(dir.path);
+    rig.core->set_cgroup_parent(parent);
+    rig.container_starts();
+    rig.checks(2);
+    rig.flush();
+    INFO(parent);
+    CHECK(rig.core->snapshot().profiles.count(kCid) == 1);
+  }
+  TempDir dir;
+  Rig rig(dir.path);
+  rig.core->set_cgroup_parent("/team-b");
+  rig.container_starts();
+  rig.checks(2);
+  rig.flush();
+  CHECK(rig.core->snapshot().profiles.empty());
+  CHECK(rig.core->metrics_text().find("NET_BIND_SERVICE") == std::string::npos);
+  CHECK_FALSE(
+      std::filesystem::exists(dir.path + "/" + ProfileStore::file_name(kCid)));
+}

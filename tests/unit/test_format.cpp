@@ -79,7 +79,8 @@ TEST_CASE("every listed format name parses and others do not", "[format]") {
   }
   CHECK(listed == std::vector<std::string>{"report", "json", "docker", "podman",
                                            "nerdctl", "compose", "k8s",
-                                           "systemd", "oci", "capsh"});
+                                           "systemd", "oci", "capsh", "kyverno",
+                                           "gatekeeper"});
   for (const auto &n : listed) {
     INFO(n);
     CHECK(parse_format(n).has_value());

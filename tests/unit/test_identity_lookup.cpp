@@ -127,3 +127,25 @@ TEST_CASE("without a lookup worker the runtime is asked inline", "[identity]") {
   CHECK(r.known(5));
   CHECK_FALSE(r.pending(5));
 }
+
+TEST_CASE("replicas of one Deployment share a workload key: the pod owner",
+          "[identity]") {
+  ScopeResolver r;
+  r.set_lookup(std::make_shared<IdentityLookup>([](ContainerIdentity &ci) {
+    ci.name = "web";
+    ci.namespace_ = "shop";
+    ci.pod =
+        ci.ref.id[0] == 'a' ? "web-7d4b9c8f6d-x2kqz" : "web-7d4b9c8f6d-b5rtz";
+  }));
+  r.on_scope_event(scope_event(1, cid('a')));
+  r.on_scope_event(scope_event(2, cid('b')));
+  REQUIRE(r.lookup()->wait_idle(2000));
+  r.apply_lookups();
+  CHECK(r.find(1)->key == "k8s:shop/web/web");
+  CHECK(r.find(2)->key == "k8s:shop/web/web");
+  // The cgroup names captured at exec, for daemon --cgroup-parent.
+  REQUIRE(r.find(1)->cgroups.size() == 1);
+  CHECK(r.find(1)->cgroups[0] ==
+        "/machine.slice/libpod-" + cid('a') + ".scope");
+  CHECK(r.find(1)->cgroup_partial);
+}

@@ -63,6 +63,11 @@ void patch_config(const std::string &path, const Profile &p) {
 } // namespace
 
 int run_advise(const AdviseConfig &c) {
+  if (!c.prometheus.empty() || !c.workload.empty())
+    return run_advise_cluster(c); // cmd_advise_cluster.cpp
+  if (c.profile.empty())
+    throw Fatal("advise: give a PROFILE (file, or a workload the daemon "
+                "knows), or --prometheus URL --workload NAMESPACE/NAME");
   Format fmt = format_or_die("advise", c.format);
   if (!c.patch.empty()) {
     if (c.format_given && fmt != Format::Oci)

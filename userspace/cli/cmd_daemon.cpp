@@ -20,6 +20,10 @@ int run_daemon_cmd(const DaemonCmdConfig &c) {
   d.socket = c.socket;
   d.metrics = c.metrics;
   d.verbose = c.verbose;
+  d.cgroup_parent = c.cgroup_parent;
+  if (!c.cgroup_parent.empty() && c.cgroup_parent[0] != '/')
+    throw Fatal("daemon: --cgroup-parent wants an absolute cgroup path, "
+                "e.g. /capscope-a or /kubepods.slice");
   d.flush_ms = duration_or_die("daemon", "--flush-interval", c.flush_interval);
   d.attach = attach_mode_or_die("daemon", c.attach);
   if (!c.metrics.empty() && c.metrics.find(':') == std::string::npos)
@@ -49,6 +53,11 @@ static std::string joined(const nlohmann::json &arr, std::size_t max) {
 }
 
 int run_profiles(const ProfilesConfig &c) {
+  if (!c.prometheus.empty()) {
+    if (c.by != "workload")
+      throw Fatal("profiles: --prometheus lists workloads: add --by workload");
+    return run_profiles_cluster(c); // cmd_advise_cluster.cpp
+  }
   auto r = daemon_list(c.socket);
   if (!r)
     throw Fatal(r.error().message);

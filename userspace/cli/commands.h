@@ -81,6 +81,7 @@ struct DaemonCmdConfig {
   std::string flush_interval = "5s";
   std::string attach = "auto";
   bool verbose = false;
+  std::string cgroup_parent; // "" = every container
 };
 int run_daemon_cmd(const DaemonCmdConfig &c);
 
@@ -89,8 +90,12 @@ struct ProfilesConfig {
   bool all = false;
   bool json = false;
   std::string by; // "" or "workload": one row per workload key
+  std::string prometheus; // with --by workload: every node's, from here
+  std::string window = "1h";
 };
 int run_profiles(const ProfilesConfig &c);
+// `profiles --by workload --prometheus URL` (cmd_advise_cluster.cpp).
+int run_profiles_cluster(const ProfilesConfig &c);
 
 struct ShowConfig {
   std::string id;
@@ -108,8 +113,13 @@ struct AdviseConfig {
   std::string socket = kDefaultSocket;
   std::string output; // "" = stdout
   bool verbose = false;
+  std::string prometheus; // URL: cluster-wide advice (cmd_advise_cluster)
+  std::string workload;   // NAMESPACE/NAME, with --prometheus
+  std::string window = "1h";
 };
 int run_advise(const AdviseConfig &c);
+// `advise --prometheus URL --workload NS/NAME` (cmd_advise_cluster.cpp).
+int run_advise_cluster(const AdviseConfig &c);
 
 struct MergeConfig {
   std::vector<std::string> files;

@@ -71,7 +71,9 @@ Examples:
   capscope advise web.json --format k8s
   capscope advise web.json --format compose > compose.override.yaml
   capscope advise web.json --format oci --patch bundle/config.json
-  capscope advise my-container --format docker)";
+  capscope advise my-container --format docker
+  capscope advise web.json --format kyverno > web-policy.yaml
+  capscope advise --prometheus http://prometheus:9090 --workload shop/web)";
 
 } // namespace
 
@@ -90,7 +92,8 @@ int main(int argc, char **argv) {
   record->footer(kRecordHelp);
   record->add_option("-f,--format", rec.format,
                      "report (default), json, docker, podman, nerdctl, "
-                     "compose, k8s, systemd, oci, capsh");
+                     "compose, k8s, systemd, oci, capsh, kyverno, "
+                     "gatekeeper");
   record->add_option("-o,--output", rec.output,
                      "write the result to FILE ('-' for stdout)");
   record->add_option("-u,--user", rec.user,
@@ -220,6 +223,9 @@ Examples:
                      "how often profiles are written (default 5s)");
   daemon->add_option("--attach", dmn.attach,
                      "auto (default), tracepoint, fexit, kprobe");
+  daemon->add_option("--cgroup-parent", dmn.cgroup_parent,
+                     "profile only containers whose cgroup is under this "
+                     "one (podman --cgroup-parent, ctr --cgroup)");
   daemon->add_flag("-v,--verbose", dmn.verbose, "say more");
 
   ProfilesConfig prof;
@@ -232,6 +238,12 @@ Examples:
   profiles->add_option("--by", prof.by,
                        "workload: one row per workload (replicas and "
                        "restarts combined)");
+  profiles->add_option("--prometheus", prof.prometheus,
+                       "with --by workload: every node's daemon, summed in "
+                       "this Prometheus (http://HOST:PORT)");
+  profiles->add_option("--window", prof.window,
+                       "with --prometheus: how far back series count "
+                       "(default 1h)");
 
   ShowConfig shw;
   auto *show = app.add_subcommand(
@@ -239,9 +251,11 @@ Examples:
   show->add_option("id", shw.id, "container id (or prefix) or name")
       ->required();
   show->add_option("--socket", shw.socket, "the daemon's socket");
-  show->add_option("-f,--format", shw.format,
-                   "report (default), json, docker, podman, nerdctl, "
-                   "compose,\n                  k8s, systemd, oci, capsh");
+  show->add_option(
+      "-f,--format", shw.format,
+      "report (default), json, docker, podman, nerdctl, "
+      "compose,\n                  k8s, systemd, oci, capsh, kyverno, "
+      "gatekeeper");
   show->add_flag("-v,--verbose", shw.verbose, "list noise checks too");
 
   AdviseConfig adv;
@@ -249,14 +263,22 @@ Examples:
       "advise", "the advice of a saved profile (or a daemon workload) in "
                 "any format");
   advise_cmd->footer(kAdviseHelp);
-  advise_cmd
-      ->add_option("profile", adv.profile,
-                   "a profile file (record --format json), else a "
-                   "workload ID or NAME the daemon knows")
-      ->required();
+  advise_cmd->add_option("profile", adv.profile,
+                         "a profile file (record --format json), else a "
+                         "workload ID or NAME the daemon knows");
+  advise_cmd->add_option("--prometheus", adv.prometheus,
+                         "cluster-wide: sum every node's daemon series in "
+                         "this Prometheus (http://HOST:PORT)");
+  advise_cmd->add_option("--workload", adv.workload,
+                         "with --prometheus: the Kubernetes workload, "
+                         "NAMESPACE/NAME (its pods' owner)");
+  advise_cmd->add_option("--window", adv.window,
+                         "with --prometheus: how far back series count "
+                         "(PromQL duration, default 1h)");
   advise_cmd->add_option("-f,--format", adv.format,
                          "report (default), json, docker, podman, nerdctl, "
-                         "compose, k8s, systemd, oci, capsh");
+                         "compose, k8s, systemd, oci, capsh, kyverno, "
+                         "gatekeeper");
   advise_cmd->add_option("--patch", adv.patch,
                          "write the advice into this OCI config.json "
                          "(process.capabilities), atomically");

@@ -188,4 +188,47 @@ std::string workload_key(const std::string &k8s_namespace,
   return "id:" + id;
 }
 
+std::vector<std::string> cgroup_paths(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos)
+      nl = text.size();
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    auto c1 = line.find(':');
+    auto c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
+    if (c2 == std::string_view::npos)
+      continue;
+    std::string path(line.substr(c2 + 1));
+    if (path.empty() || path == "/" ||
+        std::find(out.begin(), out.end(), path) != out.end())
+      continue;
+    if (line.substr(0, c1) == "0")
+      out.insert(out.begin(), path);
+    else
+      out.push_back(path);
+  }
+  return out;
+}
+
+bool cgroup_under(std::string_view path, std::string_view parent,
+                  bool partial) {
+  while (parent.size() > 1 && parent.back() == '/')
+    parent.remove_suffix(1);
+  if (parent.empty() || parent == "/")
+    return true;
+  if (path == parent ||
+      (path.starts_with(parent) && path.size() > parent.size() &&
+       path[parent.size()] == '/'))
+    return true;
+  if (!partial)
+    return false;
+  std::string_view last = parent.substr(parent.rfind('/') + 1);
+  std::string_view first = path.substr(path.starts_with('/') ? 1 : 0);
+  first = first.substr(0, first.find('/'));
+  return !last.empty() && first == last;
+}
+
 } // namespace capscope

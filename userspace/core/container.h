@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace capscope {
 
@@ -32,5 +33,16 @@ std::string workload_key(const std::string &k8s_namespace,
                          const std::string &container_name,
                          const std::string &image, const std::string &name,
                          const std::string &id);
+
+// Every distinct cgroup path of a /proc/PID/cgroup text (unified first,
+// then each v1 hierarchy's), the root "/" left out.
+std::vector<std::string> cgroup_paths(std::string_view proc_cgroup_text);
+
+// True when cgroup `path` ("/a/b/c") is `parent` or lies under it
+// (`capscope daemon --cgroup-parent`). A path known only by its last two
+// components (the names the BPF side captured at exec, "/b/c" with
+// `partial`) is under `parent` when its first component is parent's last.
+bool cgroup_under(std::string_view path, std::string_view parent,
+                  bool partial = false);
 
 } // namespace capscope

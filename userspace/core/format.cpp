@@ -12,6 +12,7 @@
 #include "core/either_or.h"
 #include "core/explain.h"
 #include "core/json_safe.h"
+#include "core/policy.h"
 
 namespace capscope {
 
@@ -29,6 +30,7 @@ constexpr FormatName kFormats[] = {
     {"nerdctl", Format::Nerdctl}, {"compose", Format::Compose},
     {"k8s", Format::K8s},         {"systemd", Format::Systemd},
     {"oci", Format::Oci},         {"capsh", Format::Capsh},
+    {"kyverno", Format::Kyverno}, {"gatekeeper", Format::Gatekeeper},
 };
 constexpr FormatName kAliases[] = {
     {"kubernetes", Format::K8s},
@@ -226,6 +228,9 @@ std::string render_k8s(const Profile &p) {
   RunAs who = run_as(p.workload);
   std::string out = "# capscope: securityContext for the container of " +
                     comment_safe(display_name(p.workload)) + "\n";
+  out +=
+      "# Pod Security Standards level (capabilities): " + pss_summary(a.add) +
+      "\n";
   out += "securityContext:\n";
   if (!who.root) {
     out += "  runAsNonRoot: true\n";
@@ -514,6 +519,8 @@ std::string render_report(const Profile &p, const RenderOptions &o) {
   if (beyond)
     out << "    added beyond Docker's defaults: " << comma_names(a.add & ~dflt)
         << "\n";
+  out << "  Pod Security Standards (capabilities): " << pss_summary(a.add)
+      << "\n";
   if (p.held_known) {
     CapMask unused = p.held & ~a.add;
     if (unused) {
@@ -552,6 +559,10 @@ std::string render(const Profile &p, Format f, const RenderOptions &o) {
            "\n";
   case Format::Capsh:
     return render_capsh(p);
+  case Format::Kyverno:
+    return render_kyverno(p, final_advice(p).add);
+  case Format::Gatekeeper:
+    return render_gatekeeper(p, final_advice(p).add);
   }
   return {};
 }
@@ -583,7 +594,7 @@ std::string render_many(const std::vector<Profile> &ps, Format f,
       out += render_report(p, o);
       continue;
     }
-    if (f == Format::K8s)
+    if (f == Format::K8s || f == Format::Kyverno || f == Format::Gatekeeper)
       out += "---\n";
     out += "# " + comment_safe(display_name(p.workload)) + "\n";
     out += render(p, f, o);

@@ -25,7 +25,9 @@ enum class Format {
   K8s,
   Systemd,
   Oci,
-  Capsh
+  Capsh,
+  Kyverno,   // core/policy.h
+  Gatekeeper // core/policy.h
 };
 
 std::optional<Format> parse_format(std::string_view name);

@@ -214,6 +214,7 @@ int Daemon::run() {
   session_ = TraceSession::open(so);
   core_ = std::make_unique<DaemonCore>(*session_, store_, std::move(base),
                                        host_bounding, cfg_.verbose);
+  core_->set_cgroup_parent(cfg_.cgroup_parent);
   // Tasks already running in a private mount namespace when the daemon
   // starts (a restart, containers started before it) are adopted past
   // their exec gate, so a restart keeps tracing what runs.
@@ -247,8 +248,11 @@ int Daemon::run() {
     http_thread = std::thread([this] { http_->listen_after_bind(); });
   }
   std::fprintf(stderr,
-               "capscope daemon: tracing all containers (%s, attached in "
+               "capscope daemon: tracing all containers%s (%s, attached in "
                "%.0f ms); %zu profiles from %s; socket %s%s\n",
+               cfg_.cgroup_parent.empty()
+                   ? ""
+                   : (" under cgroup " + cfg_.cgroup_parent).c_str(),
                session_->attach_mode(), session_->attach_ms(), loaded,
                cfg_.state_dir.c_str(), cfg_.socket.c_str(),
                cfg_.metrics.empty()

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/container.h"
 #include "core/either_or.h"
 #include "session/system.h"
 
@@ -119,6 +120,17 @@ void DaemonCore::flush(bool final) {
         scope_key_[scope] = key = "ns-" + std::to_string(scope);
       } else {
         continue; // try again next flush
+      }
+    }
+    if (!cgroup_parent_.empty()) {
+      const ContainerIdentity *id = resolver.find(scope);
+      bool ours = false;
+      for (const auto &cg : id ? id->cgroups : std::vector<std::string>{})
+        ours = ours || cgroup_under(cg, cgroup_parent_, id->cgroup_partial);
+      if (!ours) {
+        if (!live.count(scope) && !resolver.pending(scope))
+          dead.push_back(scope); // not ours: forgotten once gone
+        continue;
       }
     }
     Profile part;
@@ -348,6 +360,26 @@ std::string DaemonCore::metrics_text() const {
                std::to_string(n) + "\n";
       }
     }
+  }
+  // The call sites each (capability, class) was checked at, as 1-valued
+  // series: what the either/or refinement of the advice needs (`advise
+  // --prometheus`). Bounded: the kernel's capable() callers a workload
+  // reaches, a handful each.
+  out += "# HELP capscope_check_sites Kernel call sites each workload's "
+         "capability checks were seen at (1 per site).\n"
+         "# TYPE capscope_check_sites gauge\n";
+  for (const auto &[key, p] : snap_.profiles) {
+    if (!snap_.exported.count(key))
+      continue;
+    const Workload &w = p.workload;
+    for (const auto &c : p.checks)
+      for (const auto &site : c.call_sites)
+        out += "capscope_check_sites{container=\"" + label_value(w.name) +
+               "\",id=\"" + label_value(w.id) + "\",kind=\"" + w.kind +
+               "\",pod=\"" + label_value(w.pod) + "\",namespace=\"" +
+               label_value(w.ns) + "\",cap=\"" + cap_name(c.cap) +
+               "\",class=\"" + std::string(class_name(c.cls)) +
+               "\",call_site=\"" + label_value(site) + "\"} 1\n";
   }
   out += "# HELP capscope_lost_events_total First-seen events lost to a full "
          "ring buffer (counts stay exact).\n"

@@ -53,6 +53,11 @@ public:
   // Reads the counts and every queued event, names the scopes, saves each
   // touched profile, evicts scopes with no task left, and publishes.
   void flush(bool final);
+  // Keeps only containers whose cgroup lies under `parent` (cgroup_under);
+  // other scopes are never profiled and leave memory once gone.
+  void set_cgroup_parent(std::string parent) {
+    cgroup_parent_ = std::move(parent);
+  }
   // The key a scope's profile is kept under ("" while it cannot be named).
   std::string key_for(std::uint64_t scope);
 
@@ -74,6 +79,7 @@ private:
   ProfileStore &store_;
   std::uint64_t host_bounding_;
   bool verbose_;
+  std::string cgroup_parent_;
   std::map<std::uint64_t, std::string> scope_key_;
   std::map<std::string, Profile> base_; // disk + evicted scopes
   // Keys whose last save failed (a full or read-only state dir): saved

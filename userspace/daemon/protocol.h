@@ -30,6 +30,9 @@ struct DaemonConfig {
   std::int64_t flush_ms = 5000;
   AttachMode attach = AttachMode::Auto;
   bool verbose = false;
+  // Only containers whose cgroup is under this one ("" = every container):
+  // podman's --cgroup-parent, ctr's --cgroup, a kubelet's slice.
+  std::string cgroup_parent;
 };
 
 // `capscope daemon`: traces every container on the host, keeps a profile

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "core/policy.h"
 #include "session/runtime_state.h"
 
 namespace capscope {
@@ -212,8 +213,9 @@ namespace {
 void set_key(ContainerIdentity &ci) {
   std::string short_name = ci.name.empty() ? ci.ref.id.substr(0, 12) : ci.name;
   // A --rootfs container has no image: its name is the stable key.
-  ci.key = workload_key(ci.namespace_, ci.pod, ci.name, ci.image, short_name,
-                        ci.ref.id);
+  // The pod's owner (a Deployment's pods share it), from the pod's name.
+  ci.key = workload_key(ci.namespace_, ci.pod.empty() ? "" : pod_owner(ci.pod),
+                        ci.name, ci.image, short_name, ci.ref.id);
 }
 
 } // namespace
@@ -316,7 +318,9 @@ std::size_t ScopeResolver::apply_lookups() {
 
 const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
                                               std::optional<ContainerRef> ref,
-                                              std::uint32_t ppid) {
+                                              std::uint32_t ppid,
+                                              std::vector<std::string> cgroups,
+                                              bool cgroup_partial) {
   if (!ref) // a ctr/CRI container whose runc state is out of reach
     if (auto shim = shim_container(ppid))
       ref = ContainerRef{shim->first == "moby" ? "docker" : "containerd",
@@ -329,6 +333,8 @@ const ContainerIdentity *ScopeResolver::store(std::uint64_t scope,
   if (it == by_id_.end()) {
     ContainerIdentity ci;
     ci.ref = *ref;
+    ci.cgroups = std::move(cgroups);
+    ci.cgroup_partial = cgroup_partial;
     // Read now: the monitor may be gone by the time the runtime answers.
     std::string monitor_name = name_from_monitor(ppid);
     // docker, containerd and CRI-O state is read now, from disk (cheap;
@@ -357,8 +363,18 @@ const ContainerIdentity *ScopeResolver::on_scope_event(const cs_event &e) {
     return nullptr;
   std::string text = read_file("/proc/" + std::to_string(e.pid) + "/cgroup");
   std::optional<ContainerRef> ref;
+  std::vector<std::string> cgroups = cgroup_paths(text);
+  bool partial = false;
   if (!text.empty())
     ref = ref_from_cgroup_text(text);
+  if (cgroups.empty()) {
+    std::string leaf(e.cg_leaf, strnlen(e.cg_leaf, sizeof e.cg_leaf));
+    std::string parent(e.cg_parent, strnlen(e.cg_parent, sizeof e.cg_parent));
+    if (!leaf.empty()) {
+      cgroups.push_back("/" + parent + "/" + leaf);
+      partial = true;
+    }
+  }
   if (!ref) {
     // The process is gone: fall back to the names captured at exec.
     std::string leaf(e.cg_leaf, strnlen(e.cg_leaf, sizeof e.cg_leaf));
@@ -368,7 +384,7 @@ const ContainerIdentity *ScopeResolver::on_scope_event(const cs_event &e) {
     if (!ref && !leaf.empty())
       ref = runc_by_state(leaf);
   }
-  return store(scope, ref, e.ppid);
+  return store(scope, ref, e.ppid, std::move(cgroups), partial);
 }
 
 const ContainerIdentity *ScopeResolver::resolve_pid(std::uint64_t scope,
@@ -382,7 +398,7 @@ const ContainerIdentity *ScopeResolver::resolve_pid(std::uint64_t scope,
   std::uint32_t ppid = 0;
   if (auto rp = stat.rfind(')'); rp != std::string::npos)
     std::sscanf(stat.c_str() + rp + 1, " %*c %u", &ppid);
-  return store(scope, ref_from_cgroup_text(text), ppid);
+  return store(scope, ref_from_cgroup_text(text), ppid, cgroup_paths(text));
 }
 
 const ContainerIdentity *ScopeResolver::find(std::uint64_t scope) const {

@@ -35,6 +35,12 @@ struct ContainerIdentity {
   std::string service;    // compose service
   std::string key;        // stable workload key
   bool pending = false;   // the runtime lookup has not answered yet
+  // The container's cgroup paths (unified and v1 hierarchies,
+  // cgroup_paths), for `daemon --cgroup-parent`; only the last two
+  // components ("/parent/leaf", cgroup_partial) when the process was gone
+  // before /proc was read.
+  std::vector<std::string> cgroups;
+  bool cgroup_partial = false;
 };
 
 // Fills name, image, pod and namespace of ci (its ref already set) from
@@ -106,7 +112,9 @@ public:
 private:
   const ContainerIdentity *store(std::uint64_t scope,
                                  std::optional<ContainerRef> ref,
-                                 std::uint32_t ppid);
+                                 std::uint32_t ppid,
+                                 std::vector<std::string> cgroups = {},
+                                 bool cgroup_partial = false);
   std::map<std::uint64_t, std::optional<ContainerIdentity>> cache_;
   std::map<std::string, ContainerIdentity> by_id_; // runtime lookups
   std::shared_ptr<IdentityLookup> lookup_;
