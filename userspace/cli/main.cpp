@@ -102,6 +102,9 @@ int main(int argc, char **argv) {
   record->add_option("--container", rec.container,
                      "attach to a running container (ID, prefix or name) "
                      "instead of running CMD");
+  record->add_option("--unit", rec.unit,
+                     "attach to a running systemd service (NAME.service) "
+                     "instead of running CMD");
   record->add_option("--events", rec.events,
                      "also write each new check with its kernel stack as "
                      "JSON lines (replayable)");
@@ -244,6 +247,38 @@ Examples:
                    "compose,\n                  k8s, systemd, oci, capsh");
   show->add_flag("-v,--verbose", shw.verbose, "list noise checks too");
 
+  TopConfig tp;
+  auto *top = app.add_subcommand(
+      "top", "live view of the daemon's containers: capabilities used, "
+             "checks/s, denied, held but unused");
+  top->footer(
+      R"(One row per container the daemon traces, refreshed in place: the
+capabilities it needed so far, checks per second (between two samples),
+checks denied that could have failed an operation, and how many
+capabilities it holds but never used (PRIV: a privileged container).
+Keys: c/r/d/u/n sort by caps, rate, denied, unused, name; j/k or arrows
+select; Enter or s opens the container's `show` report (q returns); q quits.
+Not on a terminal, or with --once, it prints plain tables instead.
+
+Examples:
+  sudo capscope top
+  sudo capscope top --interval 5s --sort denied
+  sudo capscope top --once --all > containers.txt
+  sudo capscope top --socket /tmp/cs.sock)");
+  top->add_option("--socket", tp.socket,
+                  std::string("the daemon's socket (default ") +
+                      kDefaultSocket + ")");
+  top->add_option("-i,--interval", tp.interval,
+                  "time between samples (default 2s)");
+  top->add_option("--sort", tp.sort,
+                  "rate (default), caps, denied, unused, name");
+  top->add_flag("--once", tp.once,
+                "print one table (after one interval, for the rates) and "
+                "exit");
+  top->add_flag("--all", tp.all,
+                "every profile the daemon holds, exited containers and "
+                "non-container namespaces too");
+
   AdviseConfig adv;
   auto *advise_cmd = app.add_subcommand(
       "advise", "the advice of a saved profile (or a daemon workload) in "
@@ -335,6 +370,12 @@ Examples:
       if (has_tail && !rec.command.empty())
         rec.command.push_back("--");
       rec.command.insert(rec.command.end(), tail.begin(), tail.end());
+      if (!rec.unit.empty()) {
+        if (!rec.command.empty() || !rec.container.empty())
+          throw Fatal("record: give --unit alone, without a command or "
+                      "--container");
+        return run_record_unit(rec);
+      }
       if (!rec.container.empty()) {
         if (!rec.command.empty())
           throw Fatal("record: give either --container or a command, not "
@@ -396,6 +437,8 @@ Examples:
       return run_profiles(prof);
     if (*show)
       return run_show(shw);
+    if (*top)
+      return run_top(tp);
   } catch (const Fatal &f) {
     std::fprintf(stderr, "capscope: %s\n", f.what());
     return f.code();

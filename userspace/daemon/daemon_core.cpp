@@ -20,6 +20,15 @@ std::string base_name(const std::string &p) {
 
 nlohmann::json summary(const Profile &p, bool running, bool privileged) {
   FinalAdvice a = final_advice(p);
+  // Totals for `capscope top`: every check of the workload (its rate is
+  // the load), and the denials that could have failed an operation
+  // (Needed class; a refused overcommit probe or moot check is noise).
+  std::uint64_t checks = 0, denied = 0;
+  for (const auto &c : p.checks) {
+    checks += c.granted + c.denied;
+    if (c.cls == CheckClass::Needed)
+      denied += c.denied;
+  }
   return {{"key", p.workload.id.empty() ? p.workload.key : p.workload.id},
           {"kind", p.workload.kind},
           {"id", p.workload.id},
@@ -33,7 +42,9 @@ nlohmann::json summary(const Profile &p, bool running, bool privileged) {
           {"held_known", p.held_known},
           {"privileged", privileged},
           {"running", running},
-          {"last_seen", iso8601(p.end_ns)}};
+          {"last_seen", iso8601(p.end_ns)},
+          {"checks", checks},
+          {"denied", denied}};
 }
 
 std::string label_value(const std::string &s) {
@@ -253,6 +264,7 @@ void DaemonCore::flush(bool final) {
   }
   snap_.write_errors = write_errors_;
   snap_.flushes++;
+  snap_.flushed_mono_ns = mono_now_ns();
   flush_gen_++;
   cv_.notify_all();
   if (final && verbose_)
@@ -299,7 +311,8 @@ nlohmann::json DaemonCore::answer(const nlohmann::json &req) const {
     return {{"ok", true},
             {"profiles", arr},
             {"lost_events", snap_.lost_events},
-            {"scopes", snap_.scopes}};
+            {"scopes", snap_.scopes},
+            {"sampled_mono_ns", snap_.flushed_mono_ns}};
   }
   std::string want = req.value("id", std::string());
   if (want.empty())
