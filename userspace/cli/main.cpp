@@ -27,7 +27,8 @@ Examples:
   capscope record --format docker -o - -- chown 1000 /tmp/x
   capscope record --user 1000 --duration 30s -- ./daemon
   capscope record --format json -o profile.json -- make install
-  capscope record --container web --duration 5m)";
+  capscope record --container web --duration 5m
+  capscope record --unit nginx.service --duration 10m --format systemd -o -)";
 
 const char *kVerifyHelp =
     R"(Run CMD with exactly the capabilities in LIST (bounding, permitted and
