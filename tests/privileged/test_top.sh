@@ -46,7 +46,7 @@ assert_top_rows() {
   [[ -n "$a" ]] || fail "no row for $TOP_A in: $text"
   [[ -n "$b" ]] || fail "no row for $TOP_B in: $text"
   read -r _ _ a_rate a_denied a_unused a_caps <<<"$a"
-  read -r _ _ b_rate b_denied b_unused b_caps <<<"$b"
+  read -r _ _ _ b_denied b_unused b_caps <<<"$b"
   assert_eq "CHOWN" "$a_caps" "CAPS USED of $TOP_A"
   assert_eq "MKNOD" "$b_caps" "CAPS USED of $TOP_B"
   assert_eq "0" "$a_denied" "DENIED of $TOP_A"
@@ -54,8 +54,9 @@ assert_top_rows() {
   assert_eq "2" "$a_unused" "UNUSED of $TOP_A (holds CHOWN, MKNOD, NET_RAW; uses CHOWN)"
   assert_eq "1" "$b_unused" "UNUSED of $TOP_B (holds MKNOD, NET_RAW; uses MKNOD)"
   # About 20 chowns a second, more with the loop's own checks.
-  [[ "$a_rate" =~ ^[0-9.]+$ ]] && awk -v r="$a_rate" 'BEGIN { exit !(r >= 5) }' ||
+  if ! [[ "$a_rate" =~ ^[0-9.]+$ ]] || ! awk -v r="$a_rate" 'BEGIN { exit !(r >= 5) }'; then
     fail "CHECKS/S of $TOP_A is '$a_rate', expected at least 5 (20 chowns a second)"
+  fi
 }
 
 # tmux_screen SESSION: the visible screen, plain text.

@@ -30,8 +30,8 @@ unit_env() {
     --cap-add=ALL --rootfs "$root:O" /lib/systemd/systemd >"$TEST_TMP/boot.out" 2>&1; then
     skip "$why_host, and podman could not boot systemd in a container: $(tail -n 2 "$TEST_TMP/boot.out" | tr '\n' ' ')"
   fi
-  local state="" i
-  for i in $(seq 60); do
+  local state=""
+  for _ in $(seq 60); do
     state=$(timeout 5 podman exec "$UNIT_CTR" systemctl is-system-running 2>/dev/null || true)
     [[ "$state" == running || "$state" == degraded ]] && break
     sleep 0.5
@@ -61,8 +61,7 @@ unit_start() {
   fi
   unit_run systemd-run --unit="$name" --quiet "$@" ||
     fail "systemd-run --unit=$name $* failed"
-  local i
-  for i in $(seq 20); do
+  for _ in $(seq 20); do
     [[ "$(unit_run systemctl is-active "$name.service" 2>/dev/null)" == active ]] && return 0
     sleep 0.25
   done
@@ -73,11 +72,11 @@ unit_start() {
 # transient unit and print its exit status once it ended. (`systemd-run
 # --wait` needs D-Bus, which a minimal systemd does not run.)
 unit_status() {
-  local name=$1 i sub=""
+  local name=$1 sub=""
   shift
   unit_run systemd-run --unit="$name" --quiet -p RemainAfterExit=yes "$@" >/dev/null ||
     fail "systemd-run --unit=$name $* failed"
-  for i in $(seq 40); do
+  for _ in $(seq 40); do
     sub=$(unit_run systemctl show -p SubState --value "$name.service")
     [[ "$sub" == exited || "$sub" == failed ]] && break
     sleep 0.25
