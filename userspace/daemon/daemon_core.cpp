@@ -98,9 +98,15 @@ void DaemonCore::flush(bool final) {
   // without a name.
   session_.drain();
   TracerStats stats = source.read_stats();
-  std::map<std::uint64_t, std::uint32_t> live; // scope -> a live tgid
-  for (auto [tgid, scope] : source.tracked())
-    live.try_emplace(scope, tgid);
+  // scope -> its lowest live tgid: in a container, its first process (the
+  // init that lives as long as it does), so its capability sets are read
+  // from a process still there, not a short-lived child of a busy loop.
+  std::map<std::uint64_t, std::uint32_t> live;
+  for (auto [tgid, scope] : source.tracked()) {
+    auto [it, fresh] = live.try_emplace(scope, tgid);
+    if (!fresh && tgid < it->second)
+      it->second = tgid;
+  }
   // A task's last checks can still be on their way into the counts while
   // it exits (its hot key moves there before it leaves the task map), and
   // a scope may be known so far only from its events. Every scope with no
@@ -148,7 +154,9 @@ void DaemonCore::flush(bool final) {
       std::uint32_t pid = live[scope];
       std::uint64_t eff = proc_status_mask(pid, "CapEff:");
       std::uint64_t bnd = proc_status_mask(pid, "CapBnd:");
-      if (eff || bnd) {
+      // Empty sets are known too (--cap-drop=ALL): only an unreadable
+      // status (the process just exited) leaves them unknown.
+      if (eff || bnd || !proc_status_field(pid, "CapEff:").empty()) {
         part.held = eff;
         part.held_known = true;
         if (host_bounding_ && bnd == host_bounding_ && eff == host_bounding_)
