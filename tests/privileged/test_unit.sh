@@ -112,6 +112,23 @@ test_unit_record_root() {
   echo "$out" >&2
   assert_contains "$out" "/etc/systemd/system/$name.service.d/capscope.conf" "where the drop-in goes"
   assert_contains "$out" $'[Service]\nCapabilityBoundingSet=CAP_CHOWN\nNoNewPrivileges=yes' "the drop-in for root"
+  # Without --duration the recording ends with the unit: a unit whose
+  # process exits after a few checks (made once capscope is surely
+  # attached: it waits for the file the test creates after the start line).
+  unit_run rm -f "/tmp/cs-brief-go-$$"
+  unit_start "cs-brief-$$" -- /bin/sh -c "while [ ! -e /tmp/cs-brief-go-$$ ]; do sleep 0.1; done; touch /tmp/cs-brief-f; chown 1000 /tmp/cs-brief-f; mknod /tmp/cs-brief-d c 1 3; sleep 1"
+  rc=0
+  timeout 30 "$CAPSCOPE" record --unit "cs-brief-$$" --format docker -o "$TEST_TMP/brief.out" 2>"$TEST_TMP/brief.err" &
+  local rec=$!
+  bg_track "$rec"
+  wait_for_text "$TEST_TMP/brief.err" "attached" 20 || fail "record --unit cs-brief-$$ did not attach: $(cat "$TEST_TMP/brief.err")"
+  unit_run touch /tmp/cs-brief-go-$$
+  wait "$rec" || rc=$?
+  out=$(cat "$TEST_TMP/brief.out")
+  cat "$TEST_TMP/brief.err" >&2
+  assert_eq "0:--cap-drop=ALL --cap-add=CHOWN --cap-add=MKNOD" "$rc:$out" "record --unit of a unit that ends by itself (status:advice)"
+  assert_contains "$(cat "$TEST_TMP/brief.err")" "unit cs-brief-$$.service has no process left" "record --unit's end line"
+  assert_eq "1000" "$(unit_run stat -c %u /tmp/cs-brief-f)" "owner of the file the brief unit chowned"
   # A unit that is not running is one line and status 125.
   rc=0
   out=$("$CAPSCOPE" record --unit "cs-none-$$" --duration 1s 2>&1) || rc=$?

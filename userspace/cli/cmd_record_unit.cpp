@@ -108,13 +108,16 @@ int run_record_unit(const RecordConfig &c) {
         n += session->adopt_process(pid, kUnitScope, CS_SCOPE_COMMAND);
     return n;
   };
-  std::size_t adopted = adopt(target->pids);
+  // Attaching takes a moment (seconds on a busy host): the processes are
+  // those in the unit now, not when it was looked up.
+  std::vector<int> pids = unit_cgroup_pids(unit.value(), path);
+  std::size_t adopted = adopt(pids);
   install_stop_signals();
   std::fprintf(stderr,
                "capscope: attached (%s) to unit %s (cgroup %s, %zu "
                "processes, %zu tasks)%s; Ctrl-C to stop\n",
                session->attach_mode(), unit.value().c_str(), path.c_str(),
-               target->pids.size(), adopted,
+               pids.size(), adopted,
                duration_ms ? (", for " + c.duration).c_str() : "");
 
   auto t0 = std::chrono::steady_clock::now();
@@ -130,7 +133,7 @@ int run_record_unit(const RecordConfig &c) {
     next_scan = now + std::chrono::seconds(1);
     // What systemd started in the unit since (not forked from a task
     // already followed), and whether anything is left.
-    std::vector<int> pids = unit_cgroup_pids(unit.value(), path);
+    pids = unit_cgroup_pids(unit.value(), path);
     std::set<std::uint32_t> live_tgids;
     for (auto [tgid, scope] : source.tracked())
       if (scope == kUnitScope)

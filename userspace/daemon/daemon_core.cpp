@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/either_or.h"
 #include "session/system.h"
@@ -152,11 +153,12 @@ void DaemonCore::flush(bool final) {
     TraceSession::window_from_checks(part);
     if (live.count(scope)) {
       std::uint32_t pid = live[scope];
-      std::uint64_t eff = proc_status_mask(pid, "CapEff:");
-      std::uint64_t bnd = proc_status_mask(pid, "CapBnd:");
       // Empty sets are known too (--cap-drop=ALL): only an unreadable
       // status (the process just exited) leaves them unknown.
-      if (eff || bnd || !proc_status_field(pid, "CapEff:").empty()) {
+      std::string eff_text = proc_status_field(pid, "CapEff:");
+      std::uint64_t eff = std::strtoull(eff_text.c_str(), nullptr, 16);
+      std::uint64_t bnd = proc_status_mask(pid, "CapBnd:");
+      if (!eff_text.empty()) {
         part.held = eff;
         part.held_known = true;
         if (host_bounding_ && bnd == host_bounding_ && eff == host_bounding_)
