@@ -89,6 +89,10 @@ rows_rated() {
   read -r _ _ rate _ <<<"$a"
   [[ "$rate" =~ ^[0-9.]+$ ]]
 }
+# rows_back SCREEN: no error line, and both rows with a rate again.
+rows_back() {
+  [[ "$1" != *"no capscope daemon"* ]] && rows_rated "$1"
+}
 # first_row SCREEN NAME SORT: NAME heads the table, sorted by SORT.
 first_row() {
   [[ "$3" == *"sorted by $2"* ]] || return 1
@@ -126,9 +130,17 @@ test_top_tmux() {
   echo "$screen" >&2
   assert_contains "$screen" "--cap-drop=ALL --cap-add=MKNOD" "the advice in $TOP_B's report"
   assert_contains "$screen" "MKNOD" "the capability in $TOP_B's report"
-  # q returns to the table, a second q quits with status 0.
+  # q returns to the table.
   tmux send-keys -t "$sess" q
   tmux_wait "$sess" "the table again after q" 10 has_text "CHECKS/S"
+
+  # The daemon going away is said on the screen; top keeps asking and
+  # shows the rows again once a daemon answers on the socket.
+  daemon_stop
+  tmux_wait "$sess" "the missing daemon on the screen" 10 has_text "no capscope daemon is listening on $DAEMON_SOCK"
+  daemon_start
+  tmux_wait "$sess" "the rows again after the daemon restarted" 20 rows_back
+  # A second q quits with status 0.
   tmux send-keys -t "$sess" q
   tmux_wait "$sess" "top exiting after q" 10 has_text "TOP-EXIT="
   screen=$(tmux_screen "$sess")
