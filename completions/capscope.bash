@@ -4,7 +4,7 @@
 # its socket; nothing is offered when no daemon answers). Installed to
 # share/bash-completion/completions/capscope; works with plain bash too.
 
-_capscope_commands="record verify diagnose trace doctor daemon profiles show advise merge diff caps decode"
+_capscope_commands="record verify diagnose trace doctor daemon profiles show top advise merge diff caps decode"
 _capscope_formats="report json docker podman nerdctl compose k8s systemd oci capsh kyverno gatekeeper"
 _capscope_attach_modes="auto tracepoint fexit kprobe"
 _capscope_caps="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
@@ -18,7 +18,7 @@ BPF CHECKPOINT_RESTORE"
 # --help` lists them; tests/unit/check_completion.sh keeps them equal).
 _capscope_options() {
   case $1 in
-    record) echo "-h --help -f --format -o --output -u --user -d --duration --attach --container --events -v --verbose --expect --verify" ;;
+    record) echo "-h --help -f --format -o --output -u --user -d --duration --attach --container --unit --events -v --verbose --expect --verify" ;;
     verify) echo "-h --help --caps --caps-from --minimize --check --check-timeout --repeat -u --user --runtime --rootfs --image --runtime-opt -f --format -o --output --attach --no-new-privs -v --verbose" ;;
     diagnose) echo "-h --help -u --user -d --duration -o --output -v --verbose" ;;
     trace) echo "-h --help -p --pid -c --cap --denied --unique -d --duration --attach -v --verbose" ;;
@@ -26,6 +26,7 @@ _capscope_options() {
     daemon) echo "-h --help --state-dir --socket --metrics --flush-interval --attach --cgroup-parent -v --verbose" ;;
     profiles) echo "-h --help --socket --all --json --by --prometheus --window" ;;
     show) echo "-h --help --socket -f --format -v --verbose" ;;
+    top) echo "-h --help --socket -i --interval --sort --once --all" ;;
     advise) echo "-h --help -f --format --patch --socket -o --output -v --verbose --prometheus --workload --window" ;;
     merge) echo "-h --help -o --output -f --format --force" ;;
     diff | caps | decode) echo "-h --help" ;;
@@ -94,7 +95,7 @@ _capscope() {
       -f | --format | -o | --output | -u | --user | -d | --duration | --attach | --container | --events | --expect | \
         --caps | --caps-from | --check | --check-timeout | --repeat | --runtime | --rootfs | --image | --runtime-opt | \
         -p | --pid | -c | --cap | --state-dir | --socket | --metrics | --flush-interval | --by | --patch | \
-        --cgroup-parent | --prometheus | --workload | --window) takes_arg=1 ;;
+        --cgroup-parent | --prometheus | --workload | --window | --unit | -i | --interval | --sort) takes_arg=1 ;;
     esac
     if ((takes_arg)); then
       ((i++))
@@ -152,6 +153,14 @@ _capscope() {
       mapfile -t COMPREPLY < <(compgen -W "workload" -- "$cur")
       return 0
       ;;
+    --sort)
+      mapfile -t COMPREPLY < <(compgen -W "rate caps denied unused name" -- "$cur")
+      return 0
+      ;;
+    --unit)
+      mapfile -t COMPREPLY < <(compgen -W "$(systemctl list-units --type=service --state=running --no-legend --plain 2>/dev/null | awk '{ print $1 }')" -- "$cur")
+      return 0
+      ;;
     --state-dir | --rootfs)
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0
@@ -168,7 +177,7 @@ _capscope() {
       mapfile -t COMPREPLY < <(compgen -W "$(podman ps --format '{{.Names}}' 2>/dev/null)" -- "$cur")
       return 0
       ;;
-    -d | --duration | --check | --check-timeout | --repeat | --image | --runtime-opt | --metrics | --flush-interval | \
+    -d | --duration | --check | --check-timeout | --repeat | --image | --runtime-opt | --metrics | --flush-interval | -i | --interval | \
       --cgroup-parent | --prometheus | --workload | --window)
       return 0 # free text
       ;;

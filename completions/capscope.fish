@@ -3,7 +3,7 @@
 # knows (asked quietly over its socket). Installed to
 # share/fish/vendor_completions.d/capscope.fish.
 
-set -l commands record verify diagnose trace doctor daemon profiles show advise merge diff caps decode
+set -l commands record verify diagnose trace doctor daemon profiles show top advise merge diff caps decode
 set -l formats report json docker podman nerdctl compose k8s systemd oci capsh kyverno gatekeeper
 set -l attach auto tracepoint fexit kprobe
 
@@ -55,6 +55,7 @@ complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a doctor -d
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a daemon -d 'trace every container on the host'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a profiles -d 'containers the daemon has profiled'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a show -d 'what the daemon learned about a container'
+complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a top -d 'live view of the daemon containers'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a advise -d 'the advice of a profile in any format'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a merge -d 'union of profiles'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a diff -d 'capabilities the new profile needs beyond the old'
@@ -69,10 +70,11 @@ complete -c capscope -n "__fish_seen_subcommand_from record verify diagnose" -s 
 complete -c capscope -n "__fish_seen_subcommand_from record diagnose trace" -s d -l duration -x -d 'stop after D'
 complete -c capscope -n "__fish_seen_subcommand_from record verify trace daemon" -l attach -x -a "$attach" -d 'attach mode'
 complete -c capscope -n "__fish_seen_subcommand_from record verify diagnose trace doctor daemon show advise" -s v -l verbose -d 'say more'
-complete -c capscope -n "__fish_seen_subcommand_from daemon profiles show advise" -l socket -r -F -d 'the daemon socket'
+complete -c capscope -n "__fish_seen_subcommand_from daemon profiles show top advise" -l socket -r -F -d 'the daemon socket'
 
 # record
 complete -c capscope -n "__fish_seen_subcommand_from record" -l container -x -a '(podman ps --format "{{.Names}}" 2>/dev/null)' -d 'attach to a running container'
+complete -c capscope -n "__fish_seen_subcommand_from record" -l unit -x -a '(systemctl list-units --type=service --state=running --no-legend --plain 2>/dev/null | string replace -r " .*" "")' -d 'attach to a running systemd service'
 complete -c capscope -n "__fish_seen_subcommand_from record" -l events -r -F -d 'write each new check as JSON lines'
 complete -c capscope -n "__fish_seen_subcommand_from record" -l expect -x -a '(__capscope_cap_list)' -d 'exit 1 when the advice needs more'
 complete -c capscope -n "__fish_seen_subcommand_from record" -l verify -d 'then verify the advice'
@@ -102,6 +104,11 @@ complete -c capscope -n "__fish_seen_subcommand_from daemon" -l cgroup-parent -x
 complete -c capscope -n "__fish_seen_subcommand_from profiles" -l all -d 'also namespaces that are no container'
 complete -c capscope -n "__fish_seen_subcommand_from profiles" -l json -d 'print JSON'
 complete -c capscope -n "__fish_seen_subcommand_from profiles" -l by -x -a workload -d 'one row per workload'
+# top
+complete -c capscope -n "__fish_seen_subcommand_from top" -s i -l interval -x -d 'time between samples'
+complete -c capscope -n "__fish_seen_subcommand_from top" -l sort -x -a 'rate caps denied unused name' -d 'sort by'
+complete -c capscope -n "__fish_seen_subcommand_from top" -l once -d 'print one table and exit'
+complete -c capscope -n "__fish_seen_subcommand_from top" -l all -d 'every profile the daemon holds'
 # show, advise: the daemon's containers (advise also takes profile files)
 complete -c capscope -n "__fish_seen_subcommand_from show advise" -a '(__capscope_workloads)' -d 'daemon workload'
 complete -c capscope -n "__fish_seen_subcommand_from advise" -F

@@ -7,6 +7,9 @@
 #            finds every dependency already there) and `man -w` works
 #   image    variant essential (dpkg, coreutils, bash, no apt) and the same
 #            libraries, no documentation: the base of the daemon image
+#   systemd  variant essential with systemd as init (systemd-sysv): booted
+#            in a container (`podman run --systemd=always`) where the host
+#            has no systemd, for `record --unit` tests (test_unit.sh)
 #
 #   mkdebbase.sh FLAVOUR          build if needed, print the directory
 #   mkdebbase.sh FLAVOUR --path   print where it would be, build nothing
@@ -62,7 +65,12 @@ case $flavour in
     )
     extra_hooks=('chroot "$1" dpkg --purge usrmerge libfile-find-rule-perl libnumber-compare-perl libtext-glob-perl perl libperl5.36 perl-modules-5.36')
     ;;
-  *) die "usage: mkdebbase.sh pkgtest|image [--path] | --clean" ;;
+  systemd)
+    variant=essential
+    packages=(systemd systemd-sysv usr-is-merged)
+    dpkgopts=(force-unsafe-io 'path-exclude=/usr/share/man/*' 'path-exclude=/usr/share/doc/*' 'path-exclude=/usr/share/locale/*')
+    ;;
+  *) die "usage: mkdebbase.sh pkgtest|image|systemd [--path] | --clean" ;;
 esac
 hooks=("${extra_hooks[@]}" 'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*_Packages')
 
@@ -75,7 +83,7 @@ case ${2:-} in
     exit 0
     ;;
   "") ;;
-  *) die "usage: mkdebbase.sh pkgtest|image [--path] | --clean" ;;
+  *) die "usage: mkdebbase.sh pkgtest|image|systemd [--path] | --clean" ;;
 esac
 
 if [[ -f "$dir/.capscope-debbase" ]]; then

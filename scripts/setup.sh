@@ -44,6 +44,8 @@ packages=(
   scdoc zsh fish dpkg-dev
   # scripts/bench_server.sh: a real server (nginx) under a load generator (wrk)
   nginx-light wrk
+  # `capscope top` driven on a real terminal (tests/privileged/test_top.sh)
+  tmux
 )
 
 # --- packages -----------------------------------------------------------

@@ -226,6 +226,33 @@ TEST_CASE("daemon answers list and get from the published profiles",
         "unknown request 'bogus'");
 }
 
+TEST_CASE("daemon list answers carry check and denial totals and the flush "
+          "time, for top's rates",
+          "[daemon][top]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  rig.container_starts();
+  rig.checks(4);
+  std::istringstream denied(
+      R"({"cap":"CHOWN","denied":true,"syscall":"fchownat","phase":"active",)"
+      R"("frames":["bpf_trace_run5","cap_capable","setattr_prepare"],)"
+      R"("exe":"/bin/chown","comm":"chown","pid":90000001,"count":3})"
+      "\n");
+  REQUIRE(rig.src->add_stream(denied, kScope).ok());
+  rig.flush();
+  auto first = rig.core->answer({{"op", "list"}});
+  REQUIRE(first["profiles"].size() == 1);
+  CHECK(first["profiles"][0]["checks"] == 7);
+  CHECK(first["profiles"][0]["denied"] == 3);
+  std::int64_t t1 = first["sampled_mono_ns"].get<std::int64_t>();
+  CHECK(t1 > 0);
+  rig.checks(2); // two more bind checks
+  rig.flush();
+  auto second = rig.core->answer({{"op", "list"}});
+  CHECK(second["profiles"][0]["checks"] == 9);
+  CHECK(second["sampled_mono_ns"].get<std::int64_t>() >= t1);
+}
+
 TEST_CASE("daemon metrics text counts checks per container", "[daemon]") {
   TempDir dir;
   Rig rig(dir.path);

@@ -19,6 +19,7 @@ struct RecordConfig {
   std::string attach = "auto";
   std::string events;    // write first-seen checks as replayable JSON lines
   std::string container; // attach to this running container instead
+  std::string unit;      // or to this running systemd unit (NAME.service)
   bool verbose = false;
   bool verify = false; // then verify the advice (capscope verify)
   std::string expect;  // record --expect LIST: fail on anything beyond it
@@ -26,6 +27,7 @@ struct RecordConfig {
 };
 int run_record(const RecordConfig &c);
 int run_record_container(const RecordConfig &c); // record --container
+int run_record_unit(const RecordConfig &c);      // record --unit
 
 struct VerifyConfig {
   std::vector<std::string> command;
@@ -104,6 +106,15 @@ struct ShowConfig {
   bool verbose = false;
 };
 int run_show(const ShowConfig &c);
+
+struct TopConfig {
+  std::string socket = kDefaultSocket;
+  std::string interval = "2s";
+  std::string sort = "rate"; // rate, caps, denied, unused, name
+  bool once = false;
+  bool all = false;
+};
+int run_top(const TopConfig &c); // cmd_top.cpp
 
 struct AdviseConfig {
   std::string profile; // a profile file, else a daemon workload ID|NAME

@@ -27,7 +27,8 @@ Examples:
   capscope record --format docker -o - -- chown 1000 /tmp/x
   capscope record --user 1000 --duration 30s -- ./daemon
   capscope record --format json -o profile.json -- make install
-  capscope record --container web --duration 5m)";
+  capscope record --container web --duration 5m
+  capscope record --unit nginx.service --duration 10m --format systemd -o -)";
 
 const char *kVerifyHelp =
     R"(Run CMD with exactly the capabilities in LIST (bounding, permitted and
@@ -104,6 +105,9 @@ int main(int argc, char **argv) {
                      "auto (default), tracepoint, fexit, kprobe");
   record->add_option("--container", rec.container,
                      "attach to a running container (ID, prefix or name) "
+                     "instead of running CMD");
+  record->add_option("--unit", rec.unit,
+                     "attach to a running systemd service (NAME.service) "
                      "instead of running CMD");
   record->add_option("--events", rec.events,
                      "also write each new check with its kernel stack as "
@@ -258,6 +262,38 @@ Examples:
       "gatekeeper");
   show->add_flag("-v,--verbose", shw.verbose, "list noise checks too");
 
+  TopConfig tp;
+  auto *top = app.add_subcommand(
+      "top", "live view of the daemon's containers: capabilities used, "
+             "checks/s, denied, held but unused");
+  top->footer(
+      R"(One row per container the daemon traces, refreshed in place: the
+capabilities it needed so far, checks per second (between two samples),
+checks denied that could have failed an operation, and how many
+capabilities it holds but never used (PRIV: a privileged container).
+Keys: c/r/d/u/n sort by caps, rate, denied, unused, name; j/k or arrows
+select; Enter or s opens the container's `show` report (q returns); q quits.
+Not on a terminal, or with --once, it prints plain tables instead.
+
+Examples:
+  sudo capscope top
+  sudo capscope top --interval 5s --sort denied
+  sudo capscope top --once --all > containers.txt
+  sudo capscope top --socket /tmp/cs.sock)");
+  top->add_option("--socket", tp.socket,
+                  std::string("the daemon's socket (default ") +
+                      kDefaultSocket + ")");
+  top->add_option("-i,--interval", tp.interval,
+                  "time between samples (default 2s)");
+  top->add_option("--sort", tp.sort,
+                  "rate (default), caps, denied, unused, name");
+  top->add_flag("--once", tp.once,
+                "print one table (after one interval, for the rates) and "
+                "exit");
+  top->add_flag("--all", tp.all,
+                "every profile the daemon holds, exited containers and "
+                "non-container namespaces too");
+
   AdviseConfig adv;
   auto *advise_cmd = app.add_subcommand(
       "advise", "the advice of a saved profile (or a daemon workload) in "
@@ -357,6 +393,12 @@ Examples:
       if (has_tail && !rec.command.empty())
         rec.command.push_back("--");
       rec.command.insert(rec.command.end(), tail.begin(), tail.end());
+      if (!rec.unit.empty()) {
+        if (!rec.command.empty() || !rec.container.empty())
+          throw Fatal("record: give --unit alone, without a command or "
+                      "--container");
+        return run_record_unit(rec);
+      }
       if (!rec.container.empty()) {
         if (!rec.command.empty())
           throw Fatal("record: give either --container or a command, not "
@@ -418,6 +460,8 @@ Examples:
       return run_profiles(prof);
     if (*show)
       return run_show(shw);
+    if (*top)
+      return run_top(tp);
   } catch (const Fatal &f) {
     std::fprintf(stderr, "capscope: %s\n", f.what());
     return f.code();

@@ -263,9 +263,19 @@ std::string systemd_caps(CapMask m) {
 std::string render_systemd(const Profile &p) {
   FinalAdvice a = final_advice(p);
   RunAs who = run_as(p.workload);
-  std::string out = "# capscope: systemd settings for " +
-                    comment_safe(display_name(p.workload)) +
-                    " (a drop-in: systemctl edit UNIT)\n[Service]\n";
+  std::string out;
+  if (p.workload.kind == "unit") {
+    // Recorded with `record --unit`: the drop-in for that very unit.
+    const std::string unit = comment_safe(p.workload.id);
+    out = "# capscope: measured drop-in for " + unit + "\n# save as " +
+          "/etc/systemd/system/" + unit + ".d/capscope.conf, then: " +
+          "systemctl daemon-reload && systemctl restart " + unit + "\n";
+  } else {
+    out = "# capscope: systemd settings for " +
+          comment_safe(display_name(p.workload)) +
+          " (a drop-in: systemctl edit UNIT)\n";
+  }
+  out += "[Service]\n";
   if (!who.root) {
     out += "User=" + who.user_part + "\n";
     if (!who.group_part.empty())

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/container.h"
 #include "core/either_or.h"
@@ -21,6 +22,15 @@ std::string base_name(const std::string &p) {
 
 nlohmann::json summary(const Profile &p, bool running, bool privileged) {
   FinalAdvice a = final_advice(p);
+  // Totals for `capscope top`: every check of the workload (its rate is
+  // the load), and the denials that could have failed an operation
+  // (Needed class; a refused overcommit probe or moot check is noise).
+  std::uint64_t checks = 0, denied = 0;
+  for (const auto &c : p.checks) {
+    checks += c.granted + c.denied;
+    if (c.cls == CheckClass::Needed)
+      denied += c.denied;
+  }
   return {{"key", p.workload.id.empty() ? p.workload.key : p.workload.id},
           {"kind", p.workload.kind},
           {"id", p.workload.id},
@@ -34,7 +44,9 @@ nlohmann::json summary(const Profile &p, bool running, bool privileged) {
           {"held_known", p.held_known},
           {"privileged", privileged},
           {"running", running},
-          {"last_seen", iso8601(p.end_ns)}};
+          {"last_seen", iso8601(p.end_ns)},
+          {"checks", checks},
+          {"denied", denied}};
 }
 
 std::string label_value(const std::string &s) {
@@ -88,9 +100,15 @@ void DaemonCore::flush(bool final) {
   // without a name.
   session_.drain();
   TracerStats stats = source.read_stats();
-  std::map<std::uint64_t, std::uint32_t> live; // scope -> a live tgid
-  for (auto [tgid, scope] : source.tracked())
-    live.try_emplace(scope, tgid);
+  // scope -> its lowest live tgid: in a container, its first process (the
+  // init that lives as long as it does), so its capability sets are read
+  // from a process still there, not a short-lived child of a busy loop.
+  std::map<std::uint64_t, std::uint32_t> live;
+  for (auto [tgid, scope] : source.tracked()) {
+    auto [it, fresh] = live.try_emplace(scope, tgid);
+    if (!fresh && tgid < it->second)
+      it->second = tgid;
+  }
   // A task's last checks can still be on their way into the counts while
   // it exits (its hot key moves there before it leaves the task map), and
   // a scope may be known so far only from its events. Every scope with no
@@ -147,9 +165,12 @@ void DaemonCore::flush(bool final) {
     TraceSession::window_from_checks(part);
     if (live.count(scope)) {
       std::uint32_t pid = live[scope];
-      std::uint64_t eff = proc_status_mask(pid, "CapEff:");
+      // Empty sets are known too (--cap-drop=ALL): only an unreadable
+      // status (the process just exited) leaves them unknown.
+      std::string eff_text = proc_status_field(pid, "CapEff:");
+      std::uint64_t eff = std::strtoull(eff_text.c_str(), nullptr, 16);
       std::uint64_t bnd = proc_status_mask(pid, "CapBnd:");
-      if (eff || bnd) {
+      if (!eff_text.empty()) {
         part.held = eff;
         part.held_known = true;
         if (host_bounding_ && bnd == host_bounding_ && eff == host_bounding_)
@@ -265,6 +286,7 @@ void DaemonCore::flush(bool final) {
   }
   snap_.write_errors = write_errors_;
   snap_.flushes++;
+  snap_.flushed_mono_ns = mono_now_ns();
   flush_gen_++;
   cv_.notify_all();
   if (final && verbose_)
@@ -311,7 +333,8 @@ nlohmann::json DaemonCore::answer(const nlohmann::json &req) const {
     return {{"ok", true},
             {"profiles", arr},
             {"lost_events", snap_.lost_events},
-            {"scopes", snap_.scopes}};
+            {"scopes", snap_.scopes},
+            {"sampled_mono_ns", snap_.flushed_mono_ns}};
   }
   std::string want = req.value("id", std::string());
   if (want.empty())

@@ -39,6 +39,9 @@ struct DaemonSnapshot {
   std::uint64_t lookups_queued = 0;  // container lookups queued or running
   std::uint64_t lookups_dropped = 0; // ... dropped on a full queue
   std::uint64_t write_errors = 0;    // profile saves that failed
+  // CLOCK_MONOTONIC at the last flush: successive `list` answers give
+  // rates (`capscope top`) over the daemon's own sampling interval.
+  std::int64_t flushed_mono_ns = 0;
 };
 
 class DaemonCore {

@@ -2,7 +2,12 @@
 // (DaemonConfig, run_daemon), where it lives by default, and its
 // Unix-socket protocol with the client side of it.
 // One JSON request line per connection, one JSON response, then close:
-//   {"op":"list"}                 -> {"ok":true,"profiles":[summary...]}
+//   {"op":"list"}                 -> {"ok":true,"profiles":[summary...],
+//                                     "sampled_mono_ns":N}
+//     N: CLOCK_MONOTONIC at the flush the answer is from. Each summary
+//     carries "checks" (all classes) and "denied" (Needed class) totals;
+//     older daemons lack these three fields, so clients treat them as
+//     optional (`capscope top` then shows "?" for the rates).
 //   {"op":"get","id":"ID|NAME"}   ->
 //   {"ok":true,"profile":{capscope.profile/v1}} any failure ->
 //   {"ok":false,"error":"one line"}

@@ -197,7 +197,8 @@ void TraceSession::forget_scope(std::uint64_t scope) {
   scope_exe_.erase(scope);
 }
 
-std::size_t TraceSession::adopt_process(int pid, std::uint64_t scope) {
+std::size_t TraceSession::adopt_process(int pid, std::uint64_t scope,
+                                        std::uint8_t kind) {
   std::string dir = "/proc/" + std::to_string(pid) + "/task";
   DIR *tasks = opendir(dir.c_str());
   if (!tasks)
@@ -205,11 +206,10 @@ std::size_t TraceSession::adopt_process(int pid, std::uint64_t scope) {
   std::size_t adopted = 0;
   while (dirent *t = readdir(tasks))
     if (std::isdigit(static_cast<unsigned char>(t->d_name[0])) &&
-        source_->track(std::atoi(t->d_name), scope, CS_PHASE_ACTIVE,
-                       CS_SCOPE_CONTAINER))
+        source_->track(std::atoi(t->d_name), scope, CS_PHASE_ACTIVE, kind))
       ++adopted;
   closedir(tasks);
-  if (!resolver_.known(scope))
+  if (kind == CS_SCOPE_CONTAINER && !resolver_.known(scope))
     resolver_.resolve_pid(scope, pid);
   scope_exe_.try_emplace(scope, proc_exe(pid));
   return adopted;

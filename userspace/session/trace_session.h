@@ -97,8 +97,11 @@ public:
   void forget_scope(std::uint64_t scope);
 
   // Adopts every task of a running process into scope, past its exec
-  // gate, and names the scope from it. Returns the tasks tracked.
-  std::size_t adopt_process(int pid, std::uint64_t scope);
+  // gate, and names the scope from it (a container scope; a command scope,
+  // as `record --unit` uses, is named by its caller). Returns the tasks
+  // tracked.
+  std::size_t adopt_process(int pid, std::uint64_t scope,
+                            std::uint8_t kind = CS_SCOPE_CONTAINER);
   // Adopts every process outside the host's mount namespace (containers
   // and other private namespaces already running when the daemon starts).
   std::size_t adopt_outside_host(std::uint32_t host_mntns);
