@@ -141,6 +141,11 @@ t_doctor() {
       # Refused, with the kernel's reason on the mode's line.
       grep -Eq "^ +$m +loads and attaches" "$W/doctor.out" && why="$why; $m claims to work ($(absent_why $m))"
       grep -Eq "^ +$m +[^ ]" "$W/doctor.out" || why="$why; no line for $m"
+      # ... and doctor names the reason (the loader's hint for the error).
+      case $m in
+      fexit) grep -Eq "^ +fexit +.*no ftrace direct calls" "$W/doctor.out" ||
+        why="$why; doctor's fexit line does not say why (no ftrace direct calls)" ;;
+      esac
     else
       grep -Eq "^ +$m +loads and attaches" "$W/doctor.out" || why="$why; $m not available"
     fi
