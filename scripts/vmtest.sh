@@ -146,7 +146,7 @@ fetch_deb() {
   local pkg=$1 deb
   deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
   if [[ -z $deb ]]; then
-    log "downloading $pkg (apt-get download, not installed)"
+    log "downloading $pkg (apt-get download, not installed)" >&2
     (cd "$cache" && apt-get "${apt_opts[@]}" download "$pkg" >&2 2>/dev/null) ||
       die "apt-get download $pkg failed"
     deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
