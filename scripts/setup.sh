@@ -53,8 +53,12 @@ packages=(
 
 # --- packages -----------------------------------------------------------
 missing=()
+native=$(dpkg --print-architecture)
 for pkg in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  # The native package's status (with arm64 added by setup-arm64.sh a
+  # multiarch library has two), else an Architecture: all one's.
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg:$native" 2>/dev/null ||
+    dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
   if [[ "$status" != installed ]]; then
     missing+=("$pkg")
   fi
