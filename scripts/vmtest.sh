@@ -201,9 +201,10 @@ if [[ $arch == arm64 ]]; then
       die "cannot copy the BTF out of $bzimage"
   fi
   if [[ ! -f $build/CMakeCache.txt ]]; then
-    log "configuring the arm64 cross build in $build"
+    # Release: no debug info to compile (the guest gets stripped binaries).
+  log "configuring the arm64 cross build in $build"
     cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64.cmake" \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCAPSCOPE_VMLINUX_BTF="$btf" >"$work/cmake.log" 2>&1 ||
+      -DCMAKE_BUILD_TYPE=Release -DCAPSCOPE_VMLINUX_BTF="$btf" >"$work/cmake.log" 2>&1 ||
       { tail -20 "$work/cmake.log" >&2; die "configuring $build failed"; }
   fi
   log "cross-building capscope and the test helpers for arm64 ($build, -j2)"
