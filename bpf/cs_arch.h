@@ -1,8 +1,8 @@
 /* cs_arch.h - per-architecture access to the syscall in flight, for the BPF
  * programs: its number and its arguments, read from the task's user
- * pt_regs (bpf_task_pt_regs), and the syscall numbers capscope.bpf.c
- * decides things by. x86-64 and arm64; any other target fails to build here
- * rather than reading the wrong register.
+ * pt_regs (bpf_task_pt_regs); the syscall numbers capscope.bpf.c decides
+ * things by are in cs_sysnr.h. x86-64 and arm64; any other target fails to
+ * build here rather than reading the wrong register.
  *
  * Callers pass BTF pointers (bpf_task_pt_regs(), a tp_btf argument), so the
  * fields are plain loads the verifier checks.
@@ -10,30 +10,9 @@
 #ifndef CAPSCOPE_ARCH_H
 #define CAPSCOPE_ARCH_H
 
-/* A syscall this architecture does not have (arm64's open, access). */
-#define CS_NR_NONE (-1)
+#include "cs_sysnr.h"
 
 #if defined(__TARGET_ARCH_x86)
-
-#define CS_NR_read 0
-#define CS_NR_write 1
-#define CS_NR_open 2
-#define CS_NR_pread64 17
-#define CS_NR_pwrite64 18
-#define CS_NR_readv 19
-#define CS_NR_writev 20
-#define CS_NR_access 21
-#define CS_NR_setuid 105
-#define CS_NR_setgid 106
-#define CS_NR_capset 126
-#define CS_NR_openat 257
-#define CS_NR_faccessat 269
-#define CS_NR_preadv 295
-#define CS_NR_pwritev 296
-#define CS_NR_preadv2 327
-#define CS_NR_pwritev2 328
-#define CS_NR_openat2 437
-#define CS_NR_faccessat2 439
 
 /* The number of the syscall the regs entered with; negative outside one. */
 static __always_inline long cs_regs_syscall_nr(const struct pt_regs *r)
@@ -71,26 +50,6 @@ static __always_inline bool cs_task_compat_syscall(struct task_struct *t)
 }
 
 #elif defined(__TARGET_ARCH_arm64)
-
-#define CS_NR_read 63
-#define CS_NR_write 64
-#define CS_NR_open CS_NR_NONE
-#define CS_NR_pread64 67
-#define CS_NR_pwrite64 68
-#define CS_NR_readv 65
-#define CS_NR_writev 66
-#define CS_NR_access CS_NR_NONE
-#define CS_NR_setuid 146
-#define CS_NR_setgid 144
-#define CS_NR_capset 91
-#define CS_NR_openat 56
-#define CS_NR_faccessat 48
-#define CS_NR_preadv 69
-#define CS_NR_pwritev 70
-#define CS_NR_preadv2 286
-#define CS_NR_pwritev2 287
-#define CS_NR_openat2 437
-#define CS_NR_faccessat2 439
 
 static __always_inline long cs_regs_syscall_nr(const struct pt_regs *r)
 {

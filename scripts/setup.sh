@@ -19,6 +19,9 @@ packages=(
   libclang-rt-14-dev
   # BPF
   bpftool libbpf-dev libelf-dev zlib1g-dev
+  # arm64's syscall table (userspace/core/syscall_table.cmake generates it
+  # from these UAPI headers; x86-64 builds know arm64's numbers too)
+  linux-libc-dev-arm64-cross
   # libraries
   libcap-dev catch2 libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
   # runtime tools used by tests and examples
@@ -27,6 +30,8 @@ packages=(
   # scripts/vmtest.sh: boot Debian's 6.1 kernel (apt-get download, never
   # installed) under software emulation with a cpio initramfs
   qemu-system-x86 cpio
+  # (the arm64 tier's cross compilers, arm64 libraries and qemu-system-arm:
+  # scripts/setup-arm64.sh, run by that tier)
   # schema validation and manifests in tests
   python3 python3-jsonschema python3-yaml
   # daemon tests: a real Prometheus scraping /metrics, HTTP client, the pod
@@ -50,8 +55,12 @@ packages=(
 
 # --- packages -----------------------------------------------------------
 missing=()
+native=$(dpkg --print-architecture)
 for pkg in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  # The native package's status (with arm64 added by setup-arm64.sh a
+  # multiarch library has two), else an Architecture: all one's.
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg:$native" 2>/dev/null ||
+    dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
   if [[ "$status" != installed ]]; then
     missing+=("$pkg")
   fi

@@ -9,8 +9,17 @@
 # build/userspace/cli/capscope and every shared library ldd lists,
 # build/tests/helpers/*, tests/vm/init and tests/vm/guest-tests.sh.
 #
-# Usage: scripts/vmtest.sh [--debian N | --kernel PATH] [--modes LIST]
-#                          [--timeout SECS] [--mem MB] [--keep]
+# Usage: scripts/vmtest.sh [--arch ARCH] [--debian N | --kernel PATH]
+#                          [--modes LIST] [--timeout SECS] [--mem MB] [--keep]
+#   --arch ARCH     x86_64 (the default: the host's build/, qemu-system-x86_64)
+#                   or arm64: Debian 12's linux-image-arm64 kernel and
+#                   busybox-static:arm64 (apt-get download through a private
+#                   apt configuration under build/vm/apt-arm64, unpacked, never
+#                   installed), the kernel's BTF copied out of its Image
+#                   (scripts/kernel-btf.py), capscope cross-built against it
+#                   into build-arm64/ (cmake/aarch64.cmake; needs
+#                   scripts/setup-arm64.sh), booted under qemu-system-aarch64
+#                   -M virt (TCG); --debian 11 is x86_64 only
 #   --debian N      the kernel of Debian N's linux-image-amd64: 12 (bookworm,
 #                   6.1, the default; from the host's apt sources) or 11
 #                   (bullseye, 5.10; fetched through a private apt
@@ -38,10 +47,12 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log() { printf 'vmtest: %s\n' "$*"; }
 die() { printf 'vmtest: error: %s\n' "$*" >&2; exit 1; }
 
-kernel="" debian=12 modes="fexit,kprobe" timeout_s=480 mem=1024 keep=0
+kernel="" debian=12 modes="fexit,kprobe" timeout_s=480 mem=1024 keep=0 arch=x86_64
 guest_script=$root/tests/vm/guest-tests.sh
 while (($#)); do
   case $1 in
+  --arch) arch=${2:?--arch needs x86_64 or arm64}; shift 2 ;;
+  --arch=*) arch=${1#*=}; shift ;;
   --debian) debian=${2:?--debian needs 11 or 12}; shift 2 ;;
   --debian=*) debian=${1#*=}; shift ;;
   --kernel) kernel=${2:?--kernel needs a PATH}; shift 2 ;;
@@ -58,18 +69,35 @@ while (($#)); do
   esac
 done
 [[ $debian == 11 || $debian == 12 ]] || die "--debian wants 11 or 12, got '$debian'"
+case $arch in
+x86_64 | amd64) arch=x86_64 ;;
+arm64 | aarch64) arch=arm64 ;;
+*) die "--arch wants x86_64 or arm64, got '$arch'" ;;
+esac
+[[ $arch == x86_64 || $debian == 12 ]] || die "--debian $debian is x86_64 only (arm64: Debian 12)"
 [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, got '$timeout_s'"
 [[ $modes =~ ^[a-z,]+$ ]] || die "--modes wants a comma-separated list, got '$modes'"
 
-command -v qemu-system-x86_64 >/dev/null ||
-  die "qemu-system-x86_64 missing (apt-get install qemu-system-x86, or run scripts/setup.sh)"
-busybox=/bin/busybox
-[[ -x $busybox ]] && ! ldd "$busybox" >/dev/null 2>&1 ||
-  die "$busybox missing or not static (apt-get install busybox-static)"
-capscope=$root/build/userspace/cli/capscope
-helpers=$root/build/tests/helpers
-[[ -x $capscope ]] || die "$capscope missing: build first (scripts/setup.sh)"
-[[ -d $helpers ]] || die "$helpers missing: build first (scripts/setup.sh)"
+if [[ $arch == x86_64 ]]; then
+  command -v qemu-system-x86_64 >/dev/null ||
+    die "qemu-system-x86_64 missing (apt-get install qemu-system-x86, or run scripts/setup.sh)"
+  busybox=/bin/busybox
+  [[ -x $busybox ]] && ! ldd "$busybox" >/dev/null 2>&1 ||
+    die "$busybox missing or not static (apt-get install busybox-static)"
+  build=$root/build
+  capscope=$build/userspace/cli/capscope
+  helpers=$build/tests/helpers
+  [[ -x $capscope ]] || die "$capscope missing: build first (scripts/setup.sh)"
+  [[ -d $helpers ]] || die "$helpers missing: build first (scripts/setup.sh)"
+else
+  command -v qemu-system-aarch64 >/dev/null ||
+    die "qemu-system-aarch64 missing (run scripts/setup-arm64.sh)"
+  command -v aarch64-linux-gnu-g++ >/dev/null ||
+    die "aarch64-linux-gnu-g++ missing (run scripts/setup-arm64.sh)"
+  build=$root/build-arm64 # built below, once the kernel's BTF is at hand
+  capscope=$build/userspace/cli/capscope
+  helpers=$build/tests/helpers
+fi
 
 work=$(mktemp -d /tmp/capscope-vmtest.XXXXXX)
 qemu_pid=""
@@ -92,10 +120,42 @@ unpack_deb() { # unpack_deb DEB -> prints the vmlinuz path
   printf '%s\n' "$k"
 }
 
+cache=$root/build/vm
+mkdir -p "$cache"
+apt_opts=()
+if [[ $arch == arm64 ]]; then
+  # A private apt configuration for arm64 packages (the kernel, a static
+  # busybox): its own architecture, source list, lists and cache.
+  a=$cache/apt-arm64
+  mkdir -p "$a/lists/partial" "$a/cache/archives/partial"
+  printf '%s\n' \
+    "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm main" \
+    "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian-security bookworm-security main" \
+    >"$a/sources.list"
+  apt_opts=(-o "Dir::Etc::SourceList=$a/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$a/lists" -o "Dir::Cache=$a/cache" -o Debug::NoLocking=1
+    -o APT::Architecture=arm64 -o APT::Architectures=arm64)
+  if [[ -z $(find "$a/lists" -maxdepth 1 -name '*_Packages*' -mmin -10080 2>/dev/null) ]]; then
+    log "apt-get update for arm64 (private configuration in $a)"
+    apt-get "${apt_opts[@]}" update >"$a/update.log" 2>&1 ||
+      { tail -5 "$a/update.log" >&2; die "apt-get update for arm64 failed"; }
+  fi
+fi
+# fetch_deb PKG: the newest cached PKG_*.deb, downloaded when missing.
+fetch_deb() {
+  local pkg=$1 deb
+  deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+  if [[ -z $deb ]]; then
+    log "downloading $pkg (apt-get download, not installed)" >&2
+    (cd "$cache" && apt-get "${apt_opts[@]}" download "$pkg" >&2 2>/dev/null) ||
+      die "apt-get download $pkg failed"
+    deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
+    [[ -n $deb ]] || die "apt-get download $pkg left no .deb in $cache"
+  fi
+  printf '%s\n' "$deb"
+}
+
 if [[ -z $kernel ]]; then
-  cache=$root/build/vm
-  mkdir -p "$cache"
-  apt_opts=()
   if ((debian == 11)); then
     # A private apt configuration for bullseye: its own source list, lists
     # and cache; the host's apt state is left alone.
@@ -110,18 +170,12 @@ if [[ -z $kernel ]]; then
         { tail -5 "$a/update.log" >&2; die "apt-get update for bullseye failed"; }
     fi
   fi
-  pkg=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 2>/dev/null |
+  meta=linux-image-amd64
+  [[ $arch == arm64 ]] && meta=linux-image-arm64
+  pkg=$(apt-cache "${apt_opts[@]}" depends $meta 2>/dev/null |
     sed -nE 's/^ *Depends: (linux-image-[0-9][^ ]*)$/\1/p' | head -n 1)
-  [[ -n $pkg ]] || die "cannot tell which package linux-image-amd64 depends on (apt-get update?)"
-  deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
-  if [[ -z $deb ]]; then
-    log "downloading $pkg (apt-get download, not installed)"
-    (cd "$cache" && apt-get "${apt_opts[@]}" download "$pkg" >&2 2>/dev/null) ||
-      die "apt-get download $pkg failed"
-    deb=$(find "$cache" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n 1)
-    [[ -n $deb ]] || die "apt-get download $pkg left no .deb in $cache"
-  fi
-  kernel=$deb
+  [[ -n $pkg ]] || die "cannot tell which package $meta depends on (apt-get update?)"
+  kernel=$(fetch_deb "$pkg")
 fi
 [[ -f $kernel ]] || die "--kernel $kernel: no such file"
 case $kernel in
@@ -130,18 +184,54 @@ case $kernel in
 esac
 log "kernel image: $bzimage"
 
+if [[ $arch == arm64 ]]; then
+  # busybox-static:arm64, unpacked (not installed: it would replace the
+  # host's amd64 one).
+  bbdeb=$(fetch_deb busybox-static)
+  mkdir -p "$work/busybox"
+  dpkg-deb -x "$bbdeb" "$work/busybox"
+  busybox=$work/busybox/bin/busybox
+  [[ -x $busybox ]] || die "no bin/busybox in $bbdeb"
+  # The arm64 BPF objects are compiled against this kernel's own BTF.
+  kver=$(basename "$bzimage")
+  btf=$cache/arm64/vmlinux-${kver#vmlinuz-}.btf
+  if [[ ! -s $btf ]]; then
+    mkdir -p "$cache/arm64"
+    python3 "$root/scripts/kernel-btf.py" "$bzimage" "$btf" >&2 ||
+      die "cannot copy the BTF out of $bzimage"
+  fi
+  if [[ ! -f $build/CMakeCache.txt ]]; then
+    # Release: no debug info to compile (the guest gets stripped binaries).
+  log "configuring the arm64 cross build in $build"
+    cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64.cmake" \
+      -DCMAKE_BUILD_TYPE=Release -DCAPSCOPE_VMLINUX_BTF="$btf" >"$work/cmake.log" 2>&1 ||
+      { tail -20 "$work/cmake.log" >&2; die "configuring $build failed"; }
+  fi
+  log "cross-building capscope and the test helpers for arm64 ($build, -j2)"
+  t0=$(date +%s)
+  cmake -DCAPSCOPE_VMLINUX_BTF="$btf" "$build" >"$work/cmake.log" 2>&1 &&
+    cmake --build "$build" -j2 --target capscope capscope_test_helpers >"$work/build.log" 2>&1 ||
+    { tail -30 "$work/build.log" >&2; die "the arm64 cross build failed (see above)"; }
+  log "arm64 build: $(($(date +%s) - t0))s"
+  [[ -x $capscope ]] || die "$capscope missing after the build"
+  aarch64-linux-gnu-readelf -h "$capscope" | grep -q AArch64 || die "$capscope is not an arm64 binary"
+fi
+
 # ---- initramfs ----------------------------------------------------------------
 rootfs=$work/rootfs
 mkdir -p "$rootfs"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,root,run,vm,helpers}
 chmod 1777 "$rootfs/tmp"
 cp "$busybox" "$rootfs/bin/busybox"
-for applet in $("$busybox" --list); do
+# The applet names: an arm64 busybox cannot run here, the host's (the same
+# Debian busybox-static) lists them.
+for applet in $(/bin/busybox --list); do
   [[ -e $rootfs/bin/$applet ]] || ln -s busybox "$rootfs/bin/$applet"
 done
 
 # copy_libs BINARY: every shared library ldd lists, and the loader, at the
 # path ldd names.
 copy_libs() {
+  [[ $arch == arm64 ]] && { copy_libs_arm64 "$1"; return; }
   local lib
   while read -r lib; do
     [[ -e $rootfs$lib ]] && continue
@@ -150,11 +240,40 @@ copy_libs() {
   done < <(ldd "$1" | sed -nE 's@.*=> (/[^ ]+) .*@\1@p; s@^[[:space:]]*(/[^ ]+) \(0x.*@\1@p')
 }
 
-strip --strip-debug -o "$rootfs/bin/capscope" "$capscope" 2>/dev/null || cp "$capscope" "$rootfs/bin/capscope"
+# copy_libs_arm64 BINARY: ldd cannot run an arm64 binary here; follow the
+# ELF's NEEDED entries through the arm64 multiarch directories instead, and
+# add the arm64 loader.
+copy_libs_arm64() {
+  local queue=("$1") f lib dir found
+  while ((${#queue[@]})); do
+    f=${queue[0]}
+    queue=("${queue[@]:1}")
+    while read -r lib; do
+      found=""
+      for dir in /lib/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu; do
+        [[ -e $dir/$lib ]] && { found=$dir/$lib; break; }
+      done
+      [[ -n $found ]] || die "$f needs $lib: not in the arm64 multiarch directories"
+      [[ -e $rootfs$found ]] && continue
+      mkdir -p "$rootfs$(dirname "$found")"
+      cp -L "$found" "$rootfs$found"
+      queue+=("$found")
+    done < <(aarch64-linux-gnu-readelf -d "$f" | sed -nE 's/.*\(NEEDED\).*\[(.*)\]$/\1/p')
+  done
+  if [[ ! -e $rootfs/lib/ld-linux-aarch64.so.1 ]]; then
+    mkdir -p "$rootfs/lib" "$rootfs/lib/aarch64-linux-gnu"
+    cp -L /lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 "$rootfs/lib/aarch64-linux-gnu/"
+    ln -sf aarch64-linux-gnu/ld-linux-aarch64.so.1 "$rootfs/lib/ld-linux-aarch64.so.1"
+  fi
+}
+
+strip=strip
+[[ $arch == arm64 ]] && strip=aarch64-linux-gnu-strip
+$strip --strip-debug -o "$rootfs/bin/capscope" "$capscope" 2>/dev/null || cp "$capscope" "$rootfs/bin/capscope"
 copy_libs "$capscope"
 for h in "$helpers"/*; do
   [[ -f $h && -x $h ]] || continue
-  strip --strip-debug -o "$rootfs/helpers/${h##*/}" "$h" 2>/dev/null || cp "$h" "$rootfs/helpers/"
+  $strip --strip-debug -o "$rootfs/helpers/${h##*/}" "$h" 2>/dev/null || cp "$h" "$rootfs/helpers/"
   copy_libs "$h"
 done
 cp "$root/tests/vm/init" "$rootfs/init"
@@ -173,10 +292,19 @@ log "initramfs: $(du -h "$initrd" | cut -f1) (uncompressed cpio)"
 # ---- boot ---------------------------------------------------------------------
 guest_log=$work/guest.log
 : >"$guest_log"
-append="console=ttyS0 panic=-1 oops=panic loglevel=4 rdinit=/init VMTEST_MODES=$modes"
-log "booting $(basename "$bzimage") under qemu-system-x86_64 -accel tcg (timeout ${timeout_s}s, modes $modes)"
+console=ttyS0
+[[ $arch == arm64 ]] && console=ttyAMA0
+append="console=$console panic=-1 oops=panic loglevel=4 rdinit=/init VMTEST_MODES=$modes"
+if [[ $arch == arm64 ]]; then
+  # cortex-a72 (ARMv8.0): TCG emulates it faster than -cpu max, whose
+  # pointer authentication costs every call and return.
+  qemu=(qemu-system-aarch64 -M virt -cpu cortex-a72)
+else
+  qemu=(qemu-system-x86_64 -cpu max)
+fi
+log "booting $(basename "$bzimage") under ${qemu[0]} -accel tcg (timeout ${timeout_s}s, modes $modes)"
 start=$(date +%s.%N)
-qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem" \
+"${qemu[@]}" -accel tcg -smp 2 -m "$mem" \
   -nodefaults -display none -no-reboot -monitor none \
   -serial "file:$guest_log" \
   -kernel "$bzimage" -initrd "$initrd" -append "$append" &

@@ -40,7 +40,9 @@ Result<ReplayedCheck> parse_replay_line(const std::string &line) {
       return Error{EINVAL, "unknown capability '" +
                                j.at("cap").get<std::string>() + "'"};
     std::string sc = j.value("syscall", std::string("none"));
-    auto nr = syscall_number(sc);
+    // Names, not numbers: a line recorded on another architecture ("arch")
+    // keeps a syscall this one lacks (foreign_syscall).
+    auto nr = foreign_syscall(j.value("arch", std::string()), sc);
     r.key.syscall = nr ? *nr : CS_NO_SYSCALL;
     r.key.cap = static_cast<std::uint8_t>(*cap);
     r.key.denied = j.value("denied", false) ? 1 : 0;
@@ -103,6 +105,7 @@ std::string replay_line(const cs_key &key, const CheckContext &ctx,
   j["cap"] = cap_name(key.cap);
   j["denied"] = key.denied != 0;
   j["syscall"] = syscall_name(key.syscall);
+  j["arch"] = syscall_arch();
   j["phase"] = key.cls == CS_CLASS_SETUP ? "setup" : "active";
   j["frames"] = ctx.frames;
   j["exe"] = ctx.exe;

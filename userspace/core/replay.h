@@ -3,16 +3,18 @@
 // tracing, so the advice logic is tested without root or a kernel.
 //
 // One check (or a run of identical checks) per line:
-//   {"cap":"SYS_ADMIN","denied":false,"syscall":"clone","phase":"active",
+//   {"cap":"SYS_ADMIN","denied":false,"syscall":"clone","arch":"x86_64",
+//    "phase":"active",
 //    "frames":["bpf_trace_run5","cap_capable","security_vm_enough_memory_mm"],
 //    "exe":"/usr/bin/x","comm":"x","pid":42,"count":3,"scope":1,
 //    "kernel_class":"overcommit","class":"overcommit"}
 // "kernel_class" (what the BPF side decided, when the stream was recorded
 // live) and "class" (what the check was counted as: kernel_class
 // reconciled with the frames, see live_class() in core/noise.h) are
-// informational; replay classifies from the frames itself, except that a
-// kernel_class "moot" (decided from the call's arguments, which the line
-// does not carry) is kept for an active check.
+// informational; "arch" (optional) is the recording machine's: a syscall
+// the replaying build's architecture lacks keeps its name; replay classifies
+// from the frames itself, except that a kernel_class "moot" (decided from the
+// call's arguments, which the line does not carry) is kept for an active check.
 #pragma once
 
 #include <functional>

@@ -219,6 +219,12 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
                    "cannot resize map '" + name + "': " + std::strerror(-err)};
   }
 
+  // The kernel's own ENOTSUPP (not a libc errno: strerror has no text).
+  constexpr int kENOTSUPP = 524;
+  auto errno_text = [](int err) -> std::string {
+    return err == kENOTSUPP ? "not supported by this kernel (ENOTSUPP)"
+                            : std::strerror(err);
+  };
   // What a refusal usually means, per mode, so doctor can say why.
   auto hint = [m](int err) -> std::string {
     if (m == AttachMode::Tracepoint &&
@@ -226,18 +232,21 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
       return "; the capability:cap_capable tracepoint needs Linux 6.14+";
     if (m == AttachMode::Fexit && err == EPERM)
       return "; this kernel refuses fentry/fexit programs";
+    if (m == AttachMode::Fexit && err == kENOTSUPP)
+      return "; this kernel cannot attach a BPF trampoline to a kernel "
+             "function (arm64 before Linux 6.4: no ftrace direct calls)";
     if (m == AttachMode::Kprobe && (err == ENOENT || err == EOPNOTSUPP))
       return "; kprobes are not available (CONFIG_KPROBES off?)";
     return "";
   };
   if (int err = capscope_bpf__load(skel.get())) {
     std::string why = last_line(log);
-    return Error{-err, std::string("load refused: ") + std::strerror(-err) +
+    return Error{-err, std::string("load refused: ") + errno_text(-err) +
                            hint(-err) + (why.empty() ? "" : " [" + why + "]")};
   }
   if (int err = capscope_bpf__attach(skel.get())) {
     std::string why = last_line(log);
-    return Error{-err, std::string("attach refused: ") + std::strerror(-err) +
+    return Error{-err, std::string("attach refused: ") + errno_text(-err) +
                            hint(-err) + (why.empty() ? "" : " [" + why + "]")};
   }
   return skel;

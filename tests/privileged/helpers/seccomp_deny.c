@@ -13,6 +13,10 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#ifndef SYS_mkdir
+#define SYS_mkdir SYS_mkdirat /* arm64: only mkdirat(2) */
+#endif
+
 int main(int argc, char **argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: seccomp_deny DIR\n");
