@@ -29,6 +29,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -192,6 +193,8 @@ int tracer_main(const HookConfig &c, const OciHookState &st,
     close(log);
   if (chdir("/") != 0) {
   }
+  // Named apart from the hook processes (same command line) in ps/pgrep.
+  prctl(PR_SET_NAME, "capscope-tracer", 0, 0, 0);
   std::signal(SIGPIPE, SIG_IGN);
   install_stop_signals();
   write_all(ready_fd, "pid " + std::to_string(getpid()) + "\n");
