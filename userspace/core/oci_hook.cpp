@@ -137,11 +137,6 @@ hook_request(const std::map<std::string, std::string> &annotations) {
   if (!have_profile)
     return Error{0, std::string("no ") + kAnnProfile +
                         " annotation: nothing to record"};
-  for (const auto &f : r.formats)
-    if (hook_format_path(r.profile, f) == r.profile)
-      return bad(kAnnFormat, f,
-                 "would overwrite the profile " + r.profile +
-                     " (end its name in .json)");
   return r;
 }
 
