@@ -4,7 +4,7 @@
 # its socket; nothing is offered when no daemon answers). Installed to
 # share/bash-completion/completions/capscope; works with plain bash too.
 
-_capscope_commands="record verify diagnose trace doctor daemon profiles show advise merge diff caps decode"
+_capscope_commands="record verify diagnose hook trace doctor daemon profiles show advise merge diff caps decode"
 _capscope_formats="report json docker podman nerdctl compose k8s systemd oci capsh"
 _capscope_attach_modes="auto tracepoint fexit kprobe"
 _capscope_caps="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
@@ -21,6 +21,7 @@ _capscope_options() {
     record) echo "-h --help -f --format -o --output -u --user -d --duration --attach --container --events -v --verbose --expect --verify" ;;
     verify) echo "-h --help --caps --caps-from --minimize --check --check-timeout --repeat -u --user --runtime --rootfs --image --runtime-opt -f --format -o --output --attach --no-new-privs -v --verbose" ;;
     diagnose) echo "-h --help -u --user -d --duration -o --output -v --verbose" ;;
+    hook) echo "-h --help --ready-timeout --stop-timeout" ;;
     trace) echo "-h --help -p --pid -c --cap --denied --unique -d --duration --attach -v --verbose" ;;
     doctor) echo "-h --help -v --verbose" ;;
     daemon) echo "-h --help --state-dir --socket --metrics --flush-interval --attach -v --verbose" ;;
@@ -167,7 +168,7 @@ _capscope() {
       mapfile -t COMPREPLY < <(compgen -W "$(podman ps --format '{{.Names}}' 2>/dev/null)" -- "$cur")
       return 0
       ;;
-    -d | --duration | --check | --check-timeout | --repeat | --image | --runtime-opt | --metrics | --flush-interval)
+    -d | --duration | --check | --check-timeout | --repeat | --image | --runtime-opt | --metrics | --flush-interval | --ready-timeout | --stop-timeout)
       return 0 # free text
       ;;
   esac
