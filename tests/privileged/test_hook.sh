@@ -73,14 +73,15 @@ advice_of() {
 
 # A container that chowns a file and binds port 80: exactly CHOWN and
 # NET_BIND_SERVICE, in the profile (valid against the schema, named by
-# podman's id and name), in the docker file asked by io.capscope.format,
+# podman's id and name), in the docker and k8s files io.capscope.format
+# asks for,
 # and in `capscope advise PROFILE`; none of runc's setup.
 test_hook_records_container() {
   hook_setup
   local name out rc=0 id
   name=$(unique_name hook-rec)
   out=$(hook_run "$name" --rm --annotation "io.capscope.profile=$OUT/web.json" \
-    --annotation io.capscope.format=docker -- \
+    --annotation 'io.capscope.format=docker k8s' -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && stat -c %u /tmp/x && nc -l -p 80 & sleep 1; kill %1' 2>&1) || rc=$?
   echo "podman run: exit $rc, output: $out" >&2
   assert_eq 0 "$rc" "exit status of the hooked container"
@@ -97,6 +98,8 @@ test_hook_records_container() {
   [[ "$id" =~ ^[0-9a-f]{64}$ ]] || fail "the profile's workload id '$id' is not podman's container id"
   assert_eq "--cap-drop=ALL --cap-add=CHOWN --cap-add=NET_BIND_SERVICE" "$(cat "$OUT/web.docker")" \
     "the docker advice written next to the profile (io.capscope.format=docker)"
+  assert_contains "$(cat "$OUT/web.k8s")" "add: [CHOWN, NET_BIND_SERVICE]" \
+    "the k8s securityContext written next to the profile"
   assert_eq "--cap-drop=ALL --cap-add=CHOWN --cap-add=NET_BIND_SERVICE" \
     "$(run_capscope advise "$OUT/web.json" --format docker)" "capscope advise of the hook's profile"
   # The container ran with --cap-add=ALL: the hook read what it held.

@@ -50,7 +50,7 @@ TEST_CASE("a malformed state is a one-line error", "[hook]") {
 
 TEST_CASE("the annotations ask for a profile and its options", "[hook]") {
   auto r = hook_request(ann({{"io.capscope.profile", "/out/web.json"},
-                             {"io.capscope.format", "docker, k8s,docker"},
+                             {"io.capscope.format", "docker k8s,docker"},
                              {"io.capscope.verbose", "TRUE"},
                              {"io.capscope.attach", "tracepoint"},
                              {"io.container.manager", "libpod"}}));

@@ -81,7 +81,7 @@ a detached tracer; when its init exits (or the tracer gets SIGTERM), the
 profile is written there atomically, as record --format json writes it.
 Annotations:
   io.capscope.profile=PATH    the profile (a path on the host)
-  io.capscope.format=F[,F]    also write PATH-without-.json.F (docker, k8s...)
+  io.capscope.format='F [F]'  also write PATH-without-.json.F (docker, k8s...)
   io.capscope.verbose=true    verbose reports; the tracer's log in PATH.log
   io.capscope.attach=MODE     auto (default), tracepoint, fexit, kprobe
   io.capscope.required=true   a failure stops the container (default: the
@@ -91,7 +91,7 @@ The package installs /usr/share/containers/oci/hooks.d/capscope.json.
 Examples:
   podman run --annotation io.capscope.profile=/tmp/web.json IMAGE
   podman run --annotation io.capscope.profile=/tmp/web.json \
-      --annotation io.capscope.format=docker,k8s IMAGE
+      --annotation 'io.capscope.format=docker k8s' IMAGE
   capscope advise /tmp/web.json --format docker
   podman --hooks-dir ./hooks.d run --annotation io.capscope.profile=/tmp/x.json IMAGE)";
 

@@ -96,7 +96,9 @@ hook_request(const std::map<std::string, std::string> &annotations) {
     } else if (key == kAnnFormat) {
       std::size_t at = 0;
       while (at <= value.size()) {
-        std::size_t end = value.find(',', at);
+        // Commas or spaces: podman's --annotation splits its value at
+        // commas, so "docker k8s" is the way to ask for two there.
+        std::size_t end = value.find_first_of(", ", at);
         if (end == std::string::npos)
           end = value.size();
         std::string f = trim(value.substr(at, end - at));

@@ -42,6 +42,7 @@ Result<OciHookState> parse_oci_hook_state(std::string_view json_text);
 struct HookRequest {
   std::string profile;              // absolute path of the JSON profile
   std::vector<std::string> formats; // more formats, written next to it
+                                    // (listed with commas or spaces)
   bool verbose = false;             // verbose reports; tracer log file
   bool required = false;            // a failure stops the container
   std::string attach = "auto";      // attach mode (as record --attach)
