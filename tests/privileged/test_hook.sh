@@ -27,9 +27,10 @@ hook_setup() {
     fail "packaging/hooks.d/capscope.json has no \"path\": \"/usr/bin/capscope\" to rewrite"
 }
 
-# hook_run NAME [PODMAN RUN OPTIONS...] CMD...: `podman --hooks-dir run` of
-# the fixture rootfs (private /tmp), removed when the test ends; options
-# before the rootfs, CMD after it (`--` separates them).
+# hook_run NAME [PODMAN RUN OPTIONS...] -- CMD...: `podman --hooks-dir run`
+# of the fixture rootfs (private /tmp); options before the rootfs, CMD after
+# it. The caller registers podman_cleanup NAME first: hook_run often runs in
+# a subshell ($(...), &), whose exit would run the test's cleanup.
 hook_run() {
   local name=$1
   shift
@@ -39,8 +40,6 @@ hook_run() {
     shift
   done
   shift
-  # In a background subshell (HOOK_BG=1) the caller registers the cleanup.
-  [[ -n "${HOOK_BG:-}" ]] || podman_cleanup "$name"
   timeout 120 podman --hooks-dir "$HOOKS_DIR" run --name "$name" "${PODMAN_RUN_OPTS[@]}" \
     --cap-add=ALL --tmpfs /tmp:notmpcopyup "${opts[@]}" --rootfs "$ROOTFS" "$@"
 }
@@ -80,6 +79,7 @@ test_hook_records_container() {
   hook_setup
   local name out rc=0 id
   name=$(unique_name hook-rec)
+  podman_cleanup "$name"
   out=$(hook_run "$name" --rm --annotation "io.capscope.profile=$OUT/web.json" \
     --annotation 'io.capscope.format=docker k8s' -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && stat -c %u /tmp/x && nc -l -p 80 & sleep 1; kill %1' 2>&1) || rc=$?
@@ -121,13 +121,13 @@ test_hook_two_containers_at_once() {
   # (trap - EXIT: the subshells must not run the test's cleanup.)
   (
     trap - EXIT
-    HOOK_BG=1 hook_run "$a" --rm --annotation "io.capscope.profile=$OUT/a.json" -- \
+    hook_run "$a" --rm --annotation "io.capscope.profile=$OUT/a.json" -- \
       sh -c 'touch /tmp/x && chown 1000 /tmp/x && sleep 4'
   ) >"$TEST_TMP/a.out" 2>&1 &
   pa=$!
   (
     trap - EXIT
-    HOOK_BG=1 hook_run "$b" --rm --annotation "io.capscope.profile=$OUT/b.json" -- \
+    hook_run "$b" --rm --annotation "io.capscope.profile=$OUT/b.json" -- \
       sh -c 'mknod /tmp/n c 1 3 && sleep 4'
   ) >"$TEST_TMP/b.out" 2>&1 &
   pb=$!
@@ -160,6 +160,7 @@ test_hook_killed_container() {
   hook_setup
   local name i
   name=$(unique_name hook-kill)
+  podman_cleanup "$name"
   hook_run "$name" -d --annotation "io.capscope.profile=$OUT/k.json" -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && echo chowned && sleep 1000' >/dev/null
   for ((i = 0; i < 300; i++)); do
@@ -181,6 +182,7 @@ test_hook_tracer_sigterm_writes() {
   hook_setup
   local name i id pid
   name=$(unique_name hook-term)
+  podman_cleanup "$name"
   hook_run "$name" -d --annotation "io.capscope.profile=$OUT/t.json" -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && echo chowned && sleep 1000' >/dev/null
   id=$(podman inspect --format '{{.Id}}' "$name")
@@ -203,6 +205,7 @@ test_hook_no_annotation_no_tracer() {
   local plain marked before id pid i n
   plain=$(unique_name hook-plain)
   marked=$(unique_name hook-marked)
+  podman_cleanup "$plain" "$marked"
   before=$(tracers | sort | tr '\n' ' ')
   hook_run "$plain" -d -- sleep 30 >/dev/null
   id=$(podman inspect --format '{{.Id}}' "$plain")
@@ -239,6 +242,7 @@ test_hook_bad_annotation() {
   a=$(unique_name hook-bad-a)
   b=$(unique_name hook-bad-b)
   c=$(unique_name hook-bad-c)
+  podman_cleanup "$a" "$b" "$c"
   out=$(hook_run "$a" --rm --annotation "io.capscope.profile=$OUT/a.json" \
     --annotation io.capscope.format=bogus -- echo ran 2>&1) || rc=$?
   assert_eq "0 ran" "$rc $out" "a container with a bad io.capscope.format (exit, output)"
