@@ -436,8 +436,10 @@ int hook_stop(const HookConfig &c, const OciHookState &st) {
     return 0;
   }
   int fd = pidfd_open_(pid);
-  if (fd < 0)
+  if (fd < 0) {
+    unlink(pidf.c_str()); // gone without removing it (SIGKILL)
     return 0;
+  }
   std::int64_t ms = duration_or_die("hook", "--stop-timeout", c.stop_timeout);
   if (!wait_pidfd(fd, ms)) {
     // Still running (the init's exit not seen?): it writes on SIGTERM.
@@ -448,9 +450,12 @@ int hook_stop(const HookConfig &c, const OciHookState &st) {
            "container " + st.id.substr(0, 12) + ": the tracer (pid " +
                std::to_string(pid) + ") has not written the profile after " +
                c.stop_timeout + " and SIGTERM");
+      close(fd);
+      return 0;
     }
   }
   close(fd);
+  unlink(pidf.c_str()); // the tracer removes it, unless it was killed
   return 0;
 }
 
