@@ -155,7 +155,7 @@ test_hook_two_containers_at_once() {
 }
 
 # A container killed with `podman kill` (SIGKILL to its init) still gets
-# its profile, with what it did before.
+# its profile, with what it did before, `podman exec` included.
 test_hook_killed_container() {
   hook_setup
   local name i
@@ -168,10 +168,11 @@ test_hook_killed_container() {
     sleep 0.1
   done
   [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] || fail "the container never chowned"
+  timeout 60 podman exec "$name" mknod /tmp/n c 1 3 || fail "podman exec mknod failed"
   [[ ! -e "$OUT/k.json" ]] || fail "a profile was written while the container still ran"
   timeout 60 podman kill "$name" >/dev/null
   wait_file "$OUT/k.json" 30
-  assert_eq "CHOWN" "$(advice_of "$OUT/k.json")" "advice of the killed container"
+  assert_eq "CHOWN,MKNOD" "$(advice_of "$OUT/k.json")" "advice of the killed container (chown by its command, mknod by podman exec)"
   ctr_wait "$name"
   assert_eq 137 "$CTR_RC" "exit status of the killed container"
 }
