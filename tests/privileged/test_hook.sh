@@ -282,3 +282,22 @@ test_hook_stdin_errors() {
   assert_eq "125" "$rc" "exit status with a bad --ready-timeout"
   assert_contains "$out" "bad --ready-timeout 'soon'" "its message"
 }
+
+# A tracer that does not attach in time (--ready-timeout in the hooks.d
+# args) is stopped and the container runs unrecorded, the reason in
+# PROFILE.err; no tracer is left behind.
+test_hook_attach_timeout() {
+  hook_setup
+  local name out rc=0 before
+  name=$(unique_name hook-slow)
+  podman_cleanup "$name"
+  sed -i 's#"args": \["capscope", "hook"\]#"args": ["capscope", "hook", "--ready-timeout", "1ms"]#' "$HOOKS_DIR/capscope.json"
+  grep -qF -- '"--ready-timeout", "1ms"' "$HOOKS_DIR/capscope.json" || fail "could not add --ready-timeout to the hooks.d args"
+  before=$(tracers | sort | tr '\n' ' ')
+  out=$(hook_run "$name" --rm --annotation "io.capscope.profile=$OUT/s.json" -- echo ran 2>&1) || rc=$?
+  assert_eq "0 ran" "$rc $out" "a container whose tracer did not attach in time (exit, output)"
+  assert_contains "$(cat "$OUT/s.json.err")" "the tracer did not attach within 1ms" "the error file"
+  sleep 1
+  [[ ! -e "$OUT/s.json" ]] || fail "a profile was written by a tracer that was stopped"
+  assert_eq "$before" "$(tracers | sort | tr '\n' ' ')" "hook tracers left after the time limit"
+}

@@ -16,6 +16,7 @@
 // A hook must never break the container unless asked: every error is
 // written to stderr and PROFILE.err and the hook exits 0, unless
 // io.capscope.required=true (then 1, and the runtime refuses to start it).
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -169,10 +170,10 @@ ContainerIdentity fallback_identity(const OciHookState &st) {
   return ci;
 }
 
-// The detached tracer. Reports "pid N", then "ok" or "error: WHY" on
-// ready_fd, and closes it once attached; returns its exit status.
-int tracer_main(const HookConfig &c, const OciHookState &st,
-                const HookRequest &req, int ready_fd) {
+// The detached tracer (its parent has written "pid N" on ready_fd). Writes
+// "ok" or "error: WHY" there and closes it once attached; returns its exit
+// status.
+int tracer_main(const OciHookState &st, const HookRequest &req, int ready_fd) {
   // Nothing of the runtime's stays open here: runc waits for the hook's
   // stdout/stderr to close, and conmon's sync pipes leak into hooks.
   if (ready_fd <= STDERR_FILENO)
@@ -197,7 +198,6 @@ int tracer_main(const HookConfig &c, const OciHookState &st,
   prctl(PR_SET_NAME, "capscope-tracer", 0, 0, 0);
   std::signal(SIGPIPE, SIG_IGN);
   install_stop_signals();
-  write_all(ready_fd, "pid " + std::to_string(getpid()) + "\n");
 
   std::unique_ptr<TraceSession> session;
   std::set<std::uint64_t> mnt_scopes; // the container's mount namespace
@@ -318,7 +318,6 @@ int tracer_main(const HookConfig &c, const OciHookState &st,
   }
   if (!pidf.empty())
     unlink(pidf.c_str());
-  (void)c;
   return rc;
 }
 
@@ -359,11 +358,14 @@ int hook_start(const HookConfig &c, const OciHookState &st) {
     close(fds[0]);
     setsid(); // out of the runtime's session and process group
     pid_t tracer = fork();
-    if (tracer != 0)
+    if (tracer != 0) { // the hook reads this once we have exited
+      if (tracer > 0)
+        write_all(fds[1], "pid " + std::to_string(tracer) + "\n");
       _exit(tracer < 0 ? 1 : 0);
+    }
     int rc = 1;
     try {
-      rc = tracer_main(c, st, *req, fds[1]);
+      rc = tracer_main(st, *req, fds[1]);
     } catch (...) {
     }
     _exit(rc);
@@ -375,16 +377,16 @@ int hook_start(const HookConfig &c, const OciHookState &st) {
   // Read the tracer's lines until "ok", an error, EOF or the time limit.
   std::string got;
   int tracer_pid = 0;
+  bool eof = false;
   auto end =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(ready_ms);
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     end - std::chrono::steady_clock::now())
                     .count();
-    if (left <= 0)
-      break;
+    // Past the deadline, still take what is already there (the pid line).
     pollfd p{fds[0], POLLIN, 0};
-    int r = poll(&p, 1, static_cast<int>(left));
+    int r = poll(&p, 1, static_cast<int>(std::max<long long>(left, 0)));
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0)
@@ -393,8 +395,10 @@ int hook_start(const HookConfig &c, const OciHookState &st) {
     ssize_t n = read(fds[0], buf, sizeof buf);
     if (n < 0 && errno == EINTR)
       continue;
-    if (n <= 0)
+    if (n <= 0) {
+      eof = true; // the tracer ended (or closed the pipe) without a word
       break;
+    }
     got.append(buf, static_cast<std::size_t>(n));
     if (got.find("\nok\n") != std::string::npos ||
         got.find("\nerror: ") != std::string::npos)
@@ -411,11 +415,10 @@ int hook_start(const HookConfig &c, const OciHookState &st) {
       why.pop_back();
     return fail(why);
   }
-  if (tracer_pid > 0)
-    kill(tracer_pid, SIGKILL);
-  return fail(tracer_pid > 0
-                  ? "the tracer did not attach within " + c.ready_timeout
-                  : "the tracer could not start");
+  if (eof || tracer_pid <= 0)
+    return fail("the tracer ended before it attached");
+  kill(tracer_pid, SIGKILL); // still attaching: the container goes on
+  return fail("the tracer did not attach within " + c.ready_timeout);
 }
 
 // poststop: wait for the tracer to have written the profile.
