@@ -301,3 +301,19 @@ test_hook_attach_timeout() {
   [[ ! -e "$OUT/s.json" ]] || fail "a profile was written by a tracer that was stopped"
   assert_eq "$before" "$(tracers | sort | tr '\n' ' ')" "hook tracers left after the time limit"
 }
+
+# The container's command itself (its init, no shell before it) needs the
+# capability at once and exits: recorded, because the tracer is attached
+# before runc execs it.
+test_hook_first_instruction() {
+  hook_setup
+  local name out rc=0
+  name=$(unique_name hook-first)
+  podman_cleanup "$name"
+  out=$(hook_run "$name" --rm --annotation "io.capscope.profile=$OUT/f.json" -- chown 1000 /tmp 2>&1) || rc=$?
+  assert_eq "0 " "$rc $out" "a container whose command is chown (exit, output)"
+  wait_file "$OUT/f.json" 30
+  assert_eq "CHOWN" "$(advice_of "$OUT/f.json")" "advice of a container whose first instruction chowns"
+  assert_eq "1" "$(json_get "$OUT/f.json" 'sum(c["granted"] for c in d["checks"] if c["cap"] == "CHOWN" and c["class"] == "needed")')" \
+    "CHOWN checks granted (the one chown)"
+}
