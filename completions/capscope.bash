@@ -21,7 +21,7 @@ _capscope_options() {
     record) echo "-h --help -f --format -o --output -u --user -d --duration --attach --container --events -v --verbose --expect --verify" ;;
     verify) echo "-h --help --caps --caps-from --minimize --check --check-timeout --repeat -u --user --runtime --rootfs --image --runtime-opt -f --format -o --output --attach --no-new-privs -v --verbose" ;;
     diagnose) echo "-h --help -u --user -d --duration -o --output -v --verbose" ;;
-    hook) echo "-h --help --ready-timeout --stop-timeout" ;;
+    hook) echo "-h --help --ready-timeout --stop-timeout --dir" ;;
     trace) echo "-h --help -p --pid -c --cap --denied --unique -d --duration --attach -v --verbose" ;;
     doctor) echo "-h --help -v --verbose" ;;
     daemon) echo "-h --help --state-dir --socket --metrics --flush-interval --attach -v --verbose" ;;
@@ -152,7 +152,7 @@ _capscope() {
       mapfile -t COMPREPLY < <(compgen -W "workload" -- "$cur")
       return 0
       ;;
-    --state-dir | --rootfs)
+    --state-dir | --rootfs | --dir)
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0
       ;;

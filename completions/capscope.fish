@@ -97,6 +97,7 @@ complete -c capscope -n "__fish_seen_subcommand_from trace" -l unique -d 'only t
 # hook
 complete -c capscope -n "__fish_seen_subcommand_from hook" -l ready-timeout -x -d 'prestart: wait for the tracer to attach'
 complete -c capscope -n "__fish_seen_subcommand_from hook" -l stop-timeout -x -d 'poststop: wait for the profile'
+complete -c capscope -n "__fish_seen_subcommand_from hook" -l dir -x -a '(__fish_complete_directories)' -d 'profile paths only under DIR'
 # daemon
 complete -c capscope -n "__fish_seen_subcommand_from daemon" -l state-dir -x -a '(__fish_complete_directories)' -d 'where profiles are kept'
 complete -c capscope -n "__fish_seen_subcommand_from daemon" -l metrics -x -d 'Prometheus metrics on HOST:PORT'

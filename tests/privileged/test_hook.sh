@@ -317,3 +317,37 @@ test_hook_first_instruction() {
   assert_eq "1" "$(json_get "$OUT/f.json" 'sum(c["granted"] for c in d["checks"] if c["cap"] == "CHOWN" and c["class"] == "needed")')" \
     "CHOWN checks granted (the one chown)"
 }
+
+# The hook writes as root where an annotation says (CRI-O: whoever may
+# create a pod): it never overwrites a file that is not a capscope
+# profile, and with `capscope hook --dir DIR` accepts only paths under DIR
+# (nor does it write PATH.err elsewhere).
+test_hook_dir_and_overwrite() {
+  hook_setup
+  local a b c out rc=0
+  a=$(unique_name hook-victim)
+  b=$(unique_name hook-outside)
+  c=$(unique_name hook-inside)
+  podman_cleanup "$a" "$b" "$c"
+  echo keep >"$TEST_TMP/victim"
+  out=$(hook_run "$a" --rm --annotation "io.capscope.profile=$TEST_TMP/victim" -- chown 1000 /tmp 2>&1) || rc=$?
+  assert_eq "0 " "$rc $out" "a container annotated with an existing non-profile file (exit, output)"
+  sleep 1
+  assert_eq keep "$(cat "$TEST_TMP/victim")" "the existing file after the hooked container"
+  [[ ! -e "$TEST_TMP/victim.err" ]] || fail "an error file was written next to the refused path"
+
+  sed -i "s#\"args\": \\[\"capscope\", \"hook\"\\]#\"args\": [\"capscope\", \"hook\", \"--dir\", \"$OUT\"]#" "$HOOKS_DIR/capscope.json"
+  grep -qF -- "\"--dir\", \"$OUT\"" "$HOOKS_DIR/capscope.json" || fail "could not add --dir to the hooks.d args"
+  rc=0
+  out=$(hook_run "$b" --rm --annotation "io.capscope.profile=$TEST_TMP/outside.json" \
+    --annotation io.capscope.format=bogus -- chown 1000 /tmp 2>&1) || rc=$?
+  assert_eq "0 " "$rc $out" "a container whose profile is outside --dir (exit, output)"
+  sleep 1
+  [[ ! -e "$TEST_TMP/outside.json" && ! -e "$TEST_TMP/outside.json.err" ]] ||
+    fail "a file was written outside --dir: $(ls "$TEST_TMP")"
+  rc=0
+  out=$(hook_run "$c" --rm --annotation "io.capscope.profile=$OUT/inside.json" -- chown 1000 /tmp 2>&1) || rc=$?
+  assert_eq "0 " "$rc $out" "a container whose profile is under --dir (exit, output)"
+  wait_file "$OUT/inside.json" 30
+  assert_eq CHOWN "$(advice_of "$OUT/inside.json")" "advice of the container recorded under --dir"
+}

@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -99,9 +100,13 @@ void tell(const std::string &profile, const std::string &msg) {
   close(fd);
 }
 
-// The profile's directory exists and takes a new file (a probe file,
-// removed at once): found now, not when the container stops.
-Result<void> check_writable(const std::string &path) {
+// The profile's directory exists, is under `only_under` (when given, with
+// symbolic links resolved) and takes a new file (a probe file, removed at
+// once): found now, not when the container stops. An existing file must
+// be a capscope profile: the hook runs as root, and whoever sets a pod's
+// annotations may not be.
+Result<void> check_writable(const std::string &path,
+                            const std::string &only_under) {
   std::string dir = path.substr(0, path.rfind('/'));
   if (dir.empty())
     dir = "/";
@@ -109,9 +114,24 @@ Result<void> check_writable(const std::string &path) {
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return Error{errno, "cannot write the profile " + path + ": directory " +
                             dir + " does not exist"};
-  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-    return Error{EISDIR,
-                 "cannot write the profile " + path + ": it is a directory"};
+  if (!only_under.empty()) {
+    char real_dir[PATH_MAX], real_root[PATH_MAX];
+    if (!realpath(dir.c_str(), real_dir) ||
+        !realpath(only_under.c_str(), real_root))
+      return Error{errno, "cannot resolve " + dir + " or --dir " + only_under};
+    std::string d = real_dir, r = real_root;
+    if (d != r && !d.starts_with(r == "/" ? r : r + "/"))
+      return Error{EPERM, "the profile " + path + " is not under " +
+                              only_under + " (capscope hook --dir)"};
+  }
+  if (lstat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return Error{EISDIR,
+                   "cannot write the profile " + path + ": it is a directory"};
+    if (!S_ISREG(st.st_mode) || !load_profile(path))
+      return Error{EEXIST, "will not overwrite " + path +
+                               ": it exists and is not a capscope profile"};
+  }
   std::string probe = dir + "/.capscope-hook-probe.XXXXXX";
   int fd = mkstemp(probe.data());
   if (fd < 0)
@@ -120,6 +140,16 @@ Result<void> check_writable(const std::string &path) {
   close(fd);
   unlink(probe.c_str());
   return {};
+}
+
+// The io.capscope.profile annotation when PROFILE.err may be written next
+// to it (check_writable accepts it), else "": stderr only.
+std::string err_target(const OciHookState &st, const std::string &only_under) {
+  auto ann = st.annotations.find(kAnnProfile);
+  if (ann == st.annotations.end() || ann->second.empty() ||
+      ann->second.front() != '/' || !check_writable(ann->second, only_under))
+    return "";
+  return ann->second;
 }
 
 std::string pid_file(const std::string &id) {
@@ -324,8 +354,8 @@ int tracer_main(const OciHookState &st, const HookRequest &req, int ready_fd) {
 // prestart: start the tracer and wait until it has attached.
 int hook_start(const HookConfig &c, const OciHookState &st) {
   const bool required = hook_required(st.annotations);
-  auto ann = st.annotations.find(kAnnProfile);
-  std::string where = ann == st.annotations.end() ? "" : ann->second;
+  // PROFILE.err only where the profile itself may go.
+  std::string where = err_target(st, c.dir);
   auto fail = [&](const std::string &msg) {
     tell(where, "container " + st.id.substr(0, 12) + ": " + msg +
                     (required ? "" : " (not recorded; the container runs)"));
@@ -339,10 +369,8 @@ int hook_start(const HookConfig &c, const OciHookState &st) {
   if (st.pid <= 0)
     return fail("the OCI state has no pid (capscope hook runs at the "
                 "prestart stage)");
-  if (auto w = check_writable(req->profile); !w) {
-    where.clear(); // its directory takes no PROFILE.err either
+  if (auto w = check_writable(req->profile, c.dir); !w)
     return fail(w.error().message);
-  }
   unlink(hook_err_path(req->profile).c_str()); // a previous run's
 
   std::int64_t ready_ms =
@@ -448,8 +476,7 @@ int hook_stop(const HookConfig &c, const OciHookState &st) {
     // Still running (the init's exit not seen?): it writes on SIGTERM.
     kill(pid, SIGTERM);
     if (!wait_pidfd(fd, ms)) {
-      auto ann = st.annotations.find(kAnnProfile);
-      tell(ann == st.annotations.end() ? "" : ann->second,
+      tell(err_target(st, c.dir),
            "container " + st.id.substr(0, 12) + ": the tracer (pid " +
                std::to_string(pid) + ") has not written the profile after " +
                c.stop_timeout + " and SIGTERM");
@@ -483,8 +510,7 @@ int run_hook(const HookConfig &c) {
     return hook_stop(c, *st);
   if (st->status == "creating" || st->status == "created")
     return hook_start(c, *st);
-  auto ann = st->annotations.find(kAnnProfile);
-  tell(ann == st->annotations.end() ? "" : ann->second,
+  tell(err_target(*st, c.dir),
        "container " + st->id.substr(0, 12) + ": status '" + st->status +
            "': capscope hook runs at the prestart (creating) and poststop "
            "(stopped) stages");

@@ -210,6 +210,9 @@ Examples:
   hook->add_option("--stop-timeout", hk.stop_timeout,
                    "poststop: how long to wait for the profile to be "
                    "written (default 10s)");
+  hook->add_option("--dir", hk.dir,
+                   "accept profile paths only under DIR (where whoever "
+                   "sets annotations is not root: CRI-O pods)");
 
   TraceConfig tr;
   auto *trace = app.add_subcommand("trace", "live stream of capability "
