@@ -9,6 +9,7 @@
 #   share/fish/vendor_completions.d/capscope.fish
 #   share/capscope/profile.schema.json             the profile's JSON Schema
 #   lib/systemd/system/capscope.service            deploy/ (not enabled)
+#   share/containers/oci/hooks.d/capscope.json     packaging/hooks.d (the OCI hook)
 #   share/doc/capscope/                            README, deploy guide, manifest
 #
 # The package's Depends come from the binary's shared libraries
@@ -35,6 +36,13 @@ install(CODE "set(CAPSCOPE_UNIT_SRC \"${CMAKE_SOURCE_DIR}/deploy/capscope.servic
   set(CAPSCOPE_UNIT_DIR \"${CAPSCOPE_SYSTEMD_UNIT_DIR}\")
   set(CAPSCOPE_BINDIR \"${CMAKE_INSTALL_BINDIR}\")")
 install(SCRIPT cmake/install_unit.cmake)
+
+# The OCI hook's hooks.d entry (`capscope hook`), its "path" set to the
+# installed binary. podman and CRI-O read /usr/share/containers/oci/hooks.d.
+install(CODE "set(CAPSCOPE_HOOK_SRC \"${CMAKE_SOURCE_DIR}/packaging/hooks.d/capscope.json\")
+  set(CAPSCOPE_HOOK_DIR \"${CMAKE_INSTALL_DATADIR}/containers/oci/hooks.d\")
+  set(CAPSCOPE_BINDIR \"${CMAKE_INSTALL_BINDIR}\")")
+install(SCRIPT cmake/install_hook.cmake)
 
 # --- the Debian package ---------------------------------------------------
 set(CPACK_GENERATOR DEB)

@@ -4,7 +4,7 @@
 # its socket; nothing is offered when no daemon answers). Installed to
 # share/bash-completion/completions/capscope; works with plain bash too.
 
-_capscope_commands="record verify diagnose trace doctor daemon profiles show top advise merge diff caps decode"
+_capscope_commands="record verify diagnose hook trace doctor daemon profiles show top advise merge diff caps decode"
 _capscope_formats="report json docker podman nerdctl compose k8s systemd oci capsh kyverno gatekeeper"
 _capscope_attach_modes="auto tracepoint fexit kprobe"
 _capscope_caps="CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
@@ -21,6 +21,7 @@ _capscope_options() {
     record) echo "-h --help -f --format -o --output -u --user -d --duration --attach --container --unit --events -v --verbose --expect --verify" ;;
     verify) echo "-h --help --caps --caps-from --minimize --check --check-timeout --repeat -u --user --runtime --rootfs --image --runtime-opt -f --format -o --output --attach --no-new-privs -v --verbose" ;;
     diagnose) echo "-h --help -u --user -d --duration -o --output -v --verbose" ;;
+    hook) echo "-h --help --ready-timeout --stop-timeout --dir" ;;
     trace) echo "-h --help -p --pid -c --cap --denied --unique -d --duration --attach -v --verbose" ;;
     doctor) echo "-h --help -v --verbose" ;;
     daemon) echo "-h --help --state-dir --socket --metrics --flush-interval --attach --cgroup-parent -v --verbose" ;;
@@ -161,7 +162,7 @@ _capscope() {
       mapfile -t COMPREPLY < <(compgen -W "$(systemctl list-units --type=service --state=running --no-legend --plain 2>/dev/null | awk '{ print $1 }')" -- "$cur")
       return 0
       ;;
-    --state-dir | --rootfs)
+    --state-dir | --rootfs | --dir)
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0
       ;;
@@ -178,7 +179,7 @@ _capscope() {
       return 0
       ;;
     -d | --duration | --check | --check-timeout | --repeat | --image | --runtime-opt | --metrics | --flush-interval | -i | --interval | \
-      --cgroup-parent | --prometheus | --workload | --window)
+      --cgroup-parent | --prometheus | --workload | --window | --ready-timeout | --stop-timeout)
       return 0 # free text
       ;;
   esac

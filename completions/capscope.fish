@@ -3,7 +3,7 @@
 # knows (asked quietly over its socket). Installed to
 # share/fish/vendor_completions.d/capscope.fish.
 
-set -l commands record verify diagnose trace doctor daemon profiles show top advise merge diff caps decode
+set -l commands record verify diagnose hook trace doctor daemon profiles show top advise merge diff caps decode
 set -l formats report json docker podman nerdctl compose k8s systemd oci capsh kyverno gatekeeper
 set -l attach auto tracepoint fexit kprobe
 
@@ -50,6 +50,7 @@ complete -c capscope -n "not __fish_seen_subcommand_from $commands" -l version -
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a record -d 'run a command traced, report the capabilities it used'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a verify -d 'prove each capability of a set necessary'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a diagnose -d 'which denied capability made which syscall fail'
+complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a hook -d 'OCI hook: record an annotated container'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a trace -d 'live stream of capability checks'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a doctor -d 'kernel support and attach mode'
 complete -c capscope -n "not __fish_seen_subcommand_from $commands" -a daemon -d 'trace every container on the host'
@@ -95,6 +96,10 @@ complete -c capscope -n "__fish_seen_subcommand_from trace" -s p -l pid -x -a '(
 complete -c capscope -n "__fish_seen_subcommand_from trace" -s c -l cap -x -a '(__capscope_caps)' -d 'only this capability'
 complete -c capscope -n "__fish_seen_subcommand_from trace" -l denied -d 'only denied checks'
 complete -c capscope -n "__fish_seen_subcommand_from trace" -l unique -d 'only the first check of each'
+# hook
+complete -c capscope -n "__fish_seen_subcommand_from hook" -l ready-timeout -x -d 'prestart: wait for the tracer to attach'
+complete -c capscope -n "__fish_seen_subcommand_from hook" -l stop-timeout -x -d 'poststop: wait for the profile'
+complete -c capscope -n "__fish_seen_subcommand_from hook" -l dir -x -a '(__fish_complete_directories)' -d 'profile paths only under DIR'
 # daemon
 complete -c capscope -n "__fish_seen_subcommand_from daemon" -l state-dir -x -a '(__fish_complete_directories)' -d 'where profiles are kept'
 complete -c capscope -n "__fish_seen_subcommand_from daemon" -l metrics -x -d 'Prometheus metrics on HOST:PORT'

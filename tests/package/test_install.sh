@@ -18,6 +18,7 @@ test_install_layout() {
     usr/share/fish/vendor_completions.d/capscope.fish \
     usr/share/capscope/profile.schema.json \
     usr/lib/systemd/system/capscope.service \
+    usr/share/containers/oci/hooks.d/capscope.json \
     usr/share/doc/capscope/README.md; do
     [[ -f "$d/$f" ]] || fail "cmake --install did not install /$f"
   done
@@ -28,6 +29,17 @@ test_install_layout() {
   done
   assert_contains "$(grep '^ExecStart=' "$d/usr/lib/systemd/system/capscope.service")" \
     "ExecStart=/usr/bin/capscope daemon" "the installed unit runs the installed binary"
+  # The OCI hook: schema 1.0.0, the installed binary, prestart + poststop,
+  # only for containers annotated io.capscope.profile.
+  assert_eq '1.0.0 /usr/bin/capscope capscope,hook prestart,poststop .+' \
+    "$(json_get "$d/usr/share/containers/oci/hooks.d/capscope.json" \
+      '(d["version"], d["hook"]["path"], ",".join(d["hook"]["args"]), ",".join(d["stages"]), d["when"]["annotations"]["^io\\.capscope\\.profile$"])')" \
+    "the installed hooks.d entry (version path args stages annotation)"
+  DESTDIR=$TEST_TMP/local cmake --install "$build" --prefix /usr/local >>"$TEST_TMP/install.log" 2>&1 ||
+    fail "cmake --install --prefix /usr/local failed"
+  assert_eq /usr/local/bin/capscope \
+    "$(json_get "$TEST_TMP/local/usr/local/share/containers/oci/hooks.d/capscope.json" 'd["hook"]["path"]')" \
+    "the hooks.d entry of a /usr/local install runs that binary"
   [[ -z "$(find "$d" -path '*/tests/*' -o -name '*.a' | head -n 1)" ]] || fail "test files or static libraries installed"
 }
 
@@ -57,7 +69,7 @@ test_package_metadata() {
   ((n >= 4)) || fail "only $n NEEDED libraries found in the packaged binary"
   files=$(dpkg-deb -c "$CAPSCOPE_DEB")
   for f in ./usr/bin/capscope ./usr/share/man/man8/capscope-record.8.gz ./usr/lib/systemd/system/capscope.service \
-    ./usr/share/capscope/profile.schema.json ./usr/share/bash-completion/completions/capscope; do
+    ./usr/share/containers/oci/hooks.d/capscope.json ./usr/share/capscope/profile.schema.json ./usr/share/bash-completion/completions/capscope; do
     assert_contains "$files" "$f" "the package's files"
   done
   assert_not_contains "$files" "multi-user.target.wants" "the package enables nothing"

@@ -12,6 +12,7 @@
 #include "core/either_or.h"
 #include "core/format.h"
 #include "session/container_info.h"
+#include "session/container_profile.h"
 #include "session/system.h"
 #include "session/trace_session.h"
 
@@ -98,31 +99,10 @@ int run_record_container(const RecordConfig &c) {
   if (gone)
     std::fprintf(stderr, "capscope: container %s exited\n",
                  id.substr(0, 12).c_str());
-  session->drain();
-  session->refresh_counts();
-  session->settle_identities(12000); // names from the runtime, if pending
-  TracerStats stats = session->stats();
-
-  Profile p;
-  bool described = false;
-  for (std::uint64_t s : agg.scopes()) {
-    if (!ours(s))
-      continue;
-    if (!described) {
-      ScopeResolver::describe(p, *resolver.find(s));
-      described = true;
-    }
-    agg.fill(p, s);
-  }
-  if (!described) {
-    ContainerIdentity ci;
-    ci.ref.id = id;
-    ScopeResolver::describe(p, ci);
-  }
-  p.start_ns = start_wall;
-  p.end_ns = wall_now_ns();
-  session->stamp(p);
-  TraceSession::stamp_losses(p, stats);
+  ContainerProfileOptions po;
+  po.fallback.ref.id = id;
+  po.start_wall_ns = start_wall;
+  Profile p = finish_container_profile(*session, ours, po);
   for (int pid : target->pids)
     if (std::uint64_t eff = proc_status_mask(pid, "CapEff:")) {
       p.held = eff;

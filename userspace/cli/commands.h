@@ -60,6 +60,13 @@ struct DiagnoseConfig {
 };
 int run_diagnose(const DiagnoseConfig &c);
 
+struct HookConfig {
+  std::string ready_timeout = "30s"; // prestart: wait for the tracer
+  std::string stop_timeout = "10s";  // poststop: wait for the profile
+  std::string dir; // profiles only under this directory ("" = anywhere)
+};
+int run_hook(const HookConfig &c); // the OCI hook (cmd_hook.cpp)
+
 struct TraceConfig {
   int pid = 0;
   std::string cap;

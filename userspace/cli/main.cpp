@@ -76,6 +76,28 @@ Examples:
   capscope advise web.json --format kyverno > web-policy.yaml
   capscope advise --prometheus http://prometheus:9090 --workload shop/web)";
 
+const char *kHookHelp =
+    R"(Run by podman or CRI-O (hooks.d, prestart and poststop stages), never by
+hand: reads the OCI state on stdin. A container started with the annotation
+io.capscope.profile=/ABS/PATH.json is traced from its first instruction by
+a detached tracer; when its init exits (or the tracer gets SIGTERM), the
+profile is written there atomically, as record --format json writes it.
+Annotations:
+  io.capscope.profile=PATH    the profile (a path on the host)
+  io.capscope.format='F [F]'  also write PATH-without-.json.F (docker, k8s...)
+  io.capscope.verbose=true    verbose reports; the tracer's log in PATH.log
+  io.capscope.attach=MODE     auto (default), tracepoint, fexit, kprobe
+  io.capscope.required=true   a failure stops the container (default: the
+                              container runs, the error goes to PATH.err)
+The package installs /usr/share/containers/oci/hooks.d/capscope.json.
+
+Examples:
+  podman run --annotation io.capscope.profile=/tmp/web.json IMAGE
+  podman run --annotation io.capscope.profile=/tmp/web.json \
+      --annotation 'io.capscope.format=docker k8s' IMAGE
+  capscope advise /tmp/web.json --format docker
+  podman --hooks-dir ./hooks.d run --annotation io.capscope.profile=/tmp/x.json IMAGE)";
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -183,6 +205,21 @@ Examples:
                    "write the explanation to FILE ('-' for stdout)");
   diag->add_flag("-v,--verbose", dia.verbose, "say more");
   diag->prefix_command();
+
+  HookConfig hk;
+  auto *hook = app.add_subcommand(
+      "hook", "OCI hook: record a container started with the "
+              "io.capscope.profile annotation");
+  hook->footer(kHookHelp);
+  hook->add_option("--ready-timeout", hk.ready_timeout,
+                   "prestart: how long to wait for the tracer to attach "
+                   "(default 30s)");
+  hook->add_option("--stop-timeout", hk.stop_timeout,
+                   "poststop: how long to wait for the profile to be "
+                   "written (default 10s)");
+  hook->add_option("--dir", hk.dir,
+                   "accept profile paths only under DIR (where whoever "
+                   "sets annotations is not root: CRI-O pods)");
 
   TraceConfig tr;
   auto *trace = app.add_subcommand("trace", "live stream of capability "
@@ -438,6 +475,8 @@ Examples:
       dia.command.insert(dia.command.end(), tail.begin(), tail.end());
       return run_diagnose(dia);
     }
+    if (*hook)
+      return run_hook(hk);
     if (*trace)
       return run_trace(tr);
     if (*doctor)
