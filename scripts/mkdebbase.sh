@@ -86,58 +86,13 @@ case ${2:-} in
   *) die "usage: mkdebbase.sh pkgtest|image|systemd [--path] | --clean" ;;
 esac
 
-if [[ -f "$dir/.capscope-debbase" ]]; then
-  echo "$dir"
-  exit 0
-fi
-
-((EUID == 0)) || die "building the rootfs needs root"
-command -v mmdebstrap >/dev/null || die "mmdebstrap not installed (scripts/setup.sh installs it)"
-
-mkdir -p "$cache"
-exec 9>"$cache/debbase.lock"
-flock -w 900 9 || die "could not lock $cache/debbase.lock within 900 s"
-if [[ -f "$dir/.capscope-debbase" ]]; then # built while we waited
-  echo "$dir"
-  exit 0
-fi
-
-mirror=${CAPSCOPE_REALFS_MIRROR:-}
-if [[ -z "$mirror" ]]; then
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n 1 | tr -d ' ' || true)
-  mirror=${mirror%/}
-  mirror=${mirror:-http://deb.debian.org/debian}
-fi
-security=${mirror%/debian}/debian-security
-
-tmp="$cache/debbase-$flavour-$hash.tmp.$$"
-rm -rf "$tmp"
-trap 'rm -rf "$tmp"' EXIT
-start=$SECONDS
-log "building $dir ($variant + ${packages[*]}) from $mirror"
-args=()
-for h in "${hooks[@]}"; do args+=("--customize-hook=$h"); done
-for o in "${dpkgopts[@]}"; do args+=("--dpkgopt=$o"); done
-mmdebstrap --variant="$variant" --mode=root --format=directory \
-  --aptopt='APT::Install-Recommends "false"' \
-  --include="$(
-    IFS=,
-    echo "${packages[*]}"
-  )" \
-  "${args[@]}" \
-  "$suite" "$tmp" \
-  "deb $mirror $suite main" \
-  "deb $mirror $suite-updates main" \
-  "deb $security $suite-security main" >&2 ||
-  die "mmdebstrap failed"
-date -u +%FT%TZ >"$tmp/.capscope-debbase"
-rm -rf "$dir"
-mv "$tmp" "$dir"
-trap - EXIT
+# shellcheck source=rootfs_lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/rootfs_lib.sh"
 # Bases of this flavour from older recipes are of no further use.
-for old in "$cache/debbase-$flavour-"*; do
-  [[ "$old" == "$dir" || "$old" == *.tmp.* ]] || rm -rf "$old"
-done
-log "built in $((SECONDS - start)) s: $(du -sh "$dir" | cut -f1)"
-echo "$dir"
+drop_old_bases() {
+  local old
+  for old in "$cache/debbase-$flavour-"*; do
+    [[ "$old" == "$dir" || "$old" == *.tmp.* ]] || rm -rf "$old"
+  done
+}
+rootfs_build "$dir" "$cache/debbase.lock" .capscope-debbase "$variant" drop_old_bases

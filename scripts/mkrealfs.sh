@@ -67,55 +67,8 @@ case ${1:-} in
   *) die "usage: mkrealfs.sh [--path|--clean]" ;;
 esac
 
-if [[ -f "$dir/.capscope-realfs" ]]; then
-  echo "$dir"
-  exit 0
-fi
-
-((EUID == 0)) || die "building the rootfs needs root"
-command -v mmdebstrap >/dev/null || die "mmdebstrap not installed (scripts/setup.sh installs it)"
-
-mkdir -p "$cache"
-exec 9>"$cache/realfs.lock"
-flock -w 900 9 || die "could not lock $cache/realfs.lock within 900 s"
-if [[ -f "$dir/.capscope-realfs" ]]; then # built while we waited
-  echo "$dir"
-  exit 0
-fi
-
-mirror=${CAPSCOPE_REALFS_MIRROR:-}
-if [[ -z "$mirror" ]]; then
-  mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
-    grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n 1 | tr -d ' ' || true)
-  mirror=${mirror%/}
-  mirror=${mirror:-http://deb.debian.org/debian}
-fi
-security=${mirror%/debian}/debian-security
-
-tmp="$cache/realfs-$hash.tmp.$$"
-rm -rf "$tmp"
-trap 'rm -rf "$tmp"' EXIT
-start=$SECONDS
-log "building $dir from $mirror (${#packages[@]} packages and their dependencies)"
-hook_args=()
-for h in "${hooks[@]}"; do hook_args+=("--customize-hook=$h"); done
-for o in "${dpkgopts[@]}"; do hook_args+=("--dpkgopt=$o"); done
-mmdebstrap --variant=apt --mode=root --format=directory \
-  --aptopt='APT::Install-Recommends "false"' \
-  --include="$(
-    IFS=,
-    echo "${packages[*]}"
-  )" \
-  "${hook_args[@]}" \
-  "$suite" "$tmp" \
-  "deb $mirror $suite main" \
-  "deb $mirror $suite-updates main" \
-  "deb $security $suite-security main" >&2 ||
-  die "mmdebstrap failed"
-date -u +%FT%TZ >"$tmp/.capscope-realfs"
-printf '%s\n' "${packages[@]}" >>"$tmp/.capscope-realfs"
-rm -rf "$dir"
-mv "$tmp" "$dir"
-trap - EXIT
-log "built in $((SECONDS - start)) s: $(du -sh "$dir" | cut -f1)"
-echo "$dir"
+# shellcheck source=rootfs_lib.sh disable=SC1091
+source "$(dirname "${BASH_SOURCE[0]}")/rootfs_lib.sh"
+# The marker also lists the packages asked for.
+list_packages() { printf '%s\n' "${packages[@]}" >>"$1/.capscope-realfs"; }
+rootfs_build "$dir" "$cache/realfs.lock" .capscope-realfs apt list_packages
