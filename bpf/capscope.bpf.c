@@ -150,6 +150,15 @@ struct kprobe_args {
 	__s32 cap;
 	__u32 opts;
 	__u32 cls; /* class_of_stack() at entry, CS_STACK_NONE if not taken */
+#ifdef CS_COMPAT
+	/* The stack at entry, for the check's event: on the kernels the
+	 * compat object serves (5.10) a stack taken in the kretprobe holds
+	 * only the kretprobe trampoline. Taken on every check, which makes
+	 * kprobe mode there slower; fexit, which 5.10 x86-64 has, is tried
+	 * first. */
+	__u32 stack_n;
+	__u64 stack[CS_STACK_DEPTH];
+#endif
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -437,7 +446,7 @@ static __always_inline bool borrowed(struct task_struct *task,
 static __always_inline void emit(void *ctx, const struct cs_key *key,
 				 const struct cred *cred,
 				 struct user_namespace *targ_ns, int ret,
-				 __u32 flags)
+				 __u32 flags, const __u64 *saved, __u32 saved_n)
 {
 	/* A check event: the cs_event up to its stack (the exec, cgroup and
 	 * syscall fields after it are other events'). */
@@ -469,8 +478,13 @@ static __always_inline void emit(void *ctx, const struct cs_key *key,
 		flags |= CS_F_OTHER_USERNS;
 	e->flags = flags;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
-	e->stack_len = n > 0 ? n / sizeof(__u64) : 0;
+	if (saved) {
+		__builtin_memcpy(e->stack, saved, sizeof(e->stack));
+		e->stack_len = saved_n <= CS_STACK_DEPTH ? saved_n : 0;
+	} else {
+		long n = bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0);
+		e->stack_len = n > 0 ? n / sizeof(__u64) : 0;
+	}
 	/* Outside trace mode a first-seen event is rare and may follow task
 	 * events submitted without a wake-up (see emit_task_event), which
 	 * turn the ring buffer's own wake-up logic off until read. */
@@ -491,8 +505,11 @@ struct cs_check {
 	const struct cred *cred;
 	struct user_namespace *targ_ns;
 	int cap;
-	int ret;	 /* cap_capable's: 0 granted */
-	__u32 opts;	 /* CAP_OPT_*; 0 unless src passes them */
+	int ret;	    /* cap_capable's: 0 granted */
+	__u32 opts;	    /* CAP_OPT_*; 0 unless src passes them */
+	const __u64 *stack; /* the check's stack taken at kprobe entry (for
+			     * its event), else null: the event takes its own */
+	__u32 stack_n;
 	__u32 stack_cls; /* class_of_stack() of a stack taken at kprobe entry,
 			  * else CS_STACK_NONE */
 	enum cs_source src;
@@ -667,14 +684,16 @@ static __always_inline int on_check(const struct cs_check *ck)
 	if (cs && cs->c.count && held[0] == key.w[0] && held[1] == key.w[1]) {
 		bump(&cs->c);
 		if (trace && !cfg_trace_unique)
-			emit(ctx, &key.k, cred, targ_ns, ret, flags);
+			emit(ctx, &key.k, cred, targ_ns, ret, flags, ck->stack,
+			     ck->stack_n);
 		return 0;
 	}
 	struct cs_count *c = bpf_map_lookup_elem(&counts, &key);
 	if (c) {
 		bump(c);
 		if (trace && !cfg_trace_unique)
-			emit(ctx, &key.k, cred, targ_ns, ret, flags);
+			emit(ctx, &key.k, cred, targ_ns, ret, flags, ck->stack,
+			     ck->stack_n);
 		return 0;
 	}
 	/* New on this CPU. */
@@ -691,7 +710,8 @@ announce:;
 		fail_inc(CS_FAIL_SEEN);
 	}
 	if (serr == 0 || (trace && !cfg_trace_unique))
-		emit(ctx, &key.k, cred, targ_ns, ret, flags);
+		emit(ctx, &key.k, cred, targ_ns, ret, flags, ck->stack,
+		     ck->stack_n);
 	return 0;
 }
 
@@ -734,6 +754,13 @@ int BPF_KPROBE(cap_kprobe, const struct cred *cred,
 				.cap = cap,
 				.opts = opts,
 				.cls = CS_STACK_NONE};
+#ifdef CS_COMPAT
+	long n = bpf_get_stack(ctx, a.stack, sizeof(a.stack), 0);
+	a.stack_n = n > 0 ? (__u32)n / 8 : 0;
+	if (a.stack_n && cap >= 0 && cap < 64 &&
+	    (cfg_doubt_caps & (1ULL << cap)))
+		a.cls = class_of_stack(a.stack, a.stack_n);
+#else
 	if (cap >= 0 && cap < 64 && (cfg_doubt_caps & (1ULL << cap))) {
 		__u32 zero = 0;
 		__u64 *stack = bpf_map_lookup_elem(&stack_scratch, &zero);
@@ -744,6 +771,7 @@ int BPF_KPROBE(cap_kprobe, const struct cred *cred,
 				a.cls = class_of_stack(stack, n / 8);
 		}
 	}
+#endif
 	if (bpf_map_update_elem(&kprobe_pending, &tid, &a, BPF_ANY))
 		fail_inc(CS_FAIL_KPROBE_PENDING);
 	return 0;
@@ -764,8 +792,14 @@ int BPF_KRETPROBE(cap_kretprobe, int ret)
 			      .opts = a->opts,
 			      .stack_cls = a->cls,
 			      .src = CS_SRC_KPROBE};
+#ifdef CS_COMPAT
+	ck.stack = a->stack;
+	ck.stack_n = a->stack_n;
+#endif
+	/* Deleted after use: ck.stack points into the entry. */
+	int r = on_check(&ck);
 	bpf_map_delete_elem(&kprobe_pending, &tid);
-	return on_check(&ck);
+	return r;
 }
 
 /* ---- task lineage ---------------------------------------------------- */

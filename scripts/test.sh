@@ -13,7 +13,7 @@
 #   vm          scripts/vmtest.sh (fexit and kprobe modes in a Debian 6.1
 #               kernel under qemu; about a minute)
 #   vm-5.10     scripts/vmtest.sh --debian 11 (Debian 11's 5.10 kernel, the
-#               compat BPF object, fexit mode; about two minutes)
+#               compat BPF object, fexit and kprobe modes; about two minutes)
 #   vm-arm64    scripts/vmtest.sh --arch arm64 (only with --all or --only:
 #               scripts/setup-arm64.sh, the arm64 cross build, Debian 12's
 #               arm64 6.1 kernel under qemu-system-aarch64, TCG; about two
@@ -119,8 +119,8 @@ count_plain vm
 
 # kprobe mode on 5.10 is left out: a kretprobe's stack there is only
 # kretprobe_trampoline, so its events carry no call site (issue 18).
-run_tier vm-5.10 "scripts/vmtest.sh --debian 11 --modes fexit" \
-  bash "$root/scripts/vmtest.sh" --debian 11 --modes fexit
+run_tier vm-5.10 "scripts/vmtest.sh --debian 11" \
+  bash "$root/scripts/vmtest.sh" --debian 11
 count_plain vm-5.10
 
 # Cross-built, TCG-emulated: slow (see README's Requirements for its time).

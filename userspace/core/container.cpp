@@ -1,5 +1,6 @@
 // container.cpp - cgroup path shapes of each runtime.
 #include "core/container.h"
+#include "core/text.h"
 
 #include <algorithm>
 #include <array>
@@ -145,28 +146,31 @@ std::optional<ContainerRef> container_from_cgroup_path(std::string_view path) {
   return ref;
 }
 
-std::optional<ContainerRef> container_from_proc_cgroup(std::string_view text) {
-  std::string_view unified, named, any;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos)
-      nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
+namespace {
+// Calls fn(hierarchy id, controllers, path) for each "ID:CONTROLLERS:PATH"
+// line of a /proc/PID/cgroup text; malformed lines are skipped.
+template <typename F> void each_proc_cgroup(std::string_view text, F &&fn) {
+  for_each_line(text, [&](std::string_view line) {
     auto c1 = line.find(':');
     auto c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
-    if (c2 == std::string_view::npos)
-      continue;
-    std::string_view ctrl = line.substr(c1 + 1, c2 - c1 - 1);
-    std::string_view path = line.substr(c2 + 1);
-    if (line.substr(0, c1) == "0" && ctrl.empty())
+    if (c2 != std::string_view::npos)
+      fn(line.substr(0, c1), line.substr(c1 + 1, c2 - c1 - 1),
+         line.substr(c2 + 1));
+  });
+}
+} // namespace
+
+std::optional<ContainerRef> container_from_proc_cgroup(std::string_view text) {
+  std::string_view unified, named, any;
+  each_proc_cgroup(text, [&](std::string_view id, std::string_view ctrl,
+                             std::string_view path) {
+    if (id == "0" && ctrl.empty())
       unified = path;
     else if (ctrl == "name=systemd")
       named = path;
     else if (any.empty() || path.size() > any.size())
       any = path;
-  }
+  });
   for (auto p : {unified, named, any})
     if (!p.empty())
       if (auto ref = container_from_cgroup_path(p))
@@ -190,26 +194,17 @@ std::string workload_key(const std::string &k8s_namespace,
 
 std::vector<std::string> cgroup_paths(std::string_view text) {
   std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos)
-      nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
-    auto c1 = line.find(':');
-    auto c2 = c1 == std::string_view::npos ? c1 : line.find(':', c1 + 1);
-    if (c2 == std::string_view::npos)
-      continue;
-    std::string path(line.substr(c2 + 1));
-    if (path.empty() || path == "/" ||
-        std::find(out.begin(), out.end(), path) != out.end())
-      continue;
-    if (line.substr(0, c1) == "0")
-      out.insert(out.begin(), path);
-    else
-      out.push_back(path);
-  }
+  each_proc_cgroup(
+      text, [&](std::string_view id, std::string_view, std::string_view p) {
+        std::string path(p);
+        if (path.empty() || path == "/" ||
+            std::find(out.begin(), out.end(), path) != out.end())
+          return;
+        if (id == "0")
+          out.insert(out.begin(), path);
+        else
+          out.push_back(path);
+      });
   return out;
 }
 

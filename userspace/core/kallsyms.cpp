@@ -1,5 +1,6 @@
 // kallsyms.cpp - /proc/kallsyms parsing, address resolution, call sites.
 #include "core/kallsyms.h"
+#include "core/text.h"
 
 #include <cstdio>
 
@@ -12,35 +13,29 @@ namespace capscope {
 
 Kallsyms Kallsyms::parse(std::string_view text) {
   Kallsyms k;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos)
-      nl = text.size();
-    std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
+  for_each_line(text, [&](std::string_view line) {
     // "ffffffff81a80900 T cap_capable [module]"
     std::size_t s1 = line.find(' ');
     if (s1 == std::string_view::npos || s1 + 3 > line.size())
-      continue;
+      return;
     char type = line[s1 + 1];
     std::string_view rest = line.substr(s1 + 3);
     std::size_t end = rest.find_first_of(" \t");
     std::string_view name = rest.substr(0, end);
     bool image_end = name == "_end" && end == std::string_view::npos;
     if (type != 't' && type != 'T' && !image_end)
-      continue;
+      return;
     std::uint64_t addr = 0;
     try {
       addr = std::stoull(std::string(line.substr(0, s1)), nullptr, 16);
     } catch (...) {
-      continue;
+      return;
     }
     if (addr == 0)
-      continue;
+      return;
     if (image_end) {
       k.image_end_ = addr;
-      continue;
+      return;
     }
     // "name\t[module]"; [bpf] and [__builtin__*] tag BPF programs and
     // trampolines, which are not modules.
@@ -53,7 +48,7 @@ Kallsyms Kallsyms::parse(std::string_view text) {
     k.syms_.push_back({addr, static_cast<std::uint32_t>(k.names_.size()),
                        static_cast<std::uint32_t>(name.size())});
     k.names_.append(name);
-  }
+  });
   std::sort(k.syms_.begin(), k.syms_.end(),
             [](const Symbol &a, const Symbol &b) { return a.addr < b.addr; });
   return k;
@@ -75,13 +70,8 @@ Kallsyms Kallsyms::load(const std::string &path, const std::string &modules) {
 
 void Kallsyms::set_modules(std::string_view text) {
   modules_.clear();
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos)
-      nl = text.size();
-    std::string line(text.substr(pos, nl - pos));
-    pos = nl + 1;
+  for_each_line(text, [&](std::string_view l) {
+    std::string line(l);
     char name[128];
     unsigned long long size = 0, addr = 0;
     // name size refcount deps state address [taint]
@@ -89,7 +79,7 @@ void Kallsyms::set_modules(std::string_view text) {
                     &addr) == 3 &&
         addr && size)
       modules_.emplace_back(addr, addr + size);
-  }
+  });
 }
 
 std::string_view Kallsyms::resolve(std::uint64_t addr,

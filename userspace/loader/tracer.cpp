@@ -188,6 +188,8 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
   bpf_program__set_autoload(skel->progs.cap_fexit, m == AttachMode::Fexit);
   bpf_program__set_autoload(skel->progs.cap_kprobe, m == AttachMode::Kprobe);
   bpf_program__set_autoload(skel->progs.cap_kretprobe, m == AttachMode::Kprobe);
+  // Attached by hand, before the kprobe (below).
+  bpf_program__set_autoattach(skel->progs.cap_kretprobe, false);
   if (m != AttachMode::Kprobe)
     bpf_map__set_max_entries(skel->maps.kprobe_pending, 1);
   bpf_program__set_autoload(skel->progs.on_sys_enter, cfg.diagnose);
@@ -243,6 +245,19 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
     std::string why = last_line(log);
     return Error{-err, std::string("load refused: ") + errno_text(-err) +
                            hint(-err) + (why.empty() ? "" : " [" + why + "]")};
+  }
+  // Kprobes on one address run newest first, and a kretprobe's entry
+  // handler replaces the return address with its trampoline, past which
+  // older kernels (5.10) cannot unwind: so the kretprobe is attached
+  // first and cap_kprobe, which takes the stack at entry, runs before it.
+  if (m == AttachMode::Kprobe) {
+    skel->links.cap_kretprobe = bpf_program__attach(skel->progs.cap_kretprobe);
+    if (!skel->links.cap_kretprobe) {
+      int err = errno;
+      std::string why = last_line(log);
+      return Error{err, std::string("attach refused: ") + errno_text(err) +
+                            hint(err) + (why.empty() ? "" : " [" + why + "]")};
+    }
   }
   if (int err = capscope_bpf__attach(skel.get())) {
     std::string why = last_line(log);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/text.h"
 
 namespace capscope {
 
@@ -20,14 +21,7 @@ constexpr int kTailLines = 6;
 
 std::string last_lines(const std::string &text, int n) {
   std::vector<std::string> lines;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    if (nl == std::string::npos)
-      nl = text.size();
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
+  for_each_line(text, [&](std::string_view l) { lines.emplace_back(l); });
   while (!lines.empty() && lines.back().empty())
     lines.pop_back();
   std::string out;

@@ -12,6 +12,7 @@
 
 #include "core/noise.h"
 #include "core/syscalls.h"
+#include "core/text.h"
 #include "session/system.h"
 
 namespace capscope {
@@ -63,13 +64,8 @@ static bool env_is_1(const char *name) {
 std::vector<std::pair<std::string, std::uint32_t>>
 parse_map_entries(const std::string &spec) {
   std::vector<std::pair<std::string, std::uint32_t>> out;
-  std::size_t at = 0;
-  while (at < spec.size()) {
-    std::size_t end = spec.find(',', at);
-    if (end == std::string::npos)
-      end = spec.size();
-    std::string item = spec.substr(at, end - at);
-    at = end + 1;
+  for_each_piece(spec, ',', [&](std::string_view piece) {
+    std::string item(piece);
     auto eq = item.find('=');
     std::string num = eq == std::string::npos ? "" : item.substr(eq + 1);
     bool digits = !num.empty() && num.size() <= 9 &&
@@ -80,7 +76,7 @@ parse_map_entries(const std::string &spec) {
                   "' is not MAP=ENTRIES (e.g. seen=16,tasks=64)");
     out.emplace_back(item.substr(0, eq),
                      static_cast<std::uint32_t>(std::stoul(num)));
-  }
+  });
   return out;
 }
 
