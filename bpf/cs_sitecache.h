@@ -162,11 +162,11 @@ static __always_inline __u32 site_info(__u64 ip)
  * verified once; an unrolled walk over inlined lookups is too much for the
  * verifier). */
 struct site_walk {
-	__u64 ctx; /* the tracepoint's ctx, as an address to read above */
-	__u64 ip;  /* return address of frame i */
-	__u32 pos; /* its offset above ctx */
-	__u32 i;   /* its index in the stack */
-	__u32 cls; /* the answer; CS_STACK_NONE while walking or on a miss */
+	__u64 ctx;  /* the tracepoint's ctx, as an address to read above */
+	__u64 ip;   /* return address of frame i */
+	__u32 pos;  /* its offset above ctx */
+	__u32 i;    /* its index in the stack */
+	__u32 cls;  /* the answer; CS_STACK_NONE while walking or on a miss */
 	__u32 nrec; /* frames recorded below, for the memo */
 	__u64 rip[CS_CLASSIFY_DEPTH];
 	__u32 rpos[CS_CLASSIFY_DEPTH];

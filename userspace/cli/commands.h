@@ -98,7 +98,7 @@ struct ProfilesConfig {
   std::string socket = kDefaultSocket;
   bool all = false;
   bool json = false;
-  std::string by; // "" or "workload": one row per workload key
+  std::string by;         // "" or "workload": one row per workload key
   std::string prometheus; // with --by workload: every node's, from here
   std::string window = "1h";
 };
