@@ -234,57 +234,45 @@ std::string render_kyverno(const Profile &p, CapMask add) {
   // AnyNotIn on an empty list (Kyverno's own PSS policies do the same).
   std::vector<std::string> allowed_or_empty = allowed;
   allowed_or_empty.push_back("");
-  out += "    - name: allowed-capabilities\n" + match +
-         "      validate:\n"
-         "        failureAction: " +
-         action +
-         "\n"
-         "        message: " +
-         yaml_string(allowed.empty()
-                         ? "capscope measured no capability this workload "
-                           "needs: adding any is disallowed."
-                         : "capscope measured that this workload needs "
-                           "only " +
-                               comma(add) +
-                               ": adding any other capability is "
-                               "disallowed.") +
-         "\n"
-         "        foreach:\n"
-         "          - list: " +
-         yaml_string(list) +
-         "\n"
-         "            deny:\n"
-         "              conditions:\n"
-         "                all:\n"
-         "                  - key: " +
-         yaml_string("{{ element.securityContext.capabilities.add[] || `[]` "
-                     "}}") +
-         "\n"
-         "                    operator: AnyNotIn\n"
-         "                    value: " +
-         quoted_list(allowed_or_empty) + "\n";
-  out += "    - name: require-drop-all\n" + match +
-         "      validate:\n"
-         "        failureAction: " +
-         action +
-         "\n"
-         "        message: " +
-         yaml_string("Containers must drop ALL capabilities "
-                     "(securityContext.capabilities.drop: [ALL]).") +
-         "\n"
-         "        foreach:\n"
-         "          - list: " +
-         yaml_string(list) +
-         "\n"
-         "            deny:\n"
-         "              conditions:\n"
-         "                all:\n"
-         "                  - key: ALL\n"
-         "                    operator: AnyNotIn\n"
-         "                    value: " +
-         yaml_string("{{ element.securityContext.capabilities.drop[]."
-                     "to_upper(@) || `[]` }}") +
-         "\n";
+  // One validate rule: every container of the pod, denied when `key`
+  // has an element outside `value` (both already YAML).
+  auto rule = [&](const char *name, const std::string &message,
+                  const std::string &key, const std::string &value) {
+    return std::string("    - name: ") + name + "\n" + match +
+           "      validate:\n"
+           "        failureAction: " +
+           action + "\n        message: " + yaml_string(message) +
+           "\n"
+           "        foreach:\n"
+           "          - list: " +
+           yaml_string(list) +
+           "\n"
+           "            deny:\n"
+           "              conditions:\n"
+           "                all:\n"
+           "                  - key: " +
+           key +
+           "\n"
+           "                    operator: AnyNotIn\n"
+           "                    value: " +
+           value + "\n";
+  };
+  out += rule("allowed-capabilities",
+              allowed.empty()
+                  ? "capscope measured no capability this workload needs: "
+                    "adding any is disallowed."
+                  : "capscope measured that this workload needs only " +
+                        comma(add) +
+                        ": adding any other capability is disallowed.",
+              yaml_string("{{ element.securityContext.capabilities.add[] || "
+                          "`[]` }}"),
+              quoted_list(allowed_or_empty));
+  out += rule("require-drop-all",
+              "Containers must drop ALL capabilities "
+              "(securityContext.capabilities.drop: [ALL]).",
+              "ALL",
+              yaml_string("{{ element.securityContext.capabilities.drop[]."
+                          "to_upper(@) || `[]` }}"));
   return out;
 }
 
