@@ -59,6 +59,12 @@ const volatile struct cs_range cfg_ranges[CS_MAX_NOISE_RANGES] = {};
  * classifier; start 0 = unknown, classifier off). */
 const volatile struct cs_range cfg_fn_capable = {};
 const volatile struct cs_range cfg_fn_security_capable = {};
+/* The syscall dispatch functions: no listed call site lies above them, and
+ * the kernel may move the stack by a random offset inside them on every
+ * syscall (CONFIG_RANDOMIZE_KSTACK_OFFSET), so the call-site cache ends its
+ * walks there. */
+const volatile __u32 cfg_nstops = 0;
+const volatile struct cs_range cfg_stops[CS_MAX_STOP_RANGES] = {};
 
 /* tid -> scope and phase of every tracked task. */
 struct {

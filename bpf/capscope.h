@@ -28,6 +28,9 @@
 #define CS_SCAN_WORDS 64
 /* Address ranges of noise call sites handed to the BPF side. */
 #define CS_MAX_NOISE_RANGES 16
+/* Address ranges of the syscall dispatch functions (do_syscall_64, arm64's
+ * invoke_syscall, ...): a call-site walk ends at them (cs_sitecache.h). */
+#define CS_MAX_STOP_RANGES 8
 
 /* Sizes of the maps (entries). Overflow of any of them is counted in
  * cs_stats and reported by user space. */

@@ -10,7 +10,8 @@
  * in a classifying stack to
  *   - its class_of_ip() (a listed call site or none),
  *   - that frame size (0: not known yet),
- *   - whether the stack ended right after it (the unwinder stopped).
+ *   - whether the stack ended right after it (the unwinder stopped), or
+ *     the walk must end at it (a syscall dispatch function: is_stop()).
  * From cap_capable's return address (found above ctx by calibrate(), the
  * same marker fast_class() checks), site_class() reads X, then each
  * caller's return address one frame size further, and applies exactly the
@@ -362,6 +363,25 @@ static long site_scan_step(__u64 i, struct site_scan *s)
 	return 0;
 }
 
+/* Whether ip lies in a syscall dispatch function (cfg_stops): a walk that
+ * reaches one ends there with the answer of a stack that ends there. That
+ * is the answer of the whole stack: nothing above the dispatch is a listed
+ * call site. And it is needed for a walk to ever be repeated: with
+ * CONFIG_RANDOMIZE_KSTACK_OFFSET the dispatch moves the stack of the
+ * syscall below it by a random offset (up to 1 KiB on x86-64) on every
+ * syscall, so its own frame, from that call to its return address, has no
+ * fixed size: a walk past it would read a random word. */
+static __always_inline bool is_stop(__u64 ip)
+{
+	for (int r = 0; r < CS_MAX_STOP_RANGES; r++) {
+		if (r >= cfg_nstops)
+			break;
+		if (ip >= cfg_stops[r].start && ip < cfg_stops[r].end)
+			return true;
+	}
+	return false;
+}
+
 static long site_insert_step(__u64 i, struct site_scan *s)
 {
 	if (i >= s->stage || i >= CS_CLASSIFY_DEPTH)
@@ -378,6 +398,12 @@ static long site_insert_step(__u64 i, struct site_scan *s)
 	__u32 flags = CS_SI_VALID;
 	if (f + 1 == s->n && s->n < CS_CLASSIFY_DEPTH)
 		flags |= CS_SI_END;
+	if (is_stop(ip)) {
+		/* The walk ends here; the frame's size varies (see is_stop()).
+		 */
+		flags |= CS_SI_END;
+		size = 0;
+	}
 	__u32 info = size | class_of_ip(ip) << 16 | flags << 24;
 	struct cs_site_set *set = site_set(ip);
 	if (!set)

@@ -35,4 +35,12 @@ test_doctor_names_fallbacks() {
   if [[ $(uname -m) == x86_64 ]]; then
     assert_contains "$out" "32-bit      " "doctor output on x86-64"
   fi
+  # Where the call-site cache's walks end: the syscall dispatch, when
+  # kallsyms has it (it does on every kernel this runs on).
+  if grep -Eq ' (do_syscall_64|invoke_syscall|el0_svc_common)$' /proc/kallsyms; then
+    grep -Eq '^walks end   at .*(do_syscall_64|invoke_syscall|el0_svc_common)' <<<"$out" ||
+      fail "doctor does not name the syscall dispatch where walks end"
+  else
+    assert_contains "$out" "walks end   at the stack's end" "doctor output without a dispatch function"
+  fi
 }

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/caps.h"
+#include "core/kallsyms.h"
+#include "core/noise.h"
 #include "session/podman_command.h"
 #include "session/trace_session.h"
 #include "session/workload.h"
@@ -138,4 +140,38 @@ TEST_CASE("CAPSCOPE_MAP_ENTRIES: map sizes for the loss tests", "[session]") {
   for (const char *bad : {"seen", "=4", "seen=", "seen=0", "seen=-1", "seen=x",
                           "seen=1234567890", "seen=4,,tasks=2"})
     CHECK_THROWS_AS(parse_map_entries(bad), Fatal);
+}
+
+TEST_CASE("the call-site cache's walks end at the syscall dispatch functions "
+          "kallsyms has",
+          "[session][noise]") {
+  // Every name fits the BPF side's table.
+  REQUIRE(syscall_dispatch_functions().size() <= CS_MAX_STOP_RANGES);
+  // An x86-64 kernel: the 64-bit dispatch and the fast 32-bit one; no
+  // arm64 names. A data symbol does not count; the range ends at the next
+  // text symbol.
+  Kallsyms k = Kallsyms::parse("ffffffff81000100 T cap_capable\n"
+                               "ffffffff81000200 T security_capable\n"
+                               "ffffffff81000300 T do_syscall_64\n"
+                               "ffffffff81000400 t __do_fast_syscall_32\n"
+                               "ffffffff81000480 T do_fast_syscall_32\n"
+                               "ffffffff81000500 D invoke_syscall\n"
+                               "ffffffff81000600 T entry_SYSCALL_64\n");
+  TracerConfig cfg;
+  cfg.stops.push_back(cs_range{1, 2, 0, 0}); // replaced, not appended to
+  configure_noise(cfg, k);
+  REQUIRE(cfg.stops.size() == 3);
+  CHECK(cfg.stops[0].start == 0xffffffff81000300);
+  CHECK(cfg.stops[0].end == 0xffffffff81000400);
+  CHECK(cfg.stops[1].start == 0xffffffff81000400);
+  CHECK(cfg.stops[1].end == 0xffffffff81000480);
+  CHECK(cfg.stops[2].start == 0xffffffff81000480);
+  CHECK(cfg.stops[2].end == 0xffffffff81000600);
+  CHECK(cfg.fn_capable.start == 0xffffffff81000100);
+
+  // No dispatch function at all: no stops (walks then end where the
+  // stack ends).
+  configure_noise(cfg, Kallsyms::parse("ffffffff81000100 T cap_capable\n"
+                                       "ffffffff81000200 T other\n"));
+  CHECK(cfg.stops.empty());
 }

@@ -95,6 +95,19 @@ int run_doctor(const DoctorConfig &c) {
       chosen = attach_mode_name(m);
   }
   print_noise_sites(ksyms, tc.ranges.size());
+  std::string stops;
+  for (std::string_view name : syscall_dispatch_functions())
+    if (ksyms.range(name, &s, &e))
+      stops += (stops.empty() ? "" : ", ") + std::string(name);
+  if (!stops.empty())
+    std::printf("walks end   at %s (the syscall dispatch: no call site lies "
+                "above, and the kernel may move the stack there on every "
+                "syscall)\n",
+                stops.c_str());
+  else
+    std::printf("walks end   at the stack's end (no syscall dispatch function "
+                "in kallsyms: with a randomized kernel stack offset, checks "
+                "outside listed call sites take the stack every time)\n");
   KernelFields kf = probe_kernel_fields();
   std::printf("scope key   %s\n", scope_key_line(kf).c_str());
 #if defined(__x86_64__)

@@ -108,6 +108,18 @@ CapMask doubt_caps() {
   return m;
 }
 
+const std::vector<std::string_view> &syscall_dispatch_functions() {
+  static const std::vector<std::string_view> names = {
+      // x86-64 (arch/x86/entry/syscall_*.c, common.c): 64-bit, int 0x80 (and
+      // its FRED/emulation path), sysenter/syscall from 32-bit code
+      "do_syscall_64", "do_int80_syscall_32", "do_int80_emulation",
+      "__do_fast_syscall_32", "do_fast_syscall_32",
+      // arm64 (arch/arm64/kernel/syscall.c); the outer ones for kernels
+      // that inline invoke_syscall
+      "invoke_syscall", "el0_svc_common", "do_el0_svc"};
+  return names;
+}
+
 namespace {
 const NoiseSite *site_of(std::string_view frame) {
   std::size_t dot = frame.find('.');

@@ -48,6 +48,14 @@ const std::vector<NoiseSite> &noise_sites();
 // side take a kernel stack on every check (tracepoint mode).
 CapMask doubt_caps();
 
+// The kernel's syscall dispatch functions (x86-64 and arm64; those absent
+// from a kernel are skipped): no listed site lies above them in a stack, so
+// the BPF side's call-site cache ends its walks there. They must: they
+// move the stack below them by a random offset on every syscall when the
+// kernel randomizes it (CONFIG_RANDOMIZE_KSTACK_OFFSET), so no frame above
+// them sits at a fixed place.
+const std::vector<std::string_view> &syscall_dispatch_functions();
+
 // Class of a stack of function names, innermost first: the first frame
 // that is a listed site decides, except that an advisory wrapper whose
 // caller (the next frame) is a Needed site is needed (seccomp without

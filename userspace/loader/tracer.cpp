@@ -182,6 +182,10 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
     const_cast<cs_range &>(rodata->cfg_fn_security_capable) =
         cfg.fn_security_capable;
   }
+  n = std::min<std::size_t>(cfg.stops.size(), CS_MAX_STOP_RANGES);
+  for (std::size_t i = 0; i < n; ++i)
+    const_cast<cs_range &>(rodata->cfg_stops[i]) = cfg.stops[i];
+  rodata->cfg_nstops = static_cast<__u32>(n);
   rodata->cfg_no_site_cache = cfg.no_site_cache ? 1 : 0;
 
   bpf_program__set_autoload(skel->progs.cap_tp, m == AttachMode::Tracepoint);

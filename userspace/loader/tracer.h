@@ -32,6 +32,9 @@ struct TracerConfig {
   // doubtful checks without a stack in tracepoint mode.
   cs_range fn_capable{};
   cs_range fn_security_capable{};
+  // The syscall dispatch functions (do_syscall_64, ...): the call-site
+  // cache's walks end there (at most CS_MAX_STOP_RANGES).
+  std::vector<cs_range> stops;
   // trace mode filters
   std::uint32_t trace_tgid = 0;
   std::int32_t trace_cap = -1;

@@ -54,6 +54,13 @@ void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms) {
   };
   fn("cap_capable", &cfg.fn_capable);
   fn("security_capable", &cfg.fn_security_capable);
+  cfg.stops.clear();
+  for (std::string_view name : syscall_dispatch_functions()) {
+    cs_range r{};
+    fn(std::string(name).c_str(), &r);
+    if (r.start && cfg.stops.size() < CS_MAX_STOP_RANGES)
+      cfg.stops.push_back(r);
+  }
 }
 
 static bool env_is_1(const char *name) {
