@@ -161,7 +161,8 @@ test_hook_killed_container() {
   local name i
   name=$(unique_name hook-kill)
   podman_cleanup "$name"
-  hook_run "$name" -d --annotation "io.capscope.profile=$OUT/k.json" -- \
+  hook_run "$name" -d --annotation "io.capscope.profile=$OUT/k.json" \
+    --annotation io.capscope.checkpoint=0 -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && echo chowned && sleep 1000' >/dev/null
   for ((i = 0; i < 300; i++)); do
     [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] && break
@@ -197,6 +198,47 @@ test_hook_tracer_sigterm_writes() {
   wait_file "$OUT/t.json" 30
   assert_eq "CHOWN" "$(advice_of "$OUT/t.json")" "advice written on SIGTERM"
   assert_eq running "$(podman inspect --format '{{.State.Status}}' "$name")" "the container after its tracer's SIGTERM"
+}
+
+# A tracer killed without warning (SIGKILL: no chance to write) while its
+# container runs leaves the last checkpoint (io.capscope.checkpoint=1s): a
+# valid profile with what the container did before it, and the container
+# and its poststop are unaffected.
+test_hook_checkpoint_survives_sigkill() {
+  hook_setup
+  local name i id pid
+  name=$(unique_name hook-ckpt)
+  podman_cleanup "$name"
+  hook_run "$name" -d --annotation "io.capscope.profile=$OUT/c.json" \
+    --annotation io.capscope.checkpoint=1s -- \
+    sh -c 'touch /tmp/x && chown 1000 /tmp/x && echo chowned && sleep 1000' >/dev/null
+  id=$(podman inspect --format '{{.Id}}' "$name")
+  for ((i = 0; i < 300; i++)); do
+    [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] && break
+    sleep 0.1
+  done
+  [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] || fail "the container never chowned"
+  # A checkpoint taken after the chown: the file's mtime passes the
+  # chown's time by more than the checkpoint interval.
+  local t0
+  t0=$(date +%s)
+  for ((i = 0; i < 300; i++)); do
+    [[ -e "$OUT/c.json" ]] && (($(stat -c %Y "$OUT/c.json") >= t0 + 2)) && break
+    sleep 0.1
+  done
+  if [[ ! -e "$OUT/c.json" ]] || (($(stat -c %Y "$OUT/c.json") < t0 + 2)); then
+    fail "no checkpoint written 2 s after the chown within 30 s (interval 1s)"
+  fi
+  pid=$(cat "/run/capscope/hooks/$id.pid") || fail "no pid file for the tracer of $name"
+  [[ " $(tracers | tr '\n' ' ') " == *" $pid "* ]] || fail "pid file names $pid, which is no hook tracer"
+  kill -KILL "$pid"
+  assert_eq "CHOWN" "$(advice_of "$OUT/c.json")" "advice in the checkpoint left by a SIGKILLed tracer"
+  run_capscope advise "$OUT/c.json" --format docker >/dev/null ||
+    fail "capscope advise cannot read the checkpoint"
+  assert_eq running "$(podman inspect --format '{{.State.Status}}' "$name")" "the container after its tracer's SIGKILL"
+  timeout 60 podman kill "$name" >/dev/null
+  ctr_wait "$name"
+  assert_eq CHOWN "$(advice_of "$OUT/c.json")" "the checkpoint after the container ended (nobody rewrote it)"
 }
 
 # No annotation: the hook is not run, no tracer starts. With it: exactly

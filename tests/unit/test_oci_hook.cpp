@@ -60,6 +60,7 @@ TEST_CASE("the annotations ask for a profile and its options", "[hook]") {
   CHECK(r->verbose);
   CHECK_FALSE(r->required);
   CHECK(r->attach == "tracepoint");
+  CHECK(r->checkpoint_ms == 30000); // the default
   CHECK(hook_format_path(r->profile, "docker") == "/out/web.docker");
   CHECK(hook_format_path("/out/web", "k8s") == "/out/web.k8s");
   // Never the profile itself.
@@ -93,6 +94,22 @@ TEST_CASE("bad annotations are refused with the annotation named", "[hook]") {
   CHECK(msg(ann({{"io.capscope.profile", "/o.json"},
                  {"io.capscope.attach", "lsm"}}))
             .find("unknown attach mode") != std::string::npos);
+  // The checkpoint interval: a duration, 0 for none, never below 1 s.
+  auto cp = [&](const char *v) {
+    return hook_request(ann(
+        {{"io.capscope.profile", "/o.json"}, {"io.capscope.checkpoint", v}}));
+  };
+  REQUIRE(cp("5m"));
+  CHECK(cp("5m")->checkpoint_ms == 300000);
+  REQUIRE(cp(" 0 "));
+  CHECK(cp(" 0 ")->checkpoint_ms == 0);
+  CHECK(msg(ann({{"io.capscope.profile", "/o.json"},
+                 {"io.capscope.checkpoint", "soon"}}))
+            .starts_with(
+                "annotation io.capscope.checkpoint=soon: not a duration"));
+  CHECK(msg(ann({{"io.capscope.profile", "/o.json"},
+                 {"io.capscope.checkpoint", "200ms"}}))
+            .find("shorter than 1s") != std::string::npos);
   // A typo is not ignored.
   CHECK(msg(ann({{"io.capscope.profile", "/o.json"},
                  {"io.capscope.fromat", "docker"}}))

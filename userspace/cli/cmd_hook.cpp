@@ -9,7 +9,9 @@
 // does before it is setup (never advice), as in the daemon. The tracer
 // follows the container's mount namespace (and its runtime id) and ends
 // when the container's init exits (a pidfd) or on SIGTERM/SIGINT/SIGHUP;
-// either way it writes the profile atomically.
+// either way it writes the profile atomically. While the container runs it
+// also writes the profile so far every io.capscope.checkpoint (30 s by
+// default), so a tracer killed without warning loses at most that much.
 // poststop (state "stopped"): waits (bounded) until that tracer has
 // written, so `podman run --rm` returns with the profile on disk.
 //
@@ -299,8 +301,28 @@ int tracer_main(const OciHookState &st, const HookRequest &req, int ready_fd) {
     held = std::strtoull(f.c_str(), nullptr, 16);
     held_known = true;
   };
+  // The profile so far (settle_ms: how long to wait for the runtime to
+  // name the container).
+  auto profile_now = [&](int settle_ms) {
+    ContainerProfileOptions po;
+    po.fallback = fallback_identity(st);
+    po.start_wall_ns = start_wall;
+    po.settle_ms = settle_ms;
+    Profile prof = finish_container_profile(*session, ours, po);
+    if (held_known) {
+      prof.held = held;
+      prof.held_known = true;
+    }
+    return prof;
+  };
+  RenderOptions ro;
+  ro.verbose = req.verbose;
+
   bool init_exited = false;
-  auto next_sample = std::chrono::steady_clock::now();
+  auto now = std::chrono::steady_clock::now();
+  auto next_sample = now;
+  auto next_checkpoint = now + std::chrono::milliseconds(req.checkpoint_ms);
+  bool checkpoint_failed = false;
   while (!g_stop_signal) {
     session->poll(200);
     pollfd p{init_fd, POLLIN, 0};
@@ -308,10 +330,25 @@ int tracer_main(const OciHookState &st, const HookRequest &req, int ready_fd) {
       init_exited = true;
       break;
     }
-    auto now = std::chrono::steady_clock::now();
+    now = std::chrono::steady_clock::now();
     if (!mnt_scopes.empty() && now >= next_sample) {
       sample_held();
       next_sample = now + std::chrono::seconds(1);
+    }
+    // A checkpoint: a tracer killed without warning leaves the profile
+    // of everything up to here (the final write replaces it).
+    if (req.checkpoint_ms > 0 && now >= next_checkpoint) {
+      next_checkpoint = now + std::chrono::milliseconds(req.checkpoint_ms);
+      if (mnt_scopes.empty())
+        continue; // the container's command has not run yet
+      auto r = save_text_atomic(req.profile,
+                                render(profile_now(0), Format::Json, ro));
+      if (!r && !checkpoint_failed) // said once; the final write retries
+        tell(req.profile, "checkpoint: " + r.error().message);
+      checkpoint_failed = !r;
+      if (r && req.verbose)
+        std::fprintf(stderr, "capscope hook: checkpoint written to %s\n",
+                     req.profile.c_str());
     }
   }
   std::fprintf(stderr, "capscope hook: %s\n",
@@ -319,17 +356,7 @@ int tracer_main(const OciHookState &st, const HookRequest &req, int ready_fd) {
                            : "stopped by a signal before the container "
                              "ended: writing what was recorded");
 
-  ContainerProfileOptions po;
-  po.fallback = fallback_identity(st);
-  po.start_wall_ns = start_wall;
-  po.settle_ms = 3000;
-  Profile prof = finish_container_profile(*session, ours, po);
-  if (held_known) {
-    prof.held = held;
-    prof.held_known = true;
-  }
-  RenderOptions ro;
-  ro.verbose = req.verbose;
+  Profile prof = profile_now(3000);
   int rc = 0;
   // The extra formats first: the profile appearing means all is written.
   for (const auto &f : req.formats)

@@ -87,6 +87,8 @@ Annotations:
   io.capscope.format='F [F]'  also write PATH-without-.json.F (docker, k8s...)
   io.capscope.verbose=true    verbose reports; the tracer's log in PATH.log
   io.capscope.attach=MODE     auto (default), tracepoint, fexit, kprobe
+  io.capscope.checkpoint=DUR  while it runs, write the profile so far this
+                              often (default 30s; 0: only at the end)
   io.capscope.required=true   a failure stops the container (default: the
                               container runs, the error goes to PATH.err)
 The package installs /usr/share/containers/oci/hooks.d/capscope.json.

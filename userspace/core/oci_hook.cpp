@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "core/duration.h"
 #include "core/format.h"
 
 namespace capscope {
@@ -130,10 +131,21 @@ hook_request(const std::map<std::string, std::string> &annotations) {
                    "unknown attach mode (valid: auto, tracepoint, fexit, "
                    "kprobe)");
       r.attach = v;
+    } else if (key == kAnnCheckpoint) {
+      std::string v = trim(value);
+      auto ms =
+          v == "0" ? std::optional<std::int64_t>(0) : parse_duration_ms(v);
+      if (!ms)
+        return bad(key, value,
+                   "not a duration (e.g. 30s, 5m; 0: only at the end)");
+      if (*ms != 0 && *ms < 1000)
+        return bad(key, value, "shorter than 1s (0: only at the end)");
+      r.checkpoint_ms = *ms;
     } else {
       return Error{0, "unknown annotation " + key + " (capscope hook reads " +
                           kAnnProfile + ", " + kAnnFormat + ", " + kAnnVerbose +
-                          ", " + kAnnRequired + ", " + kAnnAttach + ")"};
+                          ", " + kAnnRequired + ", " + kAnnAttach + ", " +
+                          kAnnCheckpoint + ")"};
     }
   }
   if (!have_profile)

@@ -5,6 +5,7 @@
 // fields out: no files, no /proc (cli/cmd_hook.cpp does the rest).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@ inline constexpr const char *kAnnFormat = "io.capscope.format";
 inline constexpr const char *kAnnVerbose = "io.capscope.verbose";
 inline constexpr const char *kAnnRequired = "io.capscope.required";
 inline constexpr const char *kAnnAttach = "io.capscope.attach";
+inline constexpr const char *kAnnCheckpoint = "io.capscope.checkpoint";
 inline constexpr const char *kAnnPrefix = "io.capscope.";
 
 // The runtime-spec state a hook reads on stdin. runc sends status
@@ -46,6 +48,10 @@ struct HookRequest {
   bool verbose = false;             // verbose reports; tracer log file
   bool required = false;            // a failure stops the container
   std::string attach = "auto";      // attach mode (as record --attach)
+  // While the container runs, the profile so far is written this often, so
+  // a tracer killed without warning (SIGKILL, OOM) loses at most this much;
+  // 0: only at the end.
+  std::int64_t checkpoint_ms = 30000;
 };
 
 // io.capscope.required alone (true only for a valid true value), so that
@@ -56,7 +62,8 @@ bool hook_required(const std::map<std::string, std::string> &annotations);
 // Validates every io.capscope.* annotation: the profile path is absolute
 // and names a file (not a directory), formats are capscope's
 // (--format names; "json" is the profile itself, so not accepted), booleans
-// are true/false/1/0/yes/no, no unknown io.capscope.* key (a typo would
+// are true/false/1/0/yes/no, the checkpoint interval a duration ("30s",
+// "0" for none) of at least 1 s, no unknown io.capscope.* key (a typo would
 // otherwise be ignored silently). One-line errors naming the annotation.
 Result<HookRequest>
 hook_request(const std::map<std::string, std::string> &annotations);
