@@ -5,18 +5,21 @@
 # within 10 % after warm-up, no scope is leaked and nothing is lost.
 #
 #   scripts/soak.sh [--short] [--containers N] [--procs N] [--parallel P]
-#                   [--docker] [--limit SECONDS]
+#                   [--docker] [--podman-cli] [--limit SECONDS]
 #
 # Default: 2,000 containers (podman with runc), 20,000 processes, 8
 # containers started at once, at most 600 s for the churn. --short: 40
 # containers, 2,000 processes, at most 100 s (what the privileged tier runs:
 # tests/privileged/test_soak.sh). --docker: half of the containers on a
-# private Docker engine (tests/privileged/docker_fixture.sh). Needs root and
-# a build (build/). The figures end up on the last line.
+# private Docker engine (tests/privileged/docker_fixture.sh). The podman
+# containers are made through a `podman system service` from one client
+# (tests/privileged/soak_podman_api.py); --podman-cli runs `podman run
+# --rm` for each instead (about a third more CPU per container). Needs root
+# and a build (build/). The figures end up on the last line.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-containers=2000 procs=20000 parallel=8 limit=600 docker=0
+containers=2000 procs=20000 parallel=8 limit=600 docker=0 podman=api
 
 while (($#)); do
   case $1 in
@@ -26,6 +29,7 @@ while (($#)); do
     --parallel) parallel=${2:?--parallel needs a number} && shift ;;
     --limit) limit=${2:?--limit needs seconds} && shift ;;
     --docker) docker=1 ;;
+    --podman-cli) podman=cli ;;
     -h | --help)
       awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
       exit 0
@@ -48,7 +52,7 @@ report=$(mktemp)
 trap 'rm -f "$report"' EXIT
 rc=0
 SOAK_CONTAINERS=$containers SOAK_PROCS=$procs SOAK_PARALLEL=$parallel \
-  SOAK_LIMIT=$limit SOAK_DOCKER=$docker SOAK_REPORT=$report \
+  SOAK_LIMIT=$limit SOAK_DOCKER=$docker SOAK_PODMAN=$podman SOAK_REPORT=$report \
   TEST_TIMEOUT=$((limit + 120)) \
   bash "$root/tests/privileged/run.sh" soak_churn || rc=$?
 [[ -s "$report" ]] && cat "$report"
