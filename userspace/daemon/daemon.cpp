@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <httplib.h>
+#include <malloc.h>
 #include <map>
 #include <mutex>
 #include <poll.h>
@@ -148,6 +149,14 @@ void Daemon::serve_socket() {
         dropped += n;
     }
     close(fd);
+    // A large reply (every profile, as JSON) takes megabytes of small
+    // allocations that malloc keeps for reuse: hand them back, or one
+    // `capscope profiles --json` raises the daemon's RSS for good.
+    if (out.size() > (1u << 20)) {
+      reply = nullptr;
+      std::string().swap(out);
+      malloc_trim(0);
+    }
   }
 }
 
@@ -290,6 +299,12 @@ int Daemon::run() {
 } // namespace
 
 int run_daemon(const DaemonConfig &cfg) {
+  // One malloc arena for every thread: with one per thread, memory that
+  // one thread freed (a large socket reply) stayed in its arena, unused by
+  // the others, and the daemon's RSS only grew (+13 MB after one
+  // `profiles --json` of 3,000 profiles). Its threads rarely allocate at
+  // the same time.
+  mallopt(M_ARENA_MAX, 1);
   Daemon d(cfg);
   return d.run();
 }
