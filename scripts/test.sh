@@ -19,9 +19,9 @@
 #               arm64 6.1 kernel under qemu-system-aarch64, TCG; about two
 #               minutes with build-arm64/ up to date, the guest ~90 s; the
 #               first cross build (unity, Ninja) adds its compile time:
-#               5 min measured on a 2-core host at load 9, 11 min at load
-#               16-24; the whole tier from empty build-arm64/ and build/vm/
-#               took 13m44s at load 16-24)
+#               3 min on a 2-core host at load 2-4, 11 min at load 16-24;
+#               the whole tier from empty build-arm64/ and build/vm/ took
+#               4m05s at load 2-4, 13m44s at load 16-24)
 #   sanitize    scripts/sanitize.sh (ASan+LSan+UBSan build: unit tier and a
 #               privileged smoke subset; any sanitizer report fails)
 #   fuzz        scripts/fuzz.sh 20 (every libFuzzer target for 20 s; the
