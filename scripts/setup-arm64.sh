@@ -18,6 +18,8 @@ packages=(
   libcap-dev:arm64 libcpp-httplib-dev:arm64
   # the guest: qemu-system-aarch64 (TCG) and its UEFI-less direct kernel boot
   qemu-system-arm
+  # the cross build's generator (scripts/vmtest.sh; make works, more slowly)
+  ninja-build
 )
 
 missing=()

@@ -18,8 +18,10 @@
 #               scripts/setup-arm64.sh, the arm64 cross build, Debian 12's
 #               arm64 6.1 kernel under qemu-system-aarch64, TCG; about two
 #               minutes with build-arm64/ up to date, the guest ~90 s; the
-#               first cross build adds its compile time: 15 min measured
-#               on a loaded 2-core host)
+#               first cross build (unity, Ninja) adds its compile time:
+#               3 min on a 2-core host at load 2-4, 11 min at load 16-24;
+#               the whole tier from empty build-arm64/ and build/vm/ took
+#               4m05s at load 2-4, 13m44s at load 16-24)
 #   sanitize    scripts/sanitize.sh (ASan+LSan+UBSan build: unit tier and a
 #               privileged smoke subset; any sanitizer report fails)
 #   fuzz        scripts/fuzz.sh 20 (every libFuzzer target for 20 s; the

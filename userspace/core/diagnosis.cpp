@@ -45,17 +45,17 @@ Diagnosis diagnose(const std::vector<SyscallOutcome> &outcomes) {
            DiagnosisRow>
       groups;
   for (const auto &o : outcomes) {
-    Verdict v;
+    SyscallVerdict v;
     if (o.ret < 0 && o.denied)
-      v = Verdict::CapFailure;
+      v = SyscallVerdict::CapFailure;
     else if (o.denied)
-      v = Verdict::Survived;
+      v = SyscallVerdict::Survived;
     else if (o.ret == -1 || o.ret == -13)
-      v = Verdict::NotCapability;
+      v = SyscallVerdict::NotCapability;
     else
       continue;
     std::string cause;
-    if (v == Verdict::NotCapability) {
+    if (v == SyscallVerdict::NotCapability) {
       if (o.no_enter || o.seccomp_mode == 2)
         cause = o.no_enter ? "stopped before the syscall ran: a seccomp "
                              "filter (the task is in seccomp filter mode)"
@@ -66,8 +66,9 @@ Diagnosis diagnose(const std::vector<SyscallOutcome> &outcomes) {
                 "namespace";
     }
     std::string sc = syscall_name(o.nr);
-    auto key = std::make_tuple(static_cast<int>(v), sc, o.ret, o.denied,
-                               v == Verdict::Survived ? o.granted : 0, cause);
+    auto key =
+        std::make_tuple(static_cast<int>(v), sc, o.ret, o.denied,
+                        v == SyscallVerdict::Survived ? o.granted : 0, cause);
     DiagnosisRow &r = groups[key];
     r.verdict = v;
     r.syscall = sc;
@@ -75,7 +76,7 @@ Diagnosis diagnose(const std::vector<SyscallOutcome> &outcomes) {
     r.denied = o.denied;
     r.granted |= o.granted;
     r.cause = cause;
-    if (v == Verdict::CapFailure)
+    if (v == SyscallVerdict::CapFailure)
       r.fix = fix_for(o.denied);
     if (!o.exe.empty())
       r.executables.insert(o.exe);
@@ -106,13 +107,13 @@ std::string render_diagnosis(const Diagnosis &d, CapMask granted_needed) {
     for (const auto &e : r.executables)
       by += (by.empty() ? " by " : ", ") + e;
     switch (r.verdict) {
-    case Verdict::CapFailure:
+    case SyscallVerdict::CapFailure:
       out += "  FAILED   " + r.syscall + "() failed with " + errno_name(r.err) +
              " after " + list(r.denied) +
              (std::popcount(r.denied) > 1 ? " were" : " was") +
              " denied -> add " + list(r.fix, " ") + times + by + "\n";
       break;
-    case Verdict::Survived:
+    case SyscallVerdict::Survived:
       out += "  SURVIVED " + r.syscall + "() succeeded although " +
              list(r.denied) + (std::popcount(r.denied) > 1 ? " were" : " was") +
              " denied" +
@@ -122,7 +123,7 @@ std::string render_diagnosis(const Diagnosis &d, CapMask granted_needed) {
                         : "") +
              ": not needed for it to work" + times + by + "\n";
       break;
-    case Verdict::NotCapability:
+    case SyscallVerdict::NotCapability:
       out += "  NOT CAPS " + r.syscall + "() failed with " + errno_name(r.err) +
              " but no capability was denied in it: not a capability "
              "problem; likelier " +

@@ -25,14 +25,14 @@ struct SyscallOutcome {
   std::string exe;
 };
 
-enum class Verdict {
+enum class SyscallVerdict {
   CapFailure,    // failed, and a capability was denied inside it
   Survived,      // a capability was denied, yet the syscall succeeded
   NotCapability, // failed with EPERM/EACCES, no capability denied
 };
 
 struct DiagnosisRow {
-  Verdict verdict;
+  SyscallVerdict verdict;
   std::string syscall;
   int err = 0; // errno (positive) when it failed
   CapMask denied = 0;

@@ -11,7 +11,7 @@ namespace capscope {
 
 namespace {
 
-std::string join(const std::set<std::string> &s, std::size_t max = 5) {
+std::string diff_list(const std::set<std::string> &s, std::size_t max = 5) {
   std::string out;
   std::size_t i = 0;
   for (const auto &x : s) {
@@ -72,10 +72,10 @@ std::string needed_by_lines(const Profile &p, CapMask caps) {
   std::string out;
   for (int cap : caps_in(caps)) {
     CapEvidence e = evidence_for(p, a, cap);
-    out += "  " + cap_name(cap) + ": needed by " + join(e.syscalls) + " at " +
-           join(e.call_sites);
+    out += "  " + cap_name(cap) + ": needed by " + diff_list(e.syscalls) +
+           " at " + diff_list(e.call_sites);
     if (!e.executables.empty())
-      out += ", run by " + join(e.executables, 3);
+      out += ", run by " + diff_list(e.executables, 3);
     if (e.instead_of >= 0)
       out += " (instead of " + cap_name(e.instead_of) + ")";
     out += "\n";
@@ -95,8 +95,9 @@ std::string render_diff(const Profile &before, const Profile &now,
     out += "\nNo longer needed: " + names(d.removed) + "\n";
     for (int cap : caps_in(d.removed))
       if (const CheckStats *s = before.find(cap, CheckClass::Needed))
-        out += "  " + cap_name(cap) + ": was needed by " + join(s->syscalls) +
-               " at " + join(s->call_sites) + "\n";
+        out += "  " + cap_name(cap) + ": was needed by " +
+               diff_list(s->syscalls) + " at " + diff_list(s->call_sites) +
+               "\n";
   }
   out += d.added
              ? "\nFAIL: " + std::to_string(std::popcount(d.added)) +

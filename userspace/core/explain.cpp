@@ -57,7 +57,7 @@ const std::vector<SiteHint> kSysAdminHints = {
     {"__sys_setfsuid", "setfsuid(2): SETUID covers it"},
 };
 
-std::string join(const std::set<std::string> &s, std::size_t max = 6) {
+std::string explain_list(const std::set<std::string> &s, std::size_t max = 6) {
   std::string out;
   std::size_t i = 0;
   for (const auto &x : s) {
@@ -235,8 +235,8 @@ std::vector<std::string> advice_warnings(const Profile &p,
     std::string w = "WARNING: SYS_ADMIN is in the advice. It is close to "
                     "full root and the usual way out of a container.";
     if (s) {
-      w += "\n  needed by syscalls " + join(s->syscalls) + " at " +
-           join(s->call_sites);
+      w += "\n  needed by syscalls " + explain_list(s->syscalls) + " at " +
+           explain_list(s->call_sites);
       for (const auto &site : s->call_sites) {
         std::string_view hint = sys_admin_hint(site);
         if (!hint.empty())

@@ -85,7 +85,7 @@ std::string comment_safe(std::string s) {
   return s;
 }
 
-std::string join(const std::set<std::string> &s, std::size_t max = 4) {
+std::string format_list(const std::set<std::string> &s, std::size_t max = 4) {
   std::string out;
   std::size_t i = 0;
   for (const auto &x : s) {
@@ -123,11 +123,12 @@ void check_rows(std::ostringstream &out, const Profile &p, bool noise) {
                   std::string(class_name(c.cls)).c_str(),
                   static_cast<unsigned long long>(c.granted),
                   static_cast<unsigned long long>(c.denied),
-                  join(c.syscalls, 3).c_str(), join(c.call_sites, 3).c_str());
+                  format_list(c.syscalls, 3).c_str(),
+                  format_list(c.call_sites, 3).c_str());
     out << line;
     if (!noise && !c.executables.empty())
-      out << "  " << std::string(30, ' ') << "by " << join(c.executables, 3)
-          << "\n";
+      out << "  " << std::string(30, ' ') << "by "
+          << format_list(c.executables, 3) << "\n";
   }
 }
 
@@ -151,7 +152,7 @@ void explain_caps(std::ostringstream &out, const Profile &p,
     out << "\n";
     if (e.instead_of >= 0) {
       out << "    instead of " << cap_name(e.instead_of) << ": at "
-          << join(e.call_sites) << " the kernel accepts either, ";
+          << format_list(e.call_sites) << " the kernel accepts either, ";
       out << (e.broader_first
                   ? "asking for " + cap_name(e.instead_of) +
                         " first, so only it was seen"
@@ -163,9 +164,10 @@ void explain_caps(std::ostringstream &out, const Profile &p,
           if (s->narrower == cap)
             out << "    (" << site << ": " << s->action << ")\n";
     }
-    out << "    needed by " << join(e.syscalls) << " at " << join(e.call_sites);
+    out << "    needed by " << format_list(e.syscalls) << " at "
+        << format_list(e.call_sites);
     if (!e.executables.empty())
-      out << ", run by " << join(e.executables, 3);
+      out << ", run by " << format_list(e.executables, 3);
     out << "\n    " << plural(e.granted, "check") << " granted";
     if (e.denied)
       out << ", " << e.denied << " denied";
@@ -182,14 +184,15 @@ void explain_caps(std::ostringstream &out, const Profile &p,
           if (e->narrower == cap)
             by.insert(cap_name(b));
     out << "  " << cap_name(cap) << " is not added: it was used only at "
-        << (s ? join(s->call_sites) : "-") << ", where the kernel also accepts "
-        << join(by) << ", which is advised anyway.\n";
+        << (s ? format_list(s->call_sites) : "-")
+        << ", where the kernel also accepts " << format_list(by)
+        << ", which is advised anyway.\n";
   }
   for (int cap : caps_in(a.recovered & ~a.add)) {
     const CheckStats *s = p.find(cap, CheckClass::Needed);
     out << "  " << cap_name(cap) << " was denied "
         << plural(s ? s->denied : 0, "time") << " at "
-        << (s ? join(s->call_sites) : "-")
+        << (s ? format_list(s->call_sites) : "-")
         << ", and the kernel accepted a broader capability there instead: "
            "the workload survived it.\n";
   }

@@ -20,7 +20,7 @@ namespace capscope {
 
 namespace {
 constexpr int kCheckPauseMs = 200; // between two check attempts
-constexpr int kTailLines = 6;
+constexpr int kCheckTailLines = 6;
 } // namespace
 
 CheckLoop::CheckLoop(std::string cmd, std::int64_t timeout_ms,
@@ -73,7 +73,7 @@ std::string CheckLoop::stderr_tail() const {
   std::ifstream in(err_file_);
   std::string s((std::istreambuf_iterator<char>(in)),
                 std::istreambuf_iterator<char>());
-  return last_lines(s, kTailLines);
+  return last_lines(s, kCheckTailLines);
 }
 
 void CheckLoop::decide(bool ok) {

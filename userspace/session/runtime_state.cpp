@@ -13,7 +13,7 @@ namespace capscope {
 
 namespace {
 
-std::string read_text(const std::string &path) {
+std::string read_whole(const std::string &path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -81,10 +81,10 @@ DockerRoots docker_roots() {
       if (d->d_name[0] < '1' || d->d_name[0] > '9')
         continue;
       std::string base = std::string("/proc/") + d->d_name;
-      std::string comm = read_text(base + "/comm");
+      std::string comm = read_whole(base + "/comm");
       if (comm != "dockerd\n")
         continue;
-      std::string cmd = read_text(base + "/cmdline");
+      std::string cmd = read_whole(base + "/cmdline");
       std::string data = flag_value(cmd, "--data-root");
       std::string exec = flag_value(cmd, "--exec-root");
       r.data.push_back(data.empty() ? "/var/lib/docker" : data);
@@ -115,13 +115,13 @@ std::vector<std::string> runc_state_candidates(const std::string &id) {
 
 std::optional<OciIdentity> from_bundle(const std::string &id) {
   for (const auto &state : runc_state_candidates(id)) {
-    std::string text = read_text(state);
+    std::string text = read_whole(state);
     if (text.empty())
       continue;
     auto bundle = runc_state_bundle(text);
     if (!bundle)
       continue;
-    if (auto ident = oci_config_identity(read_text(*bundle + "/config.json")))
+    if (auto ident = oci_config_identity(read_whole(*bundle + "/config.json")))
       return ident;
   }
   return std::nullopt;
@@ -133,7 +133,8 @@ std::optional<std::pair<std::string, std::string>>
 shim_container(std::uint32_t shim_pid) {
   if (!shim_pid)
     return std::nullopt;
-  std::string cmd = read_text("/proc/" + std::to_string(shim_pid) + "/cmdline");
+  std::string cmd =
+      read_whole("/proc/" + std::to_string(shim_pid) + "/cmdline");
   auto first = cmd.substr(0, cmd.find('\0'));
   if (first.find("containerd-shim") == std::string::npos)
     return std::nullopt;
@@ -152,7 +153,7 @@ identity_from_runtime_state(const std::string &runtime, const std::string &id,
     auto shim = shim_container(parent);
     if (shim && shim->second == id) {
       std::string text =
-          read_text("/proc/" + std::to_string(parent) + "/cwd/config.json");
+          read_whole("/proc/" + std::to_string(parent) + "/cwd/config.json");
       if (auto ident = oci_config_identity(text))
         return ident;
     }
@@ -160,7 +161,7 @@ identity_from_runtime_state(const std::string &runtime, const std::string &id,
   if (runtime == "docker") {
     for (const auto &root : docker_roots().data) {
       std::string text =
-          read_text(root + "/containers/" + id + "/config.v2.json");
+          read_whole(root + "/containers/" + id + "/config.v2.json");
       if (text.empty())
         continue;
       if (auto ident = docker_config_identity(text))
