@@ -159,7 +159,9 @@ std::string k8s_name(std::string_view s) {
   std::string out;
   for (char c : s) {
     char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    bool ok = std::isalnum(static_cast<unsigned char>(l)) && l >= 0;
+    // ASCII only (char is signed on x86-64, unsigned on arm64).
+    bool ok = static_cast<unsigned char>(l) < 0x80 &&
+              std::isalnum(static_cast<unsigned char>(l));
     out += ok ? l : '-';
   }
   out.erase(std::unique(out.begin(), out.end(),
