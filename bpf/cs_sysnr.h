@@ -11,12 +11,30 @@
 #define CS_NR_NONE (-1)
 
 /* X(name) for every CS_NR_name below, in the kernel's spelling. */
-#define CS_SYSNR_LIST(X)                                                       \
-	X(read)                                                                \
-	X(write)                                                               \
-	X(open) X(pread64) X(pwrite64) X(readv) X(writev) X(access) X(setuid)  \
-	    X(setgid) X(capset) X(openat) X(faccessat) X(preadv) X(pwritev)    \
-		X(preadv2) X(pwritev2) X(openat2) X(faccessat2)
+/* One name a line: clang-format reflows X-macro lists differently on
+ * each run. */
+/* clang-format off */
+#define CS_SYSNR_LIST(X) \
+	X(read) \
+	X(write) \
+	X(open) \
+	X(pread64) \
+	X(pwrite64) \
+	X(readv) \
+	X(writev) \
+	X(access) \
+	X(setuid) \
+	X(setgid) \
+	X(capset) \
+	X(openat) \
+	X(faccessat) \
+	X(preadv) \
+	X(pwritev) \
+	X(preadv2) \
+	X(pwritev2) \
+	X(openat2) \
+	X(faccessat2)
+/* clang-format on */
 
 #if defined(__TARGET_ARCH_x86)
 
