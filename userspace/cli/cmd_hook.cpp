@@ -358,7 +358,9 @@ int tracer_main(const OciHookState &st, const HookRequest &req, int ready_fd) {
 
   Profile prof = profile_now(3000);
   int rc = 0;
-  // The extra formats first: the profile appearing means all is written.
+  // The extra formats first, then the profile (a checkpoint may already be
+  // there: the tracer's exit, which poststop waits for, means all is
+  // written).
   for (const auto &f : req.formats)
     if (auto r = save_text_atomic(hook_format_path(req.profile, f),
                                   render(prof, *parse_format(f), ro));
