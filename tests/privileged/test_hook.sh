@@ -65,6 +65,27 @@ tracers() {
   return 0
 }
 
+# wait_chowned NAME: wait until container NAME has logged "chowned" (its
+# command's chown is done), or fail.
+wait_chowned() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    [[ "$(podman logs "$1" 2>/dev/null)" == *chowned* ]] && return 0
+    sleep 0.1
+  done
+  fail "the container never chowned"
+}
+
+# hook_tracer_of NAME: TRACER_PID, the hook tracer of container NAME (from
+# its pid file), or fail.
+hook_tracer_of() {
+  local id
+  id=$(podman inspect --format '{{.Id}}' "$1") || fail "podman inspect $1 failed"
+  TRACER_PID=$(cat "/run/capscope/hooks/$id.pid") || fail "no pid file for the tracer of $1"
+  [[ " $(tracers | tr '\n' ' ') " == *" $TRACER_PID "* ]] ||
+    fail "pid file names $TRACER_PID, which is no hook tracer"
+}
+
 # advice_of PROFILE: "CHOWN,MKNOD" (advice.add of a profile).
 advice_of() {
   json_get "$1" 'd["advice"]["add"]'
@@ -158,17 +179,13 @@ test_hook_two_containers_at_once() {
 # its profile, with what it did before, `podman exec` included.
 test_hook_killed_container() {
   hook_setup
-  local name i
+  local name
   name=$(unique_name hook-kill)
   podman_cleanup "$name"
   hook_run "$name" -d --annotation "io.capscope.profile=$OUT/k.json" \
     --annotation io.capscope.checkpoint=0 -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && echo chowned && sleep 1000' >/dev/null
-  for ((i = 0; i < 300; i++)); do
-    [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] && break
-    sleep 0.1
-  done
-  [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] || fail "the container never chowned"
+  wait_chowned "$name"
   timeout 60 podman exec "$name" mknod /tmp/n c 1 3 || fail "podman exec mknod failed"
   [[ ! -e "$OUT/k.json" ]] || fail "a profile was written while the container still ran"
   timeout 60 podman kill "$name" >/dev/null
@@ -182,18 +199,14 @@ test_hook_killed_container() {
 # still writes what it recorded.
 test_hook_tracer_sigterm_writes() {
   hook_setup
-  local name i id pid
+  local name pid
   name=$(unique_name hook-term)
   podman_cleanup "$name"
   hook_run "$name" -d --annotation "io.capscope.profile=$OUT/t.json" -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && echo chowned && sleep 1000' >/dev/null
-  id=$(podman inspect --format '{{.Id}}' "$name")
-  for ((i = 0; i < 300; i++)); do
-    [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] && break
-    sleep 0.1
-  done
-  pid=$(cat "/run/capscope/hooks/$id.pid") || fail "no pid file for the tracer of $name"
-  [[ " $(tracers | tr '\n' ' ') " == *" $pid "* ]] || fail "pid file names $pid, which is no hook tracer"
+  wait_chowned "$name"
+  hook_tracer_of "$name"
+  pid=$TRACER_PID
   kill -TERM "$pid"
   wait_file "$OUT/t.json" 30
   assert_eq "CHOWN" "$(advice_of "$OUT/t.json")" "advice written on SIGTERM"
@@ -206,18 +219,13 @@ test_hook_tracer_sigterm_writes() {
 # and its poststop are unaffected.
 test_hook_checkpoint_survives_sigkill() {
   hook_setup
-  local name i id pid
+  local name i pid
   name=$(unique_name hook-ckpt)
   podman_cleanup "$name"
   hook_run "$name" -d --annotation "io.capscope.profile=$OUT/c.json" \
     --annotation io.capscope.checkpoint=1s -- \
     sh -c 'touch /tmp/x && chown 1000 /tmp/x && echo chowned && sleep 1000' >/dev/null
-  id=$(podman inspect --format '{{.Id}}' "$name")
-  for ((i = 0; i < 300; i++)); do
-    [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] && break
-    sleep 0.1
-  done
-  [[ "$(podman logs "$name" 2>/dev/null)" == *chowned* ]] || fail "the container never chowned"
+  wait_chowned "$name"
   # A checkpoint taken after the chown: the file's mtime passes the
   # chown's time by more than the checkpoint interval.
   local t0
@@ -229,8 +237,8 @@ test_hook_checkpoint_survives_sigkill() {
   if [[ ! -e "$OUT/c.json" ]] || (($(stat -c %Y "$OUT/c.json") < t0 + 2)); then
     fail "no checkpoint written 2 s after the chown within 30 s (interval 1s)"
   fi
-  pid=$(cat "/run/capscope/hooks/$id.pid") || fail "no pid file for the tracer of $name"
-  [[ " $(tracers | tr '\n' ' ') " == *" $pid "* ]] || fail "pid file names $pid, which is no hook tracer"
+  hook_tracer_of "$name"
+  pid=$TRACER_PID
   kill -KILL "$pid"
   assert_eq "CHOWN" "$(advice_of "$OUT/c.json")" "advice in the checkpoint left by a SIGKILLed tracer"
   run_capscope advise "$OUT/c.json" --format docker >/dev/null ||
