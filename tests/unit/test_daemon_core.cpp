@@ -118,7 +118,7 @@ TEST_CASE("daemon flush saves a profile per live container, named by the "
   // twice, new checks do add.
   rig.checks(2);
   rig.flush();
-  CHECK(bind_count(rig.core->snapshot().profiles.at(kCid)) == 7);
+  CHECK(bind_count(*rig.core->profile(kCid)) == 7);
 }
 
 TEST_CASE("daemon evicts a scope whose tasks are gone, keeping its profile",
@@ -133,20 +133,27 @@ TEST_CASE("daemon evicts a scope whose tasks are gone, keeping its profile",
   DaemonSnapshot snap = rig.core->snapshot();
   CHECK(snap.running.empty());
   CHECK(snap.scopes == 0);
-  CHECK(bind_count(snap.profiles.at(kCid)) == 3);
+  REQUIRE(rig.core->profile(kCid));
+  CHECK(bind_count(*rig.core->profile(kCid)) == 3);
   // Gone from the source, the aggregator and the resolver.
   CHECK(rig.session->aggregator().scopes().empty());
   CHECK(rig.src->read_counts().empty());
   CHECK_FALSE(rig.session->resolver().known(kScope));
-  // Later flushes keep it, counted once.
+  // Later flushes keep it, counted once: out of play (its series gone
+  // after the grace flushes and a scrape), from the store.
+  for (int i = 0; i < 11; ++i)
+    rig.flush();
+  rig.core->metrics_text();
   rig.flush();
-  CHECK(bind_count(rig.core->snapshot().profiles.at(kCid)) == 3);
+  CHECK(rig.core->snapshot().profiles.empty());
+  CHECK(rig.core->snapshot().known == 1);
+  CHECK(bind_count(*rig.core->profile(kCid)) == 3);
 
   // The same container in a new scope (a restart of it) adds to it.
   rig.container_starts(kScope + 1);
   rig.checks(4, kScope + 1);
   rig.flush();
-  CHECK(bind_count(rig.core->snapshot().profiles.at(kCid)) == 7);
+  CHECK(bind_count(*rig.core->profile(kCid)) == 7);
 }
 
 TEST_CASE("daemon restart merges with the profiles on disk", "[daemon]") {
@@ -167,15 +174,94 @@ TEST_CASE("daemon restart merges with the profiles on disk", "[daemon]") {
   // A Rig loads the store too: what the first run saved is published at
   // the first flush, before anything new is seen.
   second.flush();
-  CHECK(bind_count(second.core->snapshot().profiles.at(kCid)) == 3);
+  CHECK(bind_count(*second.core->profile(kCid)) == 3);
   second.container_starts();
   second.checks(4);
   second.flush();
-  CHECK(bind_count(second.core->snapshot().profiles.at(kCid)) == 7);
+  CHECK(bind_count(*second.core->profile(kCid)) == 7);
   // And what is on disk now is the merged profile.
   std::map<std::string, Profile> after;
   REQUIRE(store.load(&after).empty());
   CHECK(bind_count(after.at(kCid)) == 7);
+}
+
+TEST_CASE("daemon keeps a workload's counts exact while its scopes come "
+          "and go, and after it leaves memory",
+          "[daemon]") {
+  TempDir dir;
+  Rig rig(dir.path);
+  // Two private mount namespaces running the same program share a key.
+  auto start = [&](std::uint64_t scope, std::uint32_t pid) {
+    rig.src->add_scope_event(scope, pid, "/usr/bin/worker", "system.slice",
+                             "worker.service");
+    REQUIRE(
+        rig.src->track(pid, scope, CS_PHASE_ACTIVE, CS_SCOPE_CONTAINER).ok());
+  };
+  const std::string key = "ns-worker";
+  auto count = [&] {
+    auto p = rig.core->profile(key);
+    return p ? bind_count(*p) : 0;
+  };
+  start(kScope, kPid);
+  start(kScope + 1, kPid + 1);
+  rig.checks(2, kScope);
+  rig.checks(3, kScope + 1);
+  rig.flush();
+  CHECK(count() == 5);
+  rig.src->exit_scope(kScope);
+  rig.flush();
+  CHECK(count() == 5);
+  rig.checks(1, kScope + 1);
+  rig.flush();
+  rig.flush();
+  CHECK(count() == 6);
+  rig.src->exit_scope(kScope + 1);
+  for (int i = 0; i < 12; ++i)
+    rig.flush();
+  rig.core->metrics_text();
+  rig.flush();
+  CHECK(rig.core->snapshot().profiles.empty()); // out of play
+  CHECK(count() == 6);                          // from the store
+  start(kScope + 2, kPid + 2);
+  rig.checks(1, kScope + 2);
+  rig.flush();
+  rig.flush();
+  CHECK(count() == 7);
+}
+
+TEST_CASE("daemon restart resaves a profile found under another file name",
+          "[daemon]") {
+  TempDir dir;
+  {
+    Rig first(dir.path);
+    first.container_starts();
+    first.checks(3);
+    first.flush();
+  }
+  std::filesystem::rename(dir.path + "/" + ProfileStore::file_name(kCid),
+                          dir.path + "/renamed-by-hand.json");
+  ProfileStore store(dir.path);
+  std::map<std::string, Profile> stored;
+  std::map<std::string, std::vector<std::string>> noncanonical;
+  REQUIRE(store.load(&stored, &noncanonical).empty());
+  REQUIRE(noncanonical.count(kCid) == 1);
+  CHECK(noncanonical.size() == 1);
+  {
+    TraceSession session{std::make_unique<ReplaySource>()};
+    DaemonCore core(session, store, std::move(stored), 0, false, noncanonical);
+    CHECK(std::filesystem::exists(dir.path + "/" +
+                                  ProfileStore::file_name(kCid)));
+    REQUIRE(core.profile(kCid));
+    CHECK(bind_count(*core.profile(kCid)) == 3);
+    CHECK(core.answer({{"op", "get"}, {"id", "web"}})["ok"] == true);
+  }
+  // The hand-named file is set aside: a second restart counts it once.
+  CHECK(std::filesystem::exists(dir.path + "/renamed-by-hand.json.merged"));
+  std::map<std::string, Profile> again;
+  std::map<std::string, std::vector<std::string>> none;
+  REQUIRE(store.load(&again, &none).empty());
+  CHECK(none.empty());
+  CHECK(bind_count(again.at(kCid)) == 3);
 }
 
 TEST_CASE("daemon names scopes that are no container by what they ran",
@@ -331,7 +417,10 @@ TEST_CASE("daemon metrics drop the series of evicted containers once saved "
   }
   // Every profile was saved before its series went, and is still served.
   DaemonSnapshot snap = rig.core->snapshot();
-  CHECK(snap.profiles.size() == kContainers);
+  CHECK(snap.known == kContainers);
+  // Out of play, they left memory: only summaries stay.
+  CHECK(snap.profiles.empty());
+  CHECK(rig.core->answer({{"op", "list"}})["profiles"].size() == kContainers);
   for (int i = 0; i < kContainers; ++i)
     CHECK(std::filesystem::exists(dir.path + "/" +
                                   ProfileStore::file_name(churn_cid(i))));
@@ -391,7 +480,7 @@ TEST_CASE("daemon --cgroup-parent keeps only the containers under it",
     rig.checks(2);
     rig.flush();
     INFO(parent);
-    CHECK(rig.core->snapshot().profiles.count(kCid) == 1);
+    CHECK(rig.core->profile(kCid));
   }
   TempDir dir;
   Rig rig(dir.path);
@@ -399,7 +488,8 @@ TEST_CASE("daemon --cgroup-parent keeps only the containers under it",
   rig.container_starts();
   rig.checks(2);
   rig.flush();
-  CHECK(rig.core->snapshot().profiles.empty());
+  CHECK(rig.core->snapshot().known == 0);
+  CHECK_FALSE(rig.core->profile(kCid));
   CHECK(rig.core->metrics_text().find("NET_BIND_SERVICE") == std::string::npos);
   CHECK_FALSE(
       std::filesystem::exists(dir.path + "/" + ProfileStore::file_name(kCid)));

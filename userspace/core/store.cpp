@@ -34,8 +34,10 @@ std::string ProfileStore::file_name(const std::string &key) {
   return out + ".json";
 }
 
-std::vector<std::string>
-ProfileStore::load(std::map<std::string, Profile> *out) {
+std::vector<std::string> ProfileStore::load(
+    std::map<std::string, Profile> *out,
+    std::map<std::string, std::vector<std::string>> *noncanonical) {
+  std::map<std::string, std::vector<std::string>> files;
   std::vector<std::string> problems;
   std::error_code ec;
   for (const auto &entry : fs::directory_iterator(dir_, ec)) {
@@ -57,8 +59,35 @@ ProfileStore::load(std::map<std::string, Profile> *out) {
     auto [it, fresh] = out->try_emplace(key, p.value());
     if (!fresh)
       merge_into(it->second, p.value());
+    files[key].push_back(path.string());
   }
+  if (noncanonical)
+    for (auto &[key, from] : files)
+      if (from.size() > 1 || fs::path(from[0]).filename() != file_name(key))
+        (*noncanonical)[key] = std::move(from);
   return problems;
+}
+
+Result<void> ProfileStore::consolidate(const std::string &key, const Profile &p,
+                                       const std::vector<std::string> &files) {
+  if (auto r = save(key, p); !r)
+    return r;
+  const std::string canonical = dir_ + "/" + file_name(key);
+  for (const auto &f : files) {
+    if (fs::path(f).filename() == file_name(key))
+      continue;
+    std::error_code ec;
+    fs::rename(f, f + ".merged", ec);
+    if (ec)
+      return Error{ec.value(), "cannot rename " + f +
+                                   " after merging it into " + canonical +
+                                   ": " + ec.message()};
+  }
+  return {};
+}
+
+Result<Profile> ProfileStore::load_one(const std::string &key) const {
+  return load_profile(dir_ + "/" + file_name(key));
 }
 
 Result<void> ProfileStore::save(const std::string &key, const Profile &p) {

@@ -18,7 +18,18 @@ public:
   // Creates the directory (0700) if needed.
   Result<void> open();
   // Loads every *.json. Returns one line per file that was set aside.
-  std::vector<std::string> load(std::map<std::string, Profile> *out);
+  // noncanonical (optional): keys whose profile is not exactly the file
+  // file_name(key) (a file under another name, or several merged), with
+  // the files it came from; see consolidate().
+  std::vector<std::string>
+  load(std::map<std::string, Profile> *out,
+       std::map<std::string, std::vector<std::string>> *noncanonical = nullptr);
+  // Saves a noncanonical key's merged profile under file_name(key) and
+  // renames its other files to *.merged, so a later load counts them once.
+  Result<void> consolidate(const std::string &key, const Profile &p,
+                           const std::vector<std::string> &files);
+  // One workload's profile, from file_name(key).
+  Result<Profile> load_one(const std::string &key) const;
   Result<void> save(const std::string &key, const Profile &p);
   const std::string &dir() const { return dir_; }
 

@@ -203,7 +203,8 @@ int Daemon::run() {
   if (auto r = store_.open(); !r)
     throw Fatal("daemon: " + r.error().message);
   std::map<std::string, Profile> base;
-  for (const auto &problem : store_.load(&base))
+  std::map<std::string, std::vector<std::string>> noncanonical;
+  for (const auto &problem : store_.load(&base, &noncanonical))
     std::fprintf(stderr, "capscope daemon: corrupt profile: %s\n",
                  problem.c_str());
   std::size_t loaded = base.size();
@@ -221,8 +222,9 @@ int Daemon::run() {
   so.host_mntns = host_ns;
   so.verbose = cfg_.verbose;
   session_ = TraceSession::open(so);
-  core_ = std::make_unique<DaemonCore>(*session_, store_, std::move(base),
-                                       host_bounding, cfg_.verbose);
+  core_ =
+      std::make_unique<DaemonCore>(*session_, store_, std::move(base),
+                                   host_bounding, cfg_.verbose, noncanonical);
   core_->set_cgroup_parent(cfg_.cgroup_parent);
   // Tasks already running in a private mount namespace when the daemon
   // starts (a restart, containers started before it) are adopted past

@@ -20,33 +20,25 @@ std::string base_name(const std::string &p) {
   return s == std::string::npos ? p : p.substr(s + 1);
 }
 
-nlohmann::json summary(const Profile &p, bool running, bool privileged) {
-  FinalAdvice a = final_advice(p);
-  // Totals for `capscope top`: every check of the workload (its rate is
-  // the load), and the denials that could have failed an operation
-  // (Needed class; a refused overcommit probe or moot check is noise).
-  std::uint64_t checks = 0, denied = 0;
-  for (const auto &c : p.checks) {
-    checks += c.granted + c.denied;
-    if (c.cls == CheckClass::Needed)
-      denied += c.denied;
-  }
-  return {{"key", p.workload.id.empty() ? p.workload.key : p.workload.id},
-          {"kind", p.workload.kind},
-          {"id", p.workload.id},
-          {"name", p.workload.name},
-          {"runtime", p.workload.runtime},
-          {"image", p.workload.image},
-          {"pod", p.workload.pod},
-          {"workload_key", p.workload.key},
-          {"caps_used", cap_names(a.add)},
-          {"held_unused", cap_names(held_unused(p))},
-          {"held_known", p.held_known},
+nlohmann::json summary_json(const WorkloadSummary &s, bool running,
+                            bool privileged) {
+  const Workload &w = s.workload;
+  return {{"key", w.id.empty() ? w.key : w.id},
+          {"kind", w.kind},
+          {"id", w.id},
+          {"name", w.name},
+          {"runtime", w.runtime},
+          {"image", w.image},
+          {"pod", w.pod},
+          {"workload_key", w.key},
+          {"caps_used", cap_names(s.caps_used)},
+          {"held_unused", cap_names(s.held_unused)},
+          {"held_known", s.held_known},
           {"privileged", privileged},
           {"running", running},
-          {"last_seen", iso8601(p.end_ns)},
-          {"checks", checks},
-          {"denied", denied}};
+          {"last_seen", iso8601(s.end_ns)},
+          {"checks", s.checks},
+          {"denied", s.denied}};
 }
 
 std::string label_value(const std::string &s) {
@@ -64,11 +56,66 @@ std::string label_value(const std::string &s) {
 
 } // namespace
 
-DaemonCore::DaemonCore(TraceSession &session, ProfileStore &store,
-                       std::map<std::string, Profile> base,
-                       std::uint64_t host_bounding, bool verbose)
+WorkloadSummary summarize(const Profile &p) {
+  WorkloadSummary s;
+  s.workload = p.workload;
+  s.workload.command.clear(); // not listed; can be long
+  s.caps_used = final_advice(p).add;
+  s.held_unused = held_unused(p);
+  s.held_known = p.held_known;
+  s.end_ns = p.end_ns;
+  // Totals for `capscope top`: every check of the workload (its rate is
+  // the load), and the denials that could have failed an operation
+  // (Needed class; a refused overcommit probe or moot check is noise).
+  for (const auto &c : p.checks) {
+    s.checks += c.granted + c.denied;
+    if (c.cls == CheckClass::Needed)
+      s.denied += c.denied;
+  }
+  return s;
+}
+
+DaemonCore::DaemonCore(
+    TraceSession &session, ProfileStore &store,
+    std::map<std::string, Profile> stored, std::uint64_t host_bounding,
+    bool verbose,
+    const std::map<std::string, std::vector<std::string>> &noncanonical)
     : session_(session), store_(store), host_bounding_(host_bounding),
-      verbose_(verbose), base_(std::move(base)) {}
+      verbose_(verbose) {
+  for (auto &[key, p] : stored) {
+    summaries_[key] = summarize(p);
+    auto nc = noncanonical.find(key);
+    if (nc == noncanonical.end())
+      continue;
+    if (auto r = store_.consolidate(key, p, nc->second); !r) {
+      std::fprintf(stderr, "capscope daemon: %s\n", r.error().message.c_str());
+      unsaved_.insert(key); // kept whole until a save works
+      base_[key] = std::move(p);
+    }
+  }
+  snap_.known = summaries_.size();
+}
+
+Profile *DaemonCore::base_of(const std::string &key) {
+  if (auto it = base_.find(key); it != base_.end())
+    return &it->second;
+  if (in_play_.count(key))
+    return nullptr; // new in this run, nothing of it evicted yet
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!summaries_.count(key))
+      return nullptr; // never stored
+  }
+  auto p = store_.load_one(key);
+  if (!p) {
+    std::fprintf(stderr,
+                 "capscope daemon: cannot read back %s (%s); its profile "
+                 "starts again from this run's checks\n",
+                 key.c_str(), p.error().message.c_str());
+    return nullptr;
+  }
+  return &(base_[key] = std::move(p.value()));
+}
 
 std::string DaemonCore::key_for(std::uint64_t scope) {
   if (auto it = scope_key_.find(scope); it != scope_key_.end())
@@ -124,7 +171,8 @@ void DaemonCore::flush(bool final) {
     agg.set_counts(again);
   }
 
-  std::map<std::string, Profile> current = base_;
+  // The touched workloads' profiles: base plus every scope's part.
+  std::map<std::string, Profile> current;
   std::map<std::string, Profile> evicted_parts;
   std::set<std::string> running, touched, privileged;
   std::vector<std::uint64_t> dead;
@@ -181,7 +229,13 @@ void DaemonCore::flush(bool final) {
       dead.push_back(scope);
     } // else kept until the runtime names it, then evicted
 
-    auto [it, fresh] = current.try_emplace(key, part);
+    auto it = current.find(key);
+    bool fresh = it == current.end();
+    if (fresh) {
+      const Profile *base = base_of(key);
+      it = current.emplace(key, base ? *base : part).first;
+      fresh = !base;
+    }
     if (!fresh) {
       bool held_known = part.held_known;
       std::uint64_t held = part.held;
@@ -205,10 +259,14 @@ void DaemonCore::flush(bool final) {
   unsaved_.clear();
   std::string first_error;
   for (const auto &key : touched) {
-    auto found = current.find(key);
-    if (found == current.end())
+    const Profile *p = nullptr;
+    if (auto found = current.find(key); found != current.end())
+      p = &found->second;
+    else if (auto kept = base_.find(key); kept != base_.end())
+      p = &kept->second; // a save that failed before, out of play since
+    if (!p)
       continue;
-    if (auto r = store_.save(key, found->second); !r) {
+    if (auto r = store_.save(key, *p); !r) {
       unsaved_.insert(key);
       ++write_errors_;
       if (first_error.empty())
@@ -269,8 +327,25 @@ void DaemonCore::flush(bool final) {
     if (!fresh)
       merge_into(it->second, part);
   }
+  // Out of play (no scope this flush, no series exported, saved): the
+  // workload's profile lives in the store only, its summary here.
+  std::erase_if(base_, [&](const auto &kv) {
+    return !current.count(kv.first) && !exported_.count(kv.first) &&
+           !unsaved_.count(kv.first);
+  });
+  // Published: the touched profiles, and the kept ones still in play.
+  for (const auto &[key, p] : base_)
+    current.try_emplace(key, p);
+
+  in_play_.clear();
+  for (const auto &kv : current)
+    in_play_.insert(in_play_.end(), kv.first);
 
   std::lock_guard<std::mutex> lock(mu_);
+  for (const auto &key : touched)
+    if (auto found = current.find(key); found != current.end())
+      summaries_[key] = summarize(found->second);
+  snap_.known = summaries_.size();
   snap_.profiles = std::move(current);
   snap_.running = std::move(running);
   snap_.privileged = std::move(privileged);
@@ -291,7 +366,7 @@ void DaemonCore::flush(bool final) {
   cv_.notify_all();
   if (final && verbose_)
     std::fprintf(stderr, "capscope daemon: final flush: %zu profiles\n",
-                 snap_.profiles.size());
+                 summaries_.size());
 }
 
 bool DaemonCore::request_flush() {
@@ -324,38 +399,68 @@ nlohmann::json DaemonCore::answer(const nlohmann::json &req) const {
   std::string op = req.value("op", std::string());
   if (op != "list" && op != "get")
     return {{"ok", false}, {"error", "unknown request '" + op + "'"}};
-  std::lock_guard<std::mutex> lock(mu_);
-  if (op == "list") {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto &[key, p] : snap_.profiles)
-      arr.push_back(summary(p, snap_.running.count(key) != 0,
-                            snap_.privileged.count(key) != 0));
-    return {{"ok", true},
-            {"profiles", arr},
-            {"lost_events", snap_.lost_events},
-            {"scopes", snap_.scopes},
-            {"sampled_mono_ns", snap_.flushed_mono_ns}};
-  }
   std::string want = req.value("id", std::string());
-  if (want.empty())
+  if (op == "get" && want.empty())
     return {{"ok", false}, {"error", "no container id or name given"}};
-  std::vector<const Profile *> hits;
-  for (const auto &[key, p] : snap_.profiles) {
-    const Workload &w = p.workload;
-    if (key == want || w.id == want || w.name == want)
-      return {{"ok", true}, {"profile", to_json(p)}};
-    if (want.size() >= 4 && w.id.rfind(want, 0) == 0)
-      hits.push_back(&p);
+  std::string found;
+  std::size_t prefix_hits = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (op == "list") {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto &[key, s] : summaries_)
+        arr.push_back(summary_json(s, snap_.running.count(key) != 0,
+                                   snap_.privileged.count(key) != 0));
+      return {{"ok", true},
+              {"profiles", arr},
+              {"lost_events", snap_.lost_events},
+              {"scopes", snap_.scopes},
+              {"sampled_mono_ns", snap_.flushed_mono_ns}};
+    }
+    std::string prefix_key;
+    for (const auto &[key, s] : summaries_) {
+      const Workload &w = s.workload;
+      if (key == want || w.id == want || w.name == want) {
+        found = key;
+        break;
+      }
+      if (want.size() >= 4 && w.id.rfind(want, 0) == 0) {
+        prefix_key = key;
+        ++prefix_hits;
+      }
+    }
+    if (found.empty() && prefix_hits == 1)
+      found = prefix_key;
   }
-  if (hits.size() == 1)
-    return {{"ok", true}, {"profile", to_json(*hits[0])}};
-  if (hits.size() > 1)
+  if (prefix_hits > 1 && found.empty())
     return {{"ok", false},
-            {"error", "'" + want + "' matches " + std::to_string(hits.size()) +
+            {"error", "'" + want + "' matches " + std::to_string(prefix_hits) +
                           " containers; give more of the id"}};
+  if (found.empty())
+    return {{"ok", false},
+            {"error", "no container '" + want +
+                          "' in the daemon's profiles (see: capscope "
+                          "profiles)"}};
+  if (auto p = profile(found))
+    return {{"ok", true}, {"profile", to_json(*p)}};
   return {{"ok", false},
-          {"error", "no container '" + want +
-                        "' in the daemon's profiles (see: capscope profiles)"}};
+          {"error", "the profile of '" + want + "' cannot be read from " +
+                        store_.dir() + " (see the daemon's log)"}};
+}
+
+std::optional<Profile> DaemonCore::profile(const std::string &key) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = snap_.profiles.find(key); it != snap_.profiles.end())
+      return it->second;
+    if (!summaries_.count(key))
+      return std::nullopt;
+  }
+  // Out of play: saved before it left memory (base_ keeps what is not).
+  auto p = store_.load_one(key);
+  if (!p)
+    return std::nullopt;
+  return std::move(p.value());
 }
 
 std::string DaemonCore::metrics_text() const {
@@ -462,7 +567,7 @@ std::string DaemonCore::metrics_text() const {
   out += "# HELP capscope_profiles Profiles kept by the daemon.\n"
          "# TYPE capscope_profiles gauge\n"
          "capscope_profiles " +
-         std::to_string(snap_.profiles.size()) + "\n";
+         std::to_string(summaries_.size()) + "\n";
   out += "# HELP capscope_state_write_errors_total Profile saves to the "
          "state dir that failed (full or read-only disk).\n"
          "# TYPE capscope_state_write_errors_total counter\n"
