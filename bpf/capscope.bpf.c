@@ -48,6 +48,8 @@ const volatile __u32 cfg_mode = CS_MODE_RECORD;
 const volatile __u32 cfg_self_tgid = 0;	   /* capscope itself: never traced */
 const volatile __u32 cfg_host_mntns = 0;   /* host mount ns inode */
 const volatile __u64 cfg_doubt_caps = 0;   /* caps whose class needs a stack */
+/* ... of which only exec-time sites are listed (core/noise.h) */
+const volatile __u64 cfg_exec_only_caps = 0;
 const volatile __u32 cfg_trace_tgid = 0;   /* trace: only this process */
 const volatile __s32 cfg_trace_cap = -1;   /* trace: only this capability */
 const volatile __u32 cfg_trace_denied = 0; /* trace: only denied checks */
@@ -573,6 +575,13 @@ static __always_inline int on_check(const struct cs_check *ck)
 		if (ck->src != CS_SRC_TP && (ck->opts & CAP_OPT_NOAUDIT))
 			cls = CS_CLASS_ADVISORY;
 		__u32 sc = ck->stack_cls;
+		/* A capability only exec-time sites list, outside exec: no
+		 * listed site can be on the stack (cs_classify.h). */
+		if (sc == CS_STACK_NONE && tp_ctx &&
+		    exec_rule(task, cap, syscall) == CS_SITE_NONE) {
+			sc = CS_SITE_NONE;
+			stat_inc(CS_STAT_FAST_CLASS);
+		}
 		if (sc == CS_STACK_NONE && (cfg_doubt_caps & (1ULL << cap))) {
 			/* Stack-free when the tracepoint's frames allow it; the
 			 * first such answer on a CPU and one in 1024 after it

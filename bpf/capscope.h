@@ -189,6 +189,7 @@ struct cs_count_slot {
 #define CS_CAL_L1 1  /* off1, off2, r1 known */
 #define CS_CAL_L2 2  /* off3, r2sec known */
 #define CS_CAL_OFF 4 /* disagreed with a real stack once: not used */
+
 struct cs_calib {
 	__u64 r1;    /* return address into cap_capable */
 	__u64 r2sec; /* return address into security_capable */

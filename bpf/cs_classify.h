@@ -132,6 +132,22 @@ static __always_inline __u32 fast_class(void *ctx)
 	return c == CS_SITE_NONE || c == CS_CLASS_ADVISORY ? CS_STACK_NONE : c;
 }
 
+/* The class of a check of an exec-only doubtful capability (core/noise.h:
+ * every listed site of it runs only inside exec) made in a native syscall
+ * that is no exec: no listed site can be on its stack, so CS_SITE_NONE, as
+ * class_of_stack() would say; else CS_STACK_NONE. No stack is read, so no
+ * sampled comparison either: tests/privileged/test_sitecache.sh compares
+ * these checks with real stacks, in and out of exec. */
+static __always_inline __u32 exec_rule(struct task_struct *task, int cap,
+				       __u32 nr)
+{
+	if (!(cfg_exec_only_caps & (1ULL << cap)) || nr == CS_NO_SYSCALL ||
+	    nr == CS_NR_execve || nr == CS_NR_execveat ||
+	    cs_task_compat_syscall(task))
+		return CS_STACK_NONE;
+	return CS_SITE_NONE;
+}
+
 /* calibrate()'s search, one word per bpf_loop step (a callback is
  * verified once, an unrolled search would be verified 64 times over): the
  * first word equal to v[0], then after it v[1], then v[2]. */

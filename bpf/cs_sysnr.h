@@ -26,6 +26,8 @@
 	X(setuid) \
 	X(setgid) \
 	X(capset) \
+	X(execve) \
+	X(execveat) \
 	X(openat) \
 	X(faccessat) \
 	X(preadv) \
@@ -49,6 +51,8 @@
 #define CS_NR_setuid 105
 #define CS_NR_setgid 106
 #define CS_NR_capset 126
+#define CS_NR_execve 59
+#define CS_NR_execveat 322
 #define CS_NR_openat 257
 #define CS_NR_faccessat 269
 #define CS_NR_preadv 295
@@ -72,6 +76,8 @@
 #define CS_NR_setuid 146
 #define CS_NR_setgid 144
 #define CS_NR_capset 91
+#define CS_NR_execve 221
+#define CS_NR_execveat 281
 #define CS_NR_openat 56
 #define CS_NR_faccessat 48
 #define CS_NR_preadv 69

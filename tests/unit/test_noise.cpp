@@ -203,6 +203,20 @@ TEST_CASE("a noise frame deeper than the depth limit leaves a check needed",
   CHECK(class_of_frames(kOvercommitMmap, 4) == CheckClass::Overcommit);
 }
 
+TEST_CASE("the capabilities only exec-time sites list need no stack "
+          "outside exec",
+          "[noise]") {
+  CHECK(exec_only_caps() ==
+        (cap_bit(kSetpcap) | cap_bit(kSetuid) | cap_bit(kSetgid)));
+  // Each is in doubt, and every site listing it is an exec-time one.
+  for (const auto &site : noise_sites()) {
+    INFO(site.function);
+    if (site.caps & exec_only_caps())
+      CHECK(site.cls == CheckClass::Exec);
+  }
+  CHECK((exec_only_caps() & ~doubt_caps()) == 0);
+}
+
 TEST_CASE("only capabilities a noise site checks are in doubt", "[noise]") {
   CapMask doubt = doubt_caps();
   CHECK((doubt & cap_bit(kSysAdmin)) != 0);

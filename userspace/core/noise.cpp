@@ -108,6 +108,14 @@ CapMask doubt_caps() {
   return m;
 }
 
+CapMask exec_only_caps() {
+  CapMask m = doubt_caps();
+  for (const auto &s : noise_sites())
+    if (s.cls != CheckClass::Exec)
+      m &= ~s.caps;
+  return m;
+}
+
 const std::vector<std::string_view> &syscall_dispatch_functions() {
   static const std::vector<std::string_view> names = {
       // x86-64 (arch/x86/entry/syscall_*.c, common.c): 64-bit, int 0x80 (and

@@ -48,6 +48,14 @@ const std::vector<NoiseSite> &noise_sites();
 // side take a kernel stack on every check (tracepoint mode).
 CapMask doubt_caps();
 
+// Doubtful capabilities that only exec-time call sites list
+// (cap_bprm_creds_from_file, CheckClass::Exec): a check of one of them
+// made in any syscall but execve/execveat has no listed site on its stack
+// (those functions run only inside exec), so the BPF side classifies it
+// without a stack there (sampled against real stacks like its other
+// stack-free answers).
+CapMask exec_only_caps();
+
 // The kernel's syscall dispatch functions (x86-64 and arm64; those absent
 // from a kernel are skipped): no listed site lies above them in a stack, so
 // the BPF side's call-site cache ends its walks there. They must: they

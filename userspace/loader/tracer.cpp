@@ -181,6 +181,7 @@ static Result<SkelPtr> try_mode(const TracerConfig &cfg, AttachMode m,
     const_cast<cs_range &>(rodata->cfg_fn_capable) = cfg.fn_capable;
     const_cast<cs_range &>(rodata->cfg_fn_security_capable) =
         cfg.fn_security_capable;
+    rodata->cfg_exec_only_caps = cfg.exec_only_caps;
   }
   n = std::min<std::size_t>(cfg.stops.size(), CS_MAX_STOP_RANGES);
   for (std::size_t i = 0; i < n; ++i)

@@ -27,6 +27,7 @@ struct TracerConfig {
   std::uint32_t mode = CS_MODE_RECORD; // enum cs_mode
   std::uint32_t host_mntns = 0;
   std::uint64_t doubt_caps = 0;
+  std::uint64_t exec_only_caps = 0; // see exec_only_caps() in core/noise.h
   std::vector<cs_range> ranges;
   // cap_capable and security_capable (start 0: unknown), for classifying
   // doubtful checks without a stack in tracepoint mode.

@@ -31,6 +31,7 @@ AttachMode attach_mode_or_die(const char *cmd, const std::string &name) {
 
 void configure_noise(TracerConfig &cfg, const Kallsyms &ksyms) {
   cfg.doubt_caps = doubt_caps();
+  cfg.exec_only_caps = exec_only_caps();
   cfg.ranges.clear();
   for (const auto &site : noise_sites()) {
     std::uint64_t start, end;
