@@ -45,9 +45,9 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Configuration, written by user space between open and load. */
 const volatile __u32 cfg_mode = CS_MODE_RECORD;
-const volatile __u32 cfg_self_tgid = 0;	   /* capscope itself: never traced */
-const volatile __u32 cfg_host_mntns = 0;   /* host mount ns inode */
-const volatile __u64 cfg_doubt_caps = 0;   /* caps whose class needs a stack */
+const volatile __u32 cfg_self_tgid = 0;	 /* capscope itself: never traced */
+const volatile __u32 cfg_host_mntns = 0; /* host mount ns inode */
+const volatile __u64 cfg_doubt_caps = 0; /* caps whose class needs a stack */
 /* ... of which only exec-time sites are listed (core/noise.h) */
 const volatile __u64 cfg_exec_only_caps = 0;
 const volatile __u32 cfg_trace_tgid = 0;   /* trace: only this process */
